@@ -1,0 +1,793 @@
+"""The ledger application: loads aggregates, calls one command, saves atomically.
+
+Every public method is one command. It checks the actor's role, loads the aggregates the
+command touches, calls the domain, and saves all changed aggregates in one transaction, so a
+command either happens completely or not at all. Optimistic-concurrency conflicts are retried
+with fresh state; uniqueness conflicts (a re-reported act, a replayed trade id) are turned
+into domain errors or idempotent replies.
+
+Read-side questions the write side needs (points earned by a person; which unissued
+behaviours fall in a period) are answered by a :class:`BehaviourQueries` implementation,
+normally the behaviour index projection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, ClassVar, Protocol, TypeVar
+from uuid import UUID, uuid4
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+
+from anchoring.merkle import leaf_hash, root_from_leaf_hashes
+from ledger.domain import ids
+from ledger.domain.behaviour import Behaviour
+from ledger.domain.carbon_account import CarbonAccount, carbon_account_id
+from ledger.domain.credit_batch import CreditBatch
+from ledger.domain.errors import (
+    BatchNotFoundError,
+    ConcurrencyError,
+    DuplicateBehaviourError,
+    DuplicateRecordError,
+    LedgerError,
+    MethodologyNotFoundError,
+    ParticipantNotFoundError,
+    PeriodClosedError,
+    PermissionDeniedError,
+    RecordNotFoundError,
+    TradeConflictError,
+    ValidationError,
+)
+from ledger.domain.issuance import IssuanceRequest, IssuanceSchedule
+from ledger.domain.methodology import Methodology, parse_decimal
+from ledger.domain.neutrality_claim import NeutralityClaim
+from ledger.domain.participant import Participant, ParticipantKind, Role, require_role
+from ledger.domain.quantities import require_grams
+from ledger.domain.registry import ExternalRegistry, Registry, validate_prefix
+from ledger.domain.serials import Range
+from ledger.domain.timeutil import parse_time
+from ledger.domain.trade import Trade
+
+__all__ = [
+    "BehaviourQueries",
+    "BehaviourReport",
+    "BehaviourResult",
+    "Ledger",
+    "TradeInstruction",
+    "TradeResult",
+    "UnissuedBehaviours",
+]
+
+A = TypeVar("A", bound=Aggregate)
+R = TypeVar("R")
+
+MAX_RETRIES = 8
+
+
+@dataclass(frozen=True)
+class UnissuedBehaviours:
+    """The behaviours a request would cover, as of log position ``cutoff_position``."""
+
+    cutoff_position: int
+    leaves: list[bytes]  # canonical leaf bytes, in log order
+    total_g: int
+
+
+class BehaviourQueries(Protocol):
+    def earned_points(self, account: UUID) -> int:
+        """Points credited to ``account`` by its behaviours so far."""
+        ...
+
+    def unissued_behaviours(self, platform: UUID, methodology: UUID, period_start: datetime,
+                            period_end: datetime) -> UnissuedBehaviours:
+        """Behaviours of one platform and methodology that occurred in the period."""
+        ...
+
+
+@dataclass(frozen=True)
+class BehaviourReport:
+    """One behaviour as a platform reports it."""
+
+    person: str  # the person's pseudonymous id, shared across platforms
+    methodology_code: str
+    methodology_version: str
+    act_identity: str  # identity of the physical act, e.g. "charger:WH-0001|2024-09-03T08:15Z"
+    activity_amount: str  # exact decimal in the methodology's activity unit
+    occurred_at: str | datetime
+    platform_ref: str  # the platform's own record id
+
+
+@dataclass(frozen=True)
+class BehaviourResult:
+    index: int
+    accepted: bool
+    behaviour_id: UUID | None = None
+    reduction_g: int = 0
+    error: LedgerError | None = None
+
+
+@dataclass(frozen=True)
+class TradeInstruction:
+    """One matched trade, as the exchange reports it for settlement."""
+
+    trade_ref: str
+    listing_ref: str
+    batch_id: UUID
+    seller: UUID
+    buyer: UUID
+    quantity: int
+    price_per_tonne: str
+    currency: str
+    retire_on_delivery: dict[str, Any] | None = None
+
+    def terms(self) -> dict[str, Any]:
+        return {
+            "listing_ref": self.listing_ref, "batch": str(self.batch_id),
+            "seller": str(self.seller), "buyer": str(self.buyer), "quantity": self.quantity,
+            "price_per_tonne": self.price_per_tonne, "currency": self.currency,
+            "retire_on_delivery": self.retire_on_delivery,
+        }
+
+
+@dataclass(frozen=True)
+class TradeResult:
+    trade_ref: str
+    trade_id: UUID
+    settled: bool
+    replayed: bool = False
+    ranges: list[Range] = field(default_factory=list)
+    retirement_id: UUID | None = None
+    error: LedgerError | None = None
+
+
+class Ledger(Application[UUID]):
+    """The carbon ledger's write side."""
+
+    name = "CarbonLedger"
+    snapshotting_intervals: ClassVar[dict[type[Aggregate], int]] = {CreditBatch: 50}
+
+    def __init__(self, env: dict[str, str] | None = None,
+                 queries: BehaviourQueries | None = None) -> None:
+        super().__init__(env)
+        self.queries = queries
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _get(self, aggregate_id: UUID, kind: type[A], error: type[LedgerError],
+             what: str) -> A:
+        try:
+            aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise error(f"unknown {what} {aggregate_id}", id=str(aggregate_id)) from None
+        if not isinstance(aggregate, kind):
+            raise error(f"{aggregate_id} is not a {what}", id=str(aggregate_id))
+        return aggregate
+
+    def _exists(self, aggregate_id: UUID) -> bool:
+        return aggregate_id in self.repository
+
+    def participant(self, participant_id: UUID) -> Participant:
+        return self._get(participant_id, Participant, ParticipantNotFoundError, "participant")
+
+    def methodology(self, methodology_id: UUID) -> Methodology:
+        return self._get(methodology_id, Methodology, MethodologyNotFoundError, "methodology")
+
+    def batch(self, batch_id: UUID) -> CreditBatch:
+        return self._get(batch_id, CreditBatch, BatchNotFoundError, "credit batch")
+
+    def request(self, request_id: UUID) -> IssuanceRequest:
+        return self._get(request_id, IssuanceRequest, RecordNotFoundError, "issuance request")
+
+    def claim(self, claim_id: UUID) -> NeutralityClaim:
+        return self._get(claim_id, NeutralityClaim, RecordNotFoundError, "neutrality claim")
+
+    def trade(self, trade_id: UUID) -> Trade:
+        return self._get(trade_id, Trade, RecordNotFoundError, "trade")
+
+    def _actor(self, actor: UUID, role: Role) -> Participant:
+        participant = self.participant(actor)
+        require_role(participant, role)
+        return participant
+
+    def _holder(self, account: UUID, what: str) -> Participant:
+        participant = self.participant(account)
+        if not participant.has_role(Role.HOLDER):
+            raise PermissionDeniedError(f"{what} {participant.name} cannot hold credits",
+                                        participant=str(account))
+        return participant
+
+    def _retrying(self, command: Callable[[], R]) -> R:
+        """Run ``command`` again with fresh state when it loses a concurrency race."""
+        for _ in range(MAX_RETRIES):
+            try:
+                return command()
+            except IntegrityError:
+                continue
+        raise ConcurrencyError("the command kept conflicting with concurrent writes; retry")
+
+    # ------------------------------------------------------------------ participants
+
+    def register_participant(self, *, kind: str, name: str, registered_by: UUID | None = None,
+                             roles: list[str] | None = None, pseudonym: str | None = None,
+                             public_key: str | None = None,
+                             participant_id: UUID | None = None) -> UUID:
+        """Register an account. Individuals are registered under their pseudonym only."""
+        if registered_by is not None:
+            self._actor(registered_by, Role.ISSUER)
+        if kind == ParticipantKind.INDIVIDUAL.value:
+            if not pseudonym:
+                raise ValidationError("an individual is registered by pseudonym",
+                                      field="pseudonym")
+            participant_id = ids.individual_account_id(pseudonym)
+        participant_id = participant_id or uuid4()
+        participant = Participant.register(participant_id, kind, name, registered_by, roles,
+                                           public_key)
+        try:
+            self.save(participant)
+        except IntegrityError:
+            raise DuplicateRecordError(f"participant {participant_id} is already registered",
+                                       id=str(participant_id)) from None
+        return participant_id
+
+    def _change_participant(self, actor: UUID, participant_id: UUID,
+                            change: Callable[[Participant], None]) -> None:
+        self._actor(actor, Role.ISSUER)
+
+        def command() -> None:
+            participant = self.participant(participant_id)
+            change(participant)
+            self.save(participant)
+
+        self._retrying(command)
+
+    def suspend_participant(self, *, actor: UUID, participant_id: UUID, reason: str) -> None:
+        self._change_participant(actor, participant_id,
+                                 lambda p: p.suspend(reason=reason, actor=actor))
+
+    def reinstate_participant(self, *, actor: UUID, participant_id: UUID) -> None:
+        self._change_participant(actor, participant_id, lambda p: p.reinstate(actor=actor))
+
+    def grant_role(self, *, actor: UUID, participant_id: UUID, role: str) -> None:
+        self._change_participant(actor, participant_id,
+                                 lambda p: p.grant_role(role=role, actor=actor))
+
+    def revoke_role(self, *, actor: UUID, participant_id: UUID, role: str) -> None:
+        self._change_participant(actor, participant_id,
+                                 lambda p: p.revoke_role(role=role, actor=actor))
+
+    # ------------------------------------------------------------------ methodologies
+
+    def publish_methodology(self, *, actor: UUID, code: str, version: str, region: str,
+                            scene: str, activity_unit: str, factor_g_per_unit: str | int,
+                            valid_from: str | datetime,
+                            valid_until: str | datetime | None = None) -> UUID:
+        self._actor(actor, Role.ISSUER)
+        methodology_id = ids.methodology_id(code, version)
+        methodology = Methodology.publish(
+            methodology_id, code=code, version=version, region=region, scene=scene,
+            activity_unit=activity_unit, factor_g_per_unit=factor_g_per_unit,
+            valid_from=parse_time(valid_from, "valid_from"),
+            valid_until=parse_time(valid_until, "valid_until") if valid_until else None,
+            actor=actor,
+        )
+        try:
+            self.save(methodology)
+        except IntegrityError:
+            raise DuplicateRecordError(f"methodology {code} v{version} is already published",
+                                       id=str(methodology_id)) from None
+        return methodology_id
+
+    def supersede_methodology(self, *, actor: UUID, methodology_id: UUID,
+                              successor_id: UUID) -> None:
+        self._actor(actor, Role.ISSUER)
+
+        def command() -> None:
+            old = self.methodology(methodology_id)
+            old.supersede(self.methodology(successor_id), actor=actor)
+            self.save(old)
+
+        self._retrying(command)
+
+    # ------------------------------------------------------------------ behaviours
+
+    def report_behaviours(self, *, platform: UUID,
+                          reports: Sequence[BehaviourReport]) -> list[BehaviourResult]:
+        """Record many behaviours in one call; each is accepted or rejected on its own.
+
+        The same physical act (scene + act identity) reported twice, in this call or before,
+        by this or another platform, is rejected naming the first record.
+        """
+        self._actor(platform, Role.REPORTER)
+        methodologies: dict[UUID, Methodology | LedgerError] = {}
+        schedules: dict[UUID, IssuanceSchedule | None] = {}
+        results: list[BehaviourResult | None] = [None] * len(reports)
+        pending: dict[UUID, tuple[int, Behaviour]] = {}
+
+        for index, report in enumerate(reports):
+            try:
+                behaviour = self._prepare_behaviour(platform, report, methodologies, schedules)
+                if behaviour.id in pending:
+                    first = pending[behaviour.id][1]
+                    raise DuplicateBehaviourError(
+                        f"act {report.act_identity!r} already reported in this call as "
+                        f"{first.platform_ref!r} (item {pending[behaviour.id][0]})",
+                        behaviour=str(behaviour.id), first_platform_ref=first.platform_ref,
+                    )
+                if self._exists(behaviour.id):
+                    raise self._duplicate_error(behaviour.id, report.act_identity)
+                pending[behaviour.id] = (index, behaviour)
+            except LedgerError as error:
+                results[index] = BehaviourResult(index=index, accepted=False, error=error)
+
+        self._save_behaviours(pending, results)
+        return [r for r in results if r is not None]
+
+    def _prepare_behaviour(self, platform: UUID, report: BehaviourReport,
+                           methodologies: dict[UUID, Methodology | LedgerError],
+                           schedules: dict[UUID, IssuanceSchedule | None]) -> Behaviour:
+        if not isinstance(report.person, str) or not report.person.strip():
+            raise ValidationError("person pseudonym must not be empty", field="person")
+        methodology_id = ids.methodology_id(report.methodology_code, report.methodology_version)
+        if methodology_id not in methodologies:
+            try:
+                methodologies[methodology_id] = self.methodology(methodology_id)
+            except LedgerError as error:
+                methodologies[methodology_id] = MethodologyNotFoundError(
+                    f"unknown methodology {report.methodology_code} "
+                    f"v{report.methodology_version}", code=report.methodology_code,
+                    version=report.methodology_version,
+                ) if isinstance(error, MethodologyNotFoundError) else error
+        methodology = methodologies[methodology_id]
+        if isinstance(methodology, LedgerError):
+            raise methodology
+        occurred_at = parse_time(report.occurred_at, "occurred_at")
+        schedule_id = ids.issuance_schedule_id(platform, methodology_id)
+        if schedule_id not in schedules:
+            schedules[schedule_id] = (
+                self.repository.get(schedule_id) if self._exists(schedule_id) else None
+            )
+        schedule = schedules[schedule_id]
+        if schedule is not None and (request := schedule.claimed_by(occurred_at)):
+            raise PeriodClosedError(
+                f"behaviours of {occurred_at.isoformat()} were already requested for issuance "
+                f"(request {request}); late reports are not accepted", request=request,
+            )
+        return Behaviour.report(
+            ids.behaviour_id(methodology.scene, report.act_identity.strip()),
+            platform=platform, platform_ref=report.platform_ref,
+            account=ids.individual_account_id(report.person.strip()),
+            methodology=methodology, act_identity=report.act_identity,
+            activity_amount=parse_decimal(report.activity_amount, "activity_amount"),
+            occurred_at=occurred_at,
+        )
+
+    def _duplicate_error(self, behaviour_id: UUID, act_identity: str) -> DuplicateBehaviourError:
+        first = self.repository.get(behaviour_id)
+        return DuplicateBehaviourError(
+            f"act {act_identity!r} was already reported by platform {first.platform} as "
+            f"{first.platform_ref!r} (behaviour {behaviour_id})",
+            behaviour=str(behaviour_id), first_platform=first.platform,
+            first_platform_ref=first.platform_ref,
+        )
+
+    def _save_behaviours(self, pending: dict[UUID, tuple[int, Behaviour]],
+                         results: list[BehaviourResult | None]) -> None:
+        def accepted(index: int, behaviour: Behaviour) -> BehaviourResult:
+            return BehaviourResult(index=index, accepted=True, behaviour_id=behaviour.id,
+                                   reduction_g=behaviour.reduction_g)
+
+        try:
+            self.save(*(b for _, b in pending.values()))
+            for index, behaviour in pending.values():
+                results[index] = accepted(index, behaviour)
+            return
+        except IntegrityError:
+            pass  # a concurrent report of one of these acts: fall back to one at a time
+        for index, behaviour in pending.values():
+            try:
+                self.save(behaviour)
+                results[index] = accepted(index, behaviour)
+            except IntegrityError:
+                results[index] = BehaviourResult(
+                    index=index, accepted=False,
+                    error=self._duplicate_error(behaviour.id, behaviour.act_identity))
+
+    # ------------------------------------------------------------------ points
+
+    def _spend_points(self, account: UUID,
+                      spend: Callable[[CarbonAccount, int], None],
+                      *extra: Callable[[], Aggregate]) -> None:
+        if self.queries is None:
+            raise LedgerError("this ledger has no behaviour index to count earned points")
+        earned = self.queries.earned_points(account)
+
+        def command() -> None:
+            account_id = carbon_account_id(account)
+            carbon = (self.repository.get(account_id) if self._exists(account_id)
+                      else CarbonAccount.open(account))
+            spend(carbon, earned)
+            self.save(carbon, *(make() for make in extra))
+
+        self._retrying(command)
+
+    def redeem_points(self, *, actor: UUID, points: int, reward: str) -> None:
+        """A person redeems points for a reward (the actor is the person's account)."""
+        self._actor(actor, Role.HOLDER)
+        self._spend_points(actor, lambda c, earned: c.redeem(
+            points=points, reward=reward, earned=earned, actor=actor))
+
+    def donate_points(self, *, actor: UUID, points: int, claim_id: UUID) -> None:
+        """A person donates points to an event's neutrality claim."""
+        self._actor(actor, Role.HOLDER)
+        claim = self.claim(claim_id)
+        claim.receive_donation(account=actor, points=points, actor=actor)
+
+        def claim_with_donation() -> Aggregate:
+            fresh = self.claim(claim_id)
+            fresh.receive_donation(account=actor, points=points, actor=actor)
+            return fresh
+
+        self._spend_points(actor, lambda c, earned: c.donate(
+            points=points, claim=claim_id, event_name=claim.event_name, earned=earned,
+            actor=actor), claim_with_donation)
+
+    # ------------------------------------------------------------------ issuance
+
+    def request_issuance(self, *, platform: UUID, methodology_id: UUID,
+                         period_start: str | datetime, period_end: str | datetime) -> UUID:
+        """Request issuance of the platform's unissued behaviours of one methodology and
+        period; returns the request id."""
+        self._actor(platform, Role.REPORTER)
+        self.methodology(methodology_id)
+        if self.queries is None:
+            raise LedgerError("this ledger has no behaviour index to select behaviours")
+        start = parse_time(period_start, "period_start")
+        end = parse_time(period_end, "period_end")
+        if end <= start:
+            raise ValidationError("period_end must be after period_start", field="period_end")
+        schedule_id = ids.issuance_schedule_id(platform, methodology_id)
+        request_id = uuid4()
+
+        def command() -> UUID:
+            schedule = (self.repository.get(schedule_id) if self._exists(schedule_id)
+                        else IssuanceSchedule.open(schedule_id, platform, methodology_id))
+            schedule.claim(request_id=request_id, period_start=start, period_end=end,
+                           actor=platform)
+            selection = self.queries.unissued_behaviours(platform, methodology_id, start, end)
+            root = root_from_leaf_hashes([leaf_hash(leaf) for leaf in selection.leaves]).hex()
+            request = IssuanceRequest.for_behaviours(
+                request_id, platform=platform, methodology=methodology_id, period_start=start,
+                period_end=end, cutoff_position=selection.cutoff_position,
+                behaviour_count=len(selection.leaves), quantity=selection.total_g,
+                behaviours_root=root, actor=platform,
+            )
+            self.save(schedule, request)
+            return request_id
+
+        return self._retrying(command)
+
+    def request_project_issuance(self, *, platform: UUID, methodology_id: UUID,
+                                 period_start: str | datetime, period_end: str | datetime,
+                                 quantity: int, project: str, report_reference: str,
+                                 report_sha256: str) -> UUID:
+        """Request issuance of project credits (solar, forestry, biogas) from a monitoring
+        report, identified by its reference and SHA-256."""
+        self._actor(platform, Role.REPORTER)
+        self.methodology(methodology_id)
+        request = IssuanceRequest.for_monitoring_report(
+            uuid4(), platform=platform, methodology=methodology_id,
+            period_start=parse_time(period_start, "period_start"),
+            period_end=parse_time(period_end, "period_end"), quantity=quantity,
+            project=project, report_reference=report_reference, report_sha256=report_sha256,
+            actor=platform,
+        )
+        self.save(request)
+        return request.id
+
+    def attest_request(self, *, actor: UUID, request_id: UUID, statement: str) -> None:
+        self._actor(actor, Role.VERIFIER)
+
+        def command() -> None:
+            request = self.request(request_id)
+            request.attest(statement=statement, actor=actor)
+            self.save(request)
+
+        self._retrying(command)
+
+    def reject_request(self, *, actor: UUID, request_id: UUID, reason: str) -> None:
+        self._actor(actor, Role.VERIFIER)
+
+        def command() -> None:
+            request = self.request(request_id)
+            request.reject(reason=reason, actor=actor)
+            self.save(request)
+
+        self._retrying(command)
+
+    def issue_batch(self, *, actor: UUID, request_id: UUID, registry: str,
+                    vintage: int | None = None, project_type: str | None = None) -> UUID:
+        """Issue an attested request as a credit batch to the requesting platform."""
+        self._actor(actor, Role.ISSUER)
+        prefix = validate_prefix(registry)
+        batch_id = uuid4()
+
+        def command() -> UUID:
+            request = self.request(request_id)
+            methodology = self.methodology(UUID(request.methodology))
+            registry_agg = self._registry(prefix)
+            year = vintage if vintage is not None else request.period_start.year
+            request.mark_issued(batch_id=batch_id, actor=actor)
+            block = registry_agg.assign_block(batch_id=batch_id, vintage=year, actor=actor)
+            source = {"kind": request.source, "request": str(request_id),
+                      "period_start": request.period_start.isoformat(),
+                      "period_end": request.period_end.isoformat(), **request.evidence}
+            batch = CreditBatch.issue(
+                batch_id, block=block, registry=prefix, vintage=year,
+                methodology=methodology.id, methodology_label=methodology.label,
+                region=methodology.region,
+                project_type=project_type or (
+                    "behaviour" if request.source == "behaviours" else "project"),
+                quantity=request.quantity, holder=UUID(request.platform), source=source,
+                behaviours_root=request.behaviours_root, actor=actor,
+            )
+            self.save(request, registry_agg, batch)
+            return batch_id
+
+        return self._retrying(command)
+
+    def _registry(self, prefix: str) -> Registry:
+        registry_id = ids.registry_id(prefix)
+        if self._exists(registry_id):
+            return self.repository.get(registry_id)
+        return Registry.open(registry_id, prefix)
+
+    def import_batch(self, *, actor: UUID, external_registry: str, external_block: str,
+                     serial_start: int, serial_end: int, holder: UUID, methodology_id: UUID,
+                     vintage: int, region: str, project_type: str = "imported") -> UUID:
+        """Recognise credits of another registry: keyed by the external registry and serial
+        range; any overlap with an earlier import is rejected."""
+        self._actor(actor, Role.ISSUER)
+        self._holder(holder, "holder")
+        methodology = self.methodology(methodology_id)
+        registry_id = ids.external_registry_id(external_registry.strip())
+        batch_id = uuid4()
+
+        def command() -> UUID:
+            external = (self.repository.get(registry_id) if self._exists(registry_id)
+                        else ExternalRegistry.recognise(registry_id, external_registry))
+            external.record_import(block=external_block.strip(), start=serial_start,
+                                   end=serial_end, batch_id=batch_id, actor=actor)
+            batch = CreditBatch.issue(
+                batch_id, block=f"{external.name}:{external_block.strip()}",
+                registry=external.name, vintage=vintage, methodology=methodology.id,
+                methodology_label=methodology.label, region=region, project_type=project_type,
+                quantity=serial_end - serial_start, serial_start=serial_start, holder=holder,
+                source={"kind": "import", "external_registry": external.name,
+                        "external_block": external_block.strip()},
+                behaviours_root=None, actor=actor, imported=True,
+            )
+            self.save(external, batch)
+            return batch_id
+
+        return self._retrying(command)
+
+    # ------------------------------------------------------------------ batch commands
+
+    def _on_batch(self, batch_id: UUID, command: Callable[[CreditBatch], R],
+                  *others: Callable[[], Aggregate]) -> R:
+        """Load the batch, run one domain command, save it (with ``others``) atomically."""
+        def attempt() -> R:
+            batch = self.batch(batch_id)
+            result = command(batch)
+            self.save(batch, *(make() for make in others))
+            return result
+
+        return self._retrying(attempt)
+
+    def transfer(self, *, actor: UUID, batch_id: UUID, recipient: UUID,
+                 quantity: int) -> list[Range]:
+        self._actor(actor, Role.HOLDER)
+        self._holder(recipient, "recipient")
+        return self._on_batch(batch_id, lambda b: b.transfer(
+            sender=actor, recipient=recipient, quantity=quantity, actor=actor))
+
+    def list_for_sale(self, *, actor: UUID, batch_id: UUID, seller: UUID, listing_ref: str,
+                      quantity: int) -> UUID:
+        """The exchange escrows a seller's credits for a listing; returns the listing id."""
+        self._actor(actor, Role.SETTLER)
+        self._holder(seller, "seller")
+        listing_id = ids.listing_id(actor, listing_ref)
+        self._on_batch(batch_id, lambda b: b.escrow(
+            listing_id=listing_id, listing_ref=listing_ref, exchange=actor, seller=seller,
+            quantity=quantity, actor=actor))
+        return listing_id
+
+    def cancel_listing(self, *, actor: UUID, batch_id: UUID, listing_ref: str) -> list[Range]:
+        self._actor(actor, Role.SETTLER)
+        listing_id = ids.listing_id(actor, listing_ref)
+        return self._on_batch(batch_id, lambda b: b.cancel_listing(listing_id=listing_id,
+                                                                   actor=actor))
+
+    def settle_trades(self, *, actor: UUID,
+                      trades: Sequence[TradeInstruction]) -> list[TradeResult]:
+        """Settle matched trades, each on its own; a trade id seen before returns the result
+        of its first settlement and delivers nothing again."""
+        self._actor(actor, Role.SETTLER)
+        results = []
+        for instruction in trades:
+            trade_id = ids.trade_id(actor, instruction.trade_ref)
+            try:
+                results.append(self._settle(actor, trade_id, instruction))
+            except LedgerError as error:
+                results.append(TradeResult(trade_ref=instruction.trade_ref, trade_id=trade_id,
+                                           settled=False, error=error))
+        return results
+
+    def settle_trade(self, *, actor: UUID, trade: TradeInstruction) -> TradeResult:
+        result = self.settle_trades(actor=actor, trades=[trade])[0]
+        if result.error is not None:
+            raise result.error
+        return result
+
+    def _replayed(self, trade_id: UUID, instruction: TradeInstruction) -> TradeResult:
+        recorded = self.trade(trade_id)
+        if recorded.terms != instruction.terms():
+            raise TradeConflictError(
+                f"trade {instruction.trade_ref} was settled before with different terms",
+                trade=str(trade_id), recorded=recorded.terms)
+        return TradeResult(
+            trade_ref=instruction.trade_ref, trade_id=trade_id, settled=True, replayed=True,
+            ranges=recorded.ranges,
+            retirement_id=UUID(recorded.retirement_id) if recorded.retirement_id else None)
+
+    def _settle(self, exchange: UUID, trade_id: UUID,
+                instruction: TradeInstruction) -> TradeResult:
+        if self._exists(trade_id):
+            return self._replayed(trade_id, instruction)
+        require_grams(instruction.quantity)
+        self._validate_price(instruction.price_per_tonne, instruction.currency)
+        self._holder(instruction.buyer, "buyer")
+        retirement_id = uuid4() if instruction.retire_on_delivery is not None else None
+        listing_id = ids.listing_id(exchange, instruction.listing_ref)
+
+        for _ in range(MAX_RETRIES):
+            batch = self.batch(instruction.batch_id)
+            ranges = batch.settle_trade(
+                trade_id=trade_id, trade_ref=instruction.trade_ref, listing_id=listing_id,
+                seller=instruction.seller, buyer=instruction.buyer,
+                quantity=instruction.quantity, price_per_tonne=instruction.price_per_tonne,
+                currency=instruction.currency, actor=exchange, retirement_id=retirement_id,
+                retirement=instruction.retire_on_delivery,
+            )
+            trade = Trade.record(trade_id, exchange=exchange, trade_ref=instruction.trade_ref,
+                                 terms=instruction.terms(), batch=instruction.batch_id,
+                                 ranges=ranges, retirement_id=retirement_id)
+            try:
+                self.save(batch, trade)
+            except IntegrityError:
+                if self._exists(trade_id):
+                    return self._replayed(trade_id, instruction)
+                continue
+            return TradeResult(trade_ref=instruction.trade_ref, trade_id=trade_id, settled=True,
+                               ranges=ranges, retirement_id=retirement_id)
+        raise ConcurrencyError("settlement kept conflicting with concurrent writes; retry")
+
+    @staticmethod
+    def _validate_price(price: str, currency: str) -> None:
+        try:
+            value = Decimal(price)
+        except Exception:
+            raise ValidationError(f"price {price!r} is not a decimal number",
+                                  field="price_per_tonne") from None
+        if not value.is_finite() or value < 0:
+            raise ValidationError("price must be zero or more", field="price_per_tonne")
+        if not (isinstance(currency, str) and len(currency) == 3 and currency.isalpha()
+                and currency.isupper()):
+            raise ValidationError(f"currency {currency!r} must be an ISO 4217 code like CNY",
+                                  field="currency")
+
+    def pledge(self, *, actor: UUID, batch_id: UUID, holder: UUID, bank: UUID,
+               loan_reference: str, quantity: int) -> UUID:
+        """Lock credits as loan collateral; registered by the pledgor or the bank."""
+        self._actor(actor, Role.LENDER if actor == bank else Role.HOLDER)
+        self._actor(bank, Role.LENDER)
+        self._holder(holder, "pledgor")
+        pledge_id = uuid4()
+        self._on_batch(batch_id, lambda b: b.pledge(
+            pledge_id=pledge_id, holder=holder, bank=bank, loan_reference=loan_reference,
+            quantity=quantity, actor=actor))
+        return pledge_id
+
+    def release_pledge(self, *, actor: UUID, batch_id: UUID, pledge_id: UUID) -> list[Range]:
+        self._actor(actor, Role.LENDER)
+        return self._on_batch(batch_id, lambda b: b.release_pledge(pledge_id=pledge_id,
+                                                                   actor=actor))
+
+    def enforce_pledge(self, *, actor: UUID, batch_id: UUID, pledge_id: UUID) -> list[Range]:
+        self._actor(actor, Role.LENDER)
+        return self._on_batch(batch_id, lambda b: b.enforce_pledge(pledge_id=pledge_id,
+                                                                   actor=actor))
+
+    def retire(self, *, actor: UUID, batch_id: UUID, quantity: int, beneficiary: str,
+               purpose: str, jurisdiction: str, consumption_period: str,
+               details: dict[str, Any] | None = None) -> UUID:
+        """Retire credits for a beneficiary and purpose. Permanent. With ``claim_id`` in
+        ``details`` the retirement also counts toward that neutrality claim, atomically."""
+        self._actor(actor, Role.HOLDER)
+        retirement_id = uuid4()
+        description = {"beneficiary": beneficiary, "purpose": purpose,
+                       "jurisdiction": jurisdiction, "consumption_period": consumption_period,
+                       "details": details or {}}
+        others: list[Callable[[], Aggregate]] = []
+        claim_ref = (details or {}).get("claim_id")
+        if claim_ref is not None:
+            try:
+                claim_id = UUID(str(claim_ref))
+            except ValueError:
+                raise ValidationError("claim_id is not a UUID", field="claim_id") from None
+            self.claim(claim_id)
+
+            def counted_claim() -> Aggregate:
+                claim = self.claim(claim_id)
+                claim.count_retirement(retirement_id=retirement_id, batch=batch_id,
+                                       quantity=quantity, actor=actor)
+                return claim
+
+            others.append(counted_claim)
+        self._on_batch(batch_id, lambda b: b.retire(
+            retirement_id=retirement_id, holder=actor, quantity=quantity, details=description,
+            actor=actor), *others)
+        return retirement_id
+
+    def export(self, *, actor: UUID, batch_id: UUID, quantity: int, destination: str) -> UUID:
+        self._actor(actor, Role.HOLDER)
+        export_id = uuid4()
+        self._on_batch(batch_id, lambda b: b.export(
+            export_id=export_id, holder=actor, quantity=quantity, destination=destination,
+            actor=actor))
+        return export_id
+
+    def cancel(self, *, actor: UUID, batch_id: UUID, holder: UUID, quantity: int,
+               reason: str) -> UUID:
+        self._actor(actor, Role.ISSUER)
+        cancellation_id = uuid4()
+        self._on_batch(batch_id, lambda b: b.cancel(
+            cancellation_id=cancellation_id, holder=holder, quantity=quantity, reason=reason,
+            actor=actor))
+        return cancellation_id
+
+    def correct_batch(self, *, actor: UUID, batch_id: UUID, field: str, value: Any,
+                      reason: str) -> None:
+        self._actor(actor, Role.ISSUER)
+        self._on_batch(batch_id, lambda b: b.correct(field=field, value=value, reason=reason,
+                                                     actor=actor))
+
+    def lock_for_tokens(self, *, actor: UUID, batch_id: UUID, quantity: int,
+                        chain_address: str) -> UUID:
+        self._actor(actor, Role.HOLDER)
+        lock_id = uuid4()
+        self._on_batch(batch_id, lambda b: b.lock_for_tokens(
+            lock_id=lock_id, holder=actor, quantity=quantity, chain_address=chain_address,
+            actor=actor))
+        return lock_id
+
+    # ------------------------------------------------------------------ neutrality claims
+
+    def register_claim(self, *, actor: UUID, event_name: str, footprint_g: int,
+                       scope: str = "event") -> UUID:
+        """An organiser registers a footprint to neutralise (e.g. 4,544.76 t)."""
+        self._actor(actor, Role.HOLDER)
+        claim_id = ids.claim_id(actor, event_name.strip())
+        claim = NeutralityClaim.register(claim_id, organiser=actor, event_name=event_name,
+                                         footprint_g=footprint_g, scope=scope, actor=actor)
+        try:
+            self.save(claim)
+        except IntegrityError:
+            raise DuplicateRecordError(f"a claim for {event_name!r} is already registered",
+                                       id=str(claim_id)) from None
+        return claim_id

@@ -1,0 +1,78 @@
+"""Deterministic identities.
+
+Things with a natural key get ``uuid5(namespace, key)`` ids, so that creating the same
+thing twice collides in the event store itself (the second insert of version 1 of the same
+aggregate fails), whatever process attempts it. This is how a re-reported physical act, a
+replayed trade id or a second batch number are refused by the database.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID, uuid5
+
+__all__ = [
+    "behaviour_id",
+    "claim_id",
+    "external_registry_id",
+    "individual_account_id",
+    "issuance_schedule_id",
+    "listing_id",
+    "methodology_id",
+    "registry_id",
+    "trade_id",
+]
+
+_ROOT = UUID("6f1d7c0e-2a35-5b4e-9d0c-3c1a7f0b8e21")
+
+
+def _ns(name: str) -> UUID:
+    return uuid5(_ROOT, name)
+
+
+NS_INDIVIDUAL = _ns("individual")
+NS_METHODOLOGY = _ns("methodology")
+NS_BEHAVIOUR = _ns("behaviour")
+NS_SCHEDULE = _ns("issuance-schedule")
+NS_REGISTRY = _ns("registry")
+NS_EXTERNAL = _ns("external-registry")
+NS_TRADE = _ns("trade")
+NS_LISTING = _ns("listing")
+NS_CLAIM = _ns("neutrality-claim")
+
+
+def individual_account_id(pseudonym: str) -> UUID:
+    """The carbon account of a person known across platforms by ``pseudonym``."""
+    return uuid5(NS_INDIVIDUAL, pseudonym)
+
+
+def methodology_id(code: str, version: str) -> UUID:
+    return uuid5(NS_METHODOLOGY, f"{code}\x1f{version}")
+
+
+def behaviour_id(scene: str, act_identity: str) -> UUID:
+    """One id per physical act, whatever platform or methodology reports it."""
+    return uuid5(NS_BEHAVIOUR, f"{scene}\x1f{act_identity}")
+
+
+def issuance_schedule_id(platform_id: UUID, methodology: UUID) -> UUID:
+    return uuid5(NS_SCHEDULE, f"{platform_id}\x1f{methodology}")
+
+
+def registry_id(prefix: str) -> UUID:
+    return uuid5(NS_REGISTRY, prefix)
+
+
+def external_registry_id(name: str) -> UUID:
+    return uuid5(NS_EXTERNAL, name)
+
+
+def trade_id(exchange_id: UUID, exchange_trade_id: str) -> UUID:
+    return uuid5(NS_TRADE, f"{exchange_id}\x1f{exchange_trade_id}")
+
+
+def listing_id(exchange_id: UUID, listing_ref: str) -> UUID:
+    return uuid5(NS_LISTING, f"{exchange_id}\x1f{listing_ref}")
+
+
+def claim_id(organiser_id: UUID, event_name: str) -> UUID:
+    return uuid5(NS_CLAIM, f"{organiser_id}\x1f{event_name}")

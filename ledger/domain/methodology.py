@@ -1,0 +1,160 @@
+"""Methodologies (方法学): versioned, regional rules that turn activity data into grams CO2e."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_FLOOR, Decimal, Inexact, InvalidOperation, localcontext
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from ledger.domain.errors import InvalidStateError, ValidationError
+from ledger.domain.timeutil import require_aware
+
+__all__ = ["Methodology", "Quantification", "parse_decimal"]
+
+_CODE = re.compile(r"^[A-Z0-9][A-Z0-9._-]{1,63}$")
+MAX_DECIMALS = 6
+
+
+def parse_decimal(value: str | int | Decimal, name: str) -> Decimal:
+    """An exact, positive decimal with at most six decimal places (no floats)."""
+    if isinstance(value, bool) or isinstance(value, float):
+        raise ValidationError(f"{name} must be given as text or an integer, not {value!r}",
+                              field=name)
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValidationError(f"{name} is not a number: {value!r}", field=name) from None
+    if not amount.is_finite() or amount <= 0:
+        raise ValidationError(f"{name} must be a positive number, got {value!r}", field=name)
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -MAX_DECIMALS:
+        raise ValidationError(
+            f"{name} has more than {MAX_DECIMALS} decimal places: {value!r}", field=name
+        )
+    return amount
+
+
+@dataclass(frozen=True)
+class Quantification:
+    """The exact result of applying a methodology to an activity amount.
+
+    ``reduction_g`` is the whole grams credited: the exact product rounded *down*
+    (conservativeness). ``exact_g`` keeps the exact product so the sub-gram remainder not
+    credited is on record, never silently lost.
+    """
+
+    reduction_g: int
+    exact_g: str
+
+
+class Methodology(Aggregate):
+    """A published, versioned methodology such as ``WH-EV-CHARGING-V1``."""
+
+    @event("Published")
+    def __init__(
+        self,
+        code: str,
+        version: str,
+        region: str,
+        scene: str,
+        activity_unit: str,
+        factor_g_per_unit: str,
+        valid_from: datetime,
+        valid_until: datetime | None,
+        published_by: str,
+    ) -> None:
+        self.code = code
+        self.version = version
+        self.region = region
+        self.scene = scene
+        self.activity_unit = activity_unit
+        self.factor_g_per_unit = factor_g_per_unit
+        self.valid_from = valid_from
+        self.valid_until = valid_until
+        self.published_by = published_by
+        self.superseded_by: str | None = None
+
+    @classmethod
+    def publish(
+        cls,
+        methodology_id: UUID,
+        *,
+        code: str,
+        version: str,
+        region: str,
+        scene: str,
+        activity_unit: str,
+        factor_g_per_unit: str | int,
+        valid_from: datetime,
+        valid_until: datetime | None,
+        actor: UUID,
+    ) -> Methodology:
+        if not _CODE.match(code):
+            raise ValidationError(
+                f"methodology code {code!r} must be 2-64 upper-case letters, digits, . _ -",
+                field="code",
+            )
+        for name, value in (("version", version), ("region", region), ("scene", scene),
+                            ("activity_unit", activity_unit)):
+            if not isinstance(value, str) or not value.strip():
+                raise ValidationError(f"methodology {name} must not be empty", field=name)
+        factor = parse_decimal(factor_g_per_unit, "factor_g_per_unit")
+        start = require_aware(valid_from, "valid_from")
+        end = require_aware(valid_until, "valid_until") if valid_until is not None else None
+        if end is not None and end <= start:
+            raise ValidationError("valid_until must be after valid_from", field="valid_until")
+        return cls._create(
+            cls.Published,
+            id=methodology_id,
+            code=code,
+            version=version.strip(),
+            region=region.strip(),
+            scene=scene.strip(),
+            activity_unit=activity_unit.strip(),
+            factor_g_per_unit=str(factor),
+            valid_from=start,
+            valid_until=end,
+            published_by=str(actor),
+        )
+
+    @property
+    def label(self) -> str:
+        return f"{self.code} v{self.version}"
+
+    def is_valid_at(self, when: datetime) -> bool:
+        return self.valid_from <= when and (self.valid_until is None or when < self.valid_until)
+
+    def quantify(self, activity_amount: Decimal) -> Quantification:
+        """Exact integer arithmetic: grams = floor(amount x factor)."""
+        with localcontext(prec=100, traps=[Inexact]):
+            exact = activity_amount * Decimal(self.factor_g_per_unit)
+        whole = int(exact.to_integral_value(rounding=ROUND_FLOOR))
+        return Quantification(reduction_g=whole, exact_g=str(exact.normalize()))
+
+    def supersede(self, successor: Methodology, actor: UUID) -> None:
+        if self.superseded_by is not None:
+            raise InvalidStateError(
+                f"{self.label} was already superseded by {self.superseded_by}",
+                methodology=str(self.id),
+            )
+        if successor.code != self.code or successor.id == self.id:
+            raise ValidationError(
+                f"{successor.label} cannot supersede {self.label}: codes differ or same version",
+                field="successor",
+            )
+        if successor.valid_from <= self.valid_from:
+            raise ValidationError(
+                "the successor must become valid after the superseded version", field="successor"
+            )
+        self._superseded(successor=str(successor.id), effective_at=successor.valid_from,
+                         actor=str(actor))
+
+    @event("Superseded")
+    def _superseded(self, successor: str, effective_at: datetime, actor: str) -> None:
+        self.superseded_by = successor
+        if self.valid_until is None or effective_at < self.valid_until:
+            self.valid_until = effective_at

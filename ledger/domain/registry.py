@@ -1,0 +1,86 @@
+"""Registries: batch numbering for this registry's prefixes, and the record of serial ranges
+imported from other registries (mutual recognition, 跨区域互认)."""
+
+from __future__ import annotations
+
+import re
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from ledger.domain.errors import OverlappingImportError, ValidationError
+
+__all__ = ["ExternalRegistry", "Registry", "validate_prefix"]
+
+_PREFIX = re.compile(r"^[A-Z][A-Z0-9]{1,11}$")
+
+
+def validate_prefix(prefix: str) -> str:
+    if not isinstance(prefix, str) or not _PREFIX.match(prefix):
+        raise ValidationError(
+            f"registry prefix {prefix!r} must be 2-12 upper-case letters or digits "
+            "(e.g. CCER, PHCER, CDCER, SHCER)", field="registry")
+    return prefix
+
+
+class Registry(Aggregate):
+    """Numbers the batches issued under one registry prefix, without gaps or reuse."""
+
+    @event("Opened")
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.batches: list[str] = []
+
+    @classmethod
+    def open(cls, registry_id: UUID, prefix: str) -> Registry:
+        return cls._create(cls.Opened, id=registry_id, prefix=validate_prefix(prefix))
+
+    def assign_block(self, *, batch_id: UUID, vintage: int, actor: UUID) -> str:
+        """Assign the next batch number; returns the serial block label."""
+        number = len(self.batches) + 1
+        block = f"{self.prefix}-{vintage}-{number:06d}"
+        self._block_assigned(batch=str(batch_id), number=number, block=block, actor=str(actor))
+        return block
+
+    @event("BlockAssigned")
+    def _block_assigned(self, batch: str, number: int, block: str, actor: str) -> None:
+        self.batches.append(batch)
+
+
+class ExternalRegistry(Aggregate):
+    """Serial ranges imported from one external registry, per external serial block."""
+
+    @event("Recognised")
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.imported: dict[str, list[list[str | int]]] = {}  # block -> [[start, end, batch]]
+
+    @classmethod
+    def recognise(cls, registry_id: UUID, name: str) -> ExternalRegistry:
+        if not name.strip():
+            raise ValidationError("external registry name must not be empty", field="registry")
+        return cls._create(cls.Recognised, id=registry_id, name=name.strip())
+
+    def record_import(self, *, block: str, start: int, end: int, batch_id: UUID,
+                      actor: UUID) -> None:
+        """Record ``[start, end)`` of external ``block``; any overlap is refused."""
+        if not block.strip():
+            raise ValidationError("external serial block must not be empty", field="block")
+        for name, value in (("serial_start", start), ("serial_end", end)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValidationError(f"{name} must be a non-negative integer", field=name)
+        if end <= start:
+            raise ValidationError("serial_end must be greater than serial_start",
+                                  field="serial_end")
+        for other_start, other_end, other_batch in self.imported.get(block, []):
+            if start < int(other_end) and int(other_start) < end:
+                raise OverlappingImportError(
+                    f"{self.name} {block} serials {start}-{end - 1} overlap serials "
+                    f"{other_start}-{int(other_end) - 1} imported as batch {other_batch}",
+                    registry=self.name, block=block, batch=str(other_batch),
+                )
+        self._imported(block=block, start=start, end=end, batch=str(batch_id), actor=str(actor))
+
+    @event("RangeImported")
+    def _imported(self, block: str, start: int, end: int, batch: str, actor: str) -> None:
+        self.imported.setdefault(block, []).append([start, end, batch])
