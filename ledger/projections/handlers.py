@@ -1,0 +1,450 @@
+"""Event handlers that turn domain events into read-model rows.
+
+Each handler is applied inside the projector's transaction, together with the tracking
+position, so a handler's rows exist exactly when its event counts as processed. Handlers
+never consult the write side: everything they need is in the event or in earlier rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, insert, select, update
+from sqlalchemy import delete as sql_delete
+
+from ledger.domain.credit_batch import LotState
+from ledger.projections import schema as t
+
+__all__ = ["HANDLERS", "stamp"]
+
+STATES = [s.value for s in LotState]
+
+Handler = Callable[[Connection, Any, int], None]
+HANDLERS: dict[str, Handler] = {}
+
+
+def stamp(moment: datetime) -> str:
+    """Fixed-width UTC text that sorts as time: ``2024-09-03T00:15:00.000000Z``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def handles(*names: str) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        for name in names:
+            HANDLERS[name] = handler
+        return handler
+
+    return register
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+# ---------------------------------------------------------------- participants, methodologies
+
+
+@handles("Participant.Registered")
+def _participant_registered(conn: Connection, e: Any, _: int) -> None:
+    conn.execute(insert(t.participants).values(
+        id=str(e.originator_id), kind=e.kind, name=e.name, roles=",".join(e.roles),
+        suspended=False, public_key=e.public_key, registered_at=stamp(e.timestamp)))
+
+
+def _set_roles(conn: Connection, participant: str, change: Callable[[set[str]], None]) -> None:
+    row = conn.execute(select(t.participants.c.roles).where(
+        t.participants.c.id == participant)).one()
+    roles = set(filter(None, row.roles.split(",")))
+    change(roles)
+    conn.execute(update(t.participants).where(t.participants.c.id == participant)
+                 .values(roles=",".join(sorted(roles))))
+
+
+@handles("Participant.RoleGranted")
+def _role_granted(conn: Connection, e: Any, _: int) -> None:
+    _set_roles(conn, str(e.originator_id), lambda roles: roles.add(e.role))
+
+
+@handles("Participant.RoleRevoked")
+def _role_revoked(conn: Connection, e: Any, _: int) -> None:
+    _set_roles(conn, str(e.originator_id), lambda roles: roles.discard(e.role))
+
+
+@handles("Participant.Suspended", "Participant.Reinstated")
+def _suspension(conn: Connection, e: Any, _: int) -> None:
+    conn.execute(update(t.participants).where(t.participants.c.id == str(e.originator_id))
+                 .values(suspended=type(e).__name__ == "Suspended"))
+
+
+@handles("Methodology.Published")
+def _methodology_published(conn: Connection, e: Any, _: int) -> None:
+    conn.execute(insert(t.methodologies).values(
+        id=str(e.originator_id), code=e.code, version=e.version, region=e.region,
+        scene=e.scene, activity_unit=e.activity_unit, factor_g_per_unit=e.factor_g_per_unit,
+        valid_from=stamp(e.valid_from),
+        valid_until=stamp(e.valid_until) if e.valid_until else None))
+
+
+@handles("Methodology.Superseded")
+def _methodology_superseded(conn: Connection, e: Any, _: int) -> None:
+    row = conn.execute(select(t.methodologies.c.valid_until).where(
+        t.methodologies.c.id == str(e.originator_id))).one()
+    until = stamp(e.effective_at)
+    if row.valid_until is not None and row.valid_until < until:
+        until = row.valid_until
+    conn.execute(update(t.methodologies).where(t.methodologies.c.id == str(e.originator_id))
+                 .values(superseded_by=e.successor, valid_until=until))
+
+
+# ---------------------------------------------------------------- behaviours and points
+
+
+def _ensure_carbon_account(conn: Connection, account: str) -> None:
+    exists = conn.execute(select(t.carbon_accounts.c.account).where(
+        t.carbon_accounts.c.account == account)).first()
+    if exists is None:
+        conn.execute(insert(t.carbon_accounts).values(
+            account=account, earned=0, redeemed=0, donated=0, behaviours=0))
+
+
+@handles("Behaviour.Reported")
+def _behaviour_reported(conn: Connection, e: Any, position: int) -> None:
+    conn.execute(insert(t.behaviours).values(
+        id=str(e.originator_id), position=position, platform=e.platform,
+        platform_ref=e.platform_ref, account=e.account, methodology=e.methodology,
+        act_identity=e.act_identity, occurred_at=stamp(e.occurred_at),
+        reduction_g=e.reduction_g, request_id=None, reported_at=stamp(e.timestamp)))
+    _ensure_carbon_account(conn, e.account)
+    c = t.carbon_accounts.c
+    conn.execute(update(t.carbon_accounts).where(c.account == e.account).values(
+        earned=c.earned + e.reduction_g, behaviours=c.behaviours + 1))
+
+
+@handles("CarbonAccount.Opened")
+def _carbon_account_opened(conn: Connection, e: Any, _: int) -> None:
+    _ensure_carbon_account(conn, e.account)
+
+
+@handles("CarbonAccount.PointsRedeemed")
+def _points_redeemed(conn: Connection, e: Any, position: int) -> None:
+    _record_spend(conn, e.account, e, position, "redeemed", e.reward)
+
+
+@handles("CarbonAccount.PointsDonated")
+def _points_donated(conn: Connection, e: Any, position: int) -> None:
+    _record_spend(conn, e.account, e, position, "donated",
+                  f"{e.event_name} ({e.claim})")
+
+
+def _record_spend(conn: Connection, account: str, e: Any, position: int, kind: str,
+                  reference: str) -> None:
+    c = t.carbon_accounts.c
+    _ensure_carbon_account(conn, account)
+    column = c.redeemed if kind == "redeemed" else c.donated
+    conn.execute(update(t.carbon_accounts).where(c.account == account)
+                 .values({column.name: column + e.points}))
+    conn.execute(insert(t.point_spends).values(
+        position=position, account=account, kind=kind, points=e.points, reference=reference,
+        at=stamp(e.timestamp)))
+
+
+# ---------------------------------------------------------------- issuance
+
+
+@handles("IssuanceSchedule.Opened", "IssuanceSchedule.PeriodClaimed", "Registry.Opened",
+         "Registry.BlockAssigned", "ExternalRegistry.Recognised",
+         "ExternalRegistry.RangeImported", "Trade.Settled")
+def _no_view(conn: Connection, e: Any, position: int) -> None:
+    """Facts kept for consistency on the write side; their read models come from other
+    events (the batch, the trade settlement on the batch)."""
+
+
+@handles("IssuanceRequest.Requested")
+def _requested(conn: Connection, e: Any, position: int) -> None:
+    request_id = str(e.originator_id)
+    conn.execute(insert(t.issuance_requests).values(
+        id=request_id, platform=e.platform, methodology=e.methodology, source=e.source,
+        period_start=stamp(e.period_start), period_end=stamp(e.period_end),
+        quantity=e.quantity, status="requested", evidence=_dumps(e.evidence),
+        requested_at=stamp(e.timestamp)))
+    if e.source == "behaviours":
+        b = t.behaviours.c
+        conn.execute(update(t.behaviours).where(and_(
+            b.platform == e.platform, b.methodology == e.methodology,
+            b.occurred_at >= stamp(e.period_start), b.occurred_at < stamp(e.period_end),
+            b.position <= e.evidence["cutoff_position"], b.request_id.is_(None),
+        )).values(request_id=request_id))
+
+
+@handles("IssuanceRequest.Attested")
+def _attested(conn: Connection, e: Any, _: int) -> None:
+    conn.execute(update(t.issuance_requests).where(
+        t.issuance_requests.c.id == str(e.originator_id)).values(
+        status="attested", verifier=e.actor))
+
+
+@handles("IssuanceRequest.Rejected")
+def _rejected(conn: Connection, e: Any, _: int) -> None:
+    conn.execute(update(t.issuance_requests).where(
+        t.issuance_requests.c.id == str(e.originator_id)).values(status="rejected"))
+
+
+@handles("IssuanceRequest.BatchIssued")
+def _batch_issued(conn: Connection, e: Any, _: int) -> None:
+    conn.execute(update(t.issuance_requests).where(
+        t.issuance_requests.c.id == str(e.originator_id)).values(status="issued", batch=e.batch))
+
+
+# ---------------------------------------------------------------- credit batches
+
+
+@handles("CreditBatch.Issued", "CreditBatch.Imported")
+def _batch_created(conn: Connection, e: Any, position: int) -> None:
+    batch = str(e.originator_id)
+    conn.execute(insert(t.batches).values(
+        id=batch, block=e.block, registry=e.registry, vintage=e.vintage,
+        methodology=e.methodology, methodology_label=e.methodology_label, region=e.region,
+        project_type=e.project_type, quantity=e.quantity, serial_start=e.serial_start,
+        behaviours_root=e.behaviours_root, source=_dumps(e.source),
+        origin="imported" if type(e).__name__ == "Imported" else "issued",
+        issued_at=stamp(e.timestamp), position=position))
+    conn.execute(insert(t.supply).values(batch=batch, issued=e.quantity,
+                                         **{s: 0 for s in STATES}))
+    _adjust(conn, batch, e.holder, "available", e.quantity)
+    conn.execute(insert(t.serials).values(batch=batch, start=e.serial_start,
+                                          end=e.serial_start + e.quantity, state="available",
+                                          ref=e.holder, holder=e.holder))
+
+
+def _adjust(conn: Connection, batch: str, account: str, state: str, delta: int) -> None:
+    """Add ``delta`` to an account's balance in ``state`` and to the batch supply."""
+    c = t.balances.c
+    row = conn.execute(select(c.account).where(and_(c.account == account,
+                                                    c.batch == batch))).first()
+    if row is None:
+        conn.execute(insert(t.balances).values(account=account, batch=batch,
+                                               **{s: 0 for s in STATES}))
+    column = c[state]
+    conn.execute(update(t.balances).where(and_(c.account == account, c.batch == batch))
+                 .values({state: column + delta}))
+    s = t.supply.c
+    conn.execute(update(t.supply).where(s.batch == batch).values({state: s[state] + delta}))
+
+
+def _move(conn: Connection, batch: str, ranges: list[list[int]], source: tuple[str, str, str],
+          target: tuple[str, str, str]) -> None:
+    """Move serial ranges from lot (state, ref, holder) to another, and the balances."""
+    src_state, src_ref, src_holder = source
+    dst_state, dst_ref, dst_holder = target
+    s = t.serials.c
+    for start, end in ranges:
+        row = conn.execute(select(s.start, s.end).where(and_(
+            s.batch == batch, s.state == src_state, s.ref == src_ref, s.start <= start,
+            s.end >= end))).one()
+        conn.execute(sql_delete(t.serials).where(and_(s.batch == batch, s.start == row.start)))
+        pieces = []
+        if row.start < start:
+            pieces.append({"start": row.start, "end": start})
+        if end < row.end:
+            pieces.append({"start": end, "end": row.end})
+        for piece in pieces:
+            conn.execute(insert(t.serials).values(batch=batch, state=src_state, ref=src_ref,
+                                                  holder=src_holder, **piece))
+        _insert_merged(conn, batch, start, end, dst_state, dst_ref, dst_holder)
+    quantity = sum(end - start for start, end in ranges)
+    _adjust(conn, batch, src_holder, src_state, -quantity)
+    _adjust(conn, batch, dst_holder, dst_state, quantity)
+
+
+def _insert_merged(conn: Connection, batch: str, start: int, end: int, state: str, ref: str,
+                   holder: str) -> None:
+    """Insert ``[start, end)`` into a lot, merged with adjacent ranges of the same lot, so
+    the table holds each lot as the same normalised ranges as the aggregate."""
+    s = t.serials.c
+    same_lot = and_(s.batch == batch, s.state == state, s.ref == ref)
+    before = conn.execute(select(s.start).where(and_(same_lot, s.end == start))).first()
+    after = conn.execute(select(s.end).where(and_(same_lot, s.start == end))).first()
+    if after is not None:
+        conn.execute(sql_delete(t.serials).where(and_(s.batch == batch, s.start == end)))
+        end = after.end
+    if before is not None:
+        conn.execute(update(t.serials).where(and_(s.batch == batch, s.start == before.start))
+                     .values(end=end))
+    else:
+        conn.execute(insert(t.serials).values(batch=batch, start=start, end=end, state=state,
+                                              ref=ref, holder=holder))
+
+
+@handles("CreditBatch.Transferred")
+def _transferred(conn: Connection, e: Any, _: int) -> None:
+    _move(conn, str(e.originator_id), e.ranges, ("available", e.sender, e.sender),
+          ("available", e.recipient, e.recipient))
+
+
+@handles("CreditBatch.Escrowed")
+def _escrowed(conn: Connection, e: Any, _: int) -> None:
+    batch = str(e.originator_id)
+    conn.execute(insert(t.listings).values(
+        id=e.listing_id, batch=batch, exchange=e.exchange, listing_ref=e.listing_ref,
+        seller=e.seller, listed=e.quantity, sold=0, status="open"))
+    _move(conn, batch, e.ranges, ("available", e.seller, e.seller),
+          ("escrowed", e.listing_id, e.seller))
+
+
+@handles("CreditBatch.ListingCancelled")
+def _listing_cancelled(conn: Connection, e: Any, _: int) -> None:
+    conn.execute(update(t.listings).where(t.listings.c.id == e.listing_id)
+                 .values(status="cancelled"))
+    if e.ranges:
+        _move(conn, str(e.originator_id), e.ranges, ("escrowed", e.listing_id, e.seller),
+              ("available", e.seller, e.seller))
+
+
+@handles("CreditBatch.TradeSettled")
+def _trade_settled(conn: Connection, e: Any, position: int) -> None:
+    batch = str(e.originator_id)
+    conn.execute(insert(t.trades).values(
+        id=e.trade_id, exchange=e.exchange, trade_ref=e.trade_ref, batch=batch,
+        listing=e.listing_id, seller=e.seller, buyer=e.buyer, quantity=e.quantity,
+        price_per_tonne=e.price_per_tonne, currency=e.currency, ranges=_dumps(e.ranges),
+        retirement_id=e.retirement_id, settled_at=stamp(e.timestamp), position=position))
+    lc = t.listings.c
+    conn.execute(update(t.listings).where(lc.id == e.listing_id)
+                 .values(sold=lc.sold + e.quantity))
+    if e.retirement_id is None:
+        target = ("available", e.buyer, e.buyer)
+    else:
+        target = ("retired", e.retirement_id, e.buyer)
+        _record_retirement(conn, e, position, e.retirement_id, e.buyer, e.quantity, e.ranges,
+                           e.retirement, trade_ref=e.trade_ref)
+    _move(conn, batch, e.ranges, ("escrowed", e.listing_id, e.seller), target)
+
+
+@handles("CreditBatch.Pledged")
+def _pledged(conn: Connection, e: Any, position: int) -> None:
+    batch = str(e.originator_id)
+    conn.execute(insert(t.pledges).values(
+        id=e.pledge_id, batch=batch, holder=e.holder, bank=e.bank,
+        loan_reference=e.loan_reference, quantity=e.quantity, ranges=_dumps(e.ranges),
+        status="active", pledged_at=stamp(e.timestamp), position=position))
+    _move(conn, batch, e.ranges, ("available", e.holder, e.holder),
+          ("pledged", e.pledge_id, e.holder))
+
+
+@handles("CreditBatch.PledgeReleased")
+def _pledge_released(conn: Connection, e: Any, _: int) -> None:
+    conn.execute(update(t.pledges).where(t.pledges.c.id == e.pledge_id)
+                 .values(status="released", closed_at=stamp(e.timestamp)))
+    _move(conn, str(e.originator_id), e.ranges, ("pledged", e.pledge_id, e.holder),
+          ("available", e.holder, e.holder))
+
+
+@handles("CreditBatch.PledgeEnforced")
+def _pledge_enforced(conn: Connection, e: Any, _: int) -> None:
+    conn.execute(update(t.pledges).where(t.pledges.c.id == e.pledge_id)
+                 .values(status="enforced", closed_at=stamp(e.timestamp)))
+    _move(conn, str(e.originator_id), e.ranges, ("pledged", e.pledge_id, e.holder),
+          ("available", e.bank, e.bank))
+
+
+def _record_retirement(conn: Connection, e: Any, position: int, retirement_id: str,
+                       holder: str, quantity: int, ranges: list[list[int]],
+                       details: dict[str, Any], trade_ref: str | None = None) -> None:
+    extra = {k: v for k, v in details.items()
+             if k not in {"beneficiary", "purpose", "jurisdiction", "consumption_period"}}
+    conn.execute(insert(t.retirements).values(
+        id=retirement_id, batch=str(e.originator_id), holder=holder, quantity=quantity,
+        ranges=_dumps(ranges), beneficiary=details["beneficiary"], purpose=details["purpose"],
+        jurisdiction=details["jurisdiction"], consumption_period=details["consumption_period"],
+        details=_dumps(extra), trade_ref=trade_ref, retired_at=stamp(e.timestamp),
+        position=position, event_id=str(e.originator_id), event_version=e.originator_version))
+
+
+@handles("CreditBatch.Retired")
+def _retired(conn: Connection, e: Any, position: int) -> None:
+    _record_retirement(conn, e, position, e.retirement_id, e.holder, e.quantity, e.ranges,
+                       e.details)
+    _move(conn, str(e.originator_id), e.ranges, ("available", e.holder, e.holder),
+          ("retired", e.retirement_id, e.holder))
+
+
+@handles("CreditBatch.LockedForTokens")
+def _locked(conn: Connection, e: Any, _: int) -> None:
+    batch = str(e.originator_id)
+    conn.execute(insert(t.token_locks).values(id=e.lock_id, batch=batch, holder=e.holder,
+                                              chain_address=e.chain_address,
+                                              locked=e.quantity, unlocked=0))
+    _move(conn, batch, e.ranges, ("available", e.holder, e.holder),
+          ("tokenised", e.lock_id, e.holder))
+
+
+@handles("CreditBatch.TokensUnlocked")
+def _unlocked(conn: Connection, e: Any, _: int) -> None:
+    lc = t.token_locks.c
+    holder = conn.execute(select(lc.holder).where(lc.id == e.lock_id)).scalar_one()
+    conn.execute(update(t.token_locks).where(lc.id == e.lock_id)
+                 .values(unlocked=lc.unlocked + e.quantity))
+    _move(conn, str(e.originator_id), e.ranges, ("tokenised", e.lock_id, holder),
+          ("available", e.recipient, e.recipient))
+
+
+@handles("CreditBatch.Exported")
+def _exported(conn: Connection, e: Any, _: int) -> None:
+    batch = str(e.originator_id)
+    conn.execute(insert(t.exports).values(id=e.export_id, batch=batch, holder=e.holder,
+                                          destination=e.destination, quantity=e.quantity,
+                                          exported_at=stamp(e.timestamp)))
+    _move(conn, batch, e.ranges, ("available", e.holder, e.holder),
+          ("exported", e.export_id, e.holder))
+
+
+@handles("CreditBatch.Cancelled")
+def _cancelled(conn: Connection, e: Any, _: int) -> None:
+    batch = str(e.originator_id)
+    conn.execute(insert(t.cancellations).values(id=e.cancellation_id, batch=batch,
+                                                holder=e.holder, quantity=e.quantity,
+                                                reason=e.reason,
+                                                cancelled_at=stamp(e.timestamp)))
+    _move(conn, batch, e.ranges, ("available", e.holder, e.holder),
+          ("cancelled", e.cancellation_id, e.holder))
+
+
+@handles("CreditBatch.Corrected")
+def _corrected(conn: Connection, e: Any, position: int) -> None:
+    batch = str(e.originator_id)
+    conn.execute(insert(t.corrections).values(
+        position=position, batch=batch, field=e.field,
+        previous=None if e.previous is None else str(e.previous), value=str(e.value),
+        reason=e.reason, at=stamp(e.timestamp)))
+    if e.field in ("region", "vintage"):
+        conn.execute(update(t.batches).where(t.batches.c.id == batch)
+                     .values({e.field: e.value}))
+
+
+# ---------------------------------------------------------------- neutrality claims
+
+
+@handles("NeutralityClaim.Registered")
+def _claim_registered(conn: Connection, e: Any, _: int) -> None:
+    conn.execute(insert(t.claims).values(
+        id=str(e.originator_id), organiser=e.organiser, event_name=e.event_name,
+        scope=e.scope, footprint_g=e.footprint_g, retired_g=0, donated_points=0,
+        retirements=0, met=False, registered_at=stamp(e.timestamp)))
+
+
+@handles("NeutralityClaim.RetirementCounted")
+def _claim_counted(conn: Connection, e: Any, _: int) -> None:
+    c = t.claims.c
+    conn.execute(update(t.claims).where(c.id == str(e.originator_id)).values(
+        retired_g=c.retired_g + e.quantity, retirements=c.retirements + 1,
+        met=c.retired_g + e.quantity >= c.footprint_g))
+
+
+@handles("NeutralityClaim.DonationReceived")
+def _claim_donation(conn: Connection, e: Any, _: int) -> None:
+    c = t.claims.c
+    conn.execute(update(t.claims).where(c.id == str(e.originator_id))
+                 .values(donated_points=c.donated_points + e.points))

@@ -1,0 +1,291 @@
+"""Read-model tables (SQLAlchemy Core). Every table is derived from the event log and can be
+dropped and rebuilt from it; ``projection_tracking`` holds the log position the tables reflect,
+written in the same transaction as the rows."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+__all__ = ["TABLES", "metadata"]
+
+metadata = MetaData()
+
+ID = String(36)
+# Grams can exceed 2**31 (4,544.76 t = 4.5e9 g): always 64-bit.
+GRAMS = BigInteger
+
+tracking = Table(
+    "projection_tracking", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+)
+
+participants = Table(
+    "participants", metadata,
+    Column("id", ID, primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("roles", Text, nullable=False),  # comma separated
+    Column("suspended", Boolean, nullable=False),
+    Column("public_key", Text),
+    Column("registered_at", String(40), nullable=False),
+)
+
+methodologies = Table(
+    "methodologies", metadata,
+    Column("id", ID, primary_key=True),
+    Column("code", String(64), nullable=False),
+    Column("version", String(32), nullable=False),
+    Column("region", Text, nullable=False),
+    Column("scene", Text, nullable=False),
+    Column("activity_unit", Text, nullable=False),
+    Column("factor_g_per_unit", Text, nullable=False),
+    Column("valid_from", String(40), nullable=False),
+    Column("valid_until", String(40)),
+    Column("superseded_by", ID),
+)
+
+behaviours = Table(
+    "behaviours", metadata,
+    Column("id", ID, primary_key=True),
+    Column("position", BigInteger, nullable=False),
+    Column("platform", ID, nullable=False),
+    Column("platform_ref", Text, nullable=False),
+    Column("account", ID, nullable=False),
+    Column("methodology", ID, nullable=False),
+    Column("act_identity", Text, nullable=False),
+    Column("occurred_at", String(40), nullable=False),  # fixed-width UTC, sorts as time
+    Column("reduction_g", GRAMS, nullable=False),
+    Column("request_id", ID),
+    Column("reported_at", String(40), nullable=False),
+    Index("ix_behaviours_selection", "platform", "methodology", "occurred_at"),
+    Index("ix_behaviours_account", "account"),
+    Index("ix_behaviours_request", "request_id"),
+)
+
+carbon_accounts = Table(
+    "carbon_accounts", metadata,
+    Column("account", ID, primary_key=True),
+    Column("earned", GRAMS, nullable=False),
+    Column("redeemed", GRAMS, nullable=False),
+    Column("donated", GRAMS, nullable=False),
+    Column("behaviours", BigInteger, nullable=False),
+)
+
+point_spends = Table(
+    "point_spends", metadata,
+    Column("position", BigInteger, primary_key=True),
+    Column("account", ID, nullable=False),
+    Column("kind", String(16), nullable=False),  # redeemed | donated
+    Column("points", GRAMS, nullable=False),
+    Column("reference", Text, nullable=False),
+    Column("at", String(40), nullable=False),
+    Index("ix_point_spends_account", "account"),
+)
+
+issuance_requests = Table(
+    "issuance_requests", metadata,
+    Column("id", ID, primary_key=True),
+    Column("platform", ID, nullable=False),
+    Column("methodology", ID, nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("period_start", String(40), nullable=False),
+    Column("period_end", String(40), nullable=False),
+    Column("quantity", GRAMS, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("evidence", Text, nullable=False),  # JSON
+    Column("verifier", ID),
+    Column("batch", ID),
+    Column("requested_at", String(40), nullable=False),
+)
+
+batches = Table(
+    "batches", metadata,
+    Column("id", ID, primary_key=True),
+    Column("block", String(128), nullable=False, unique=True),
+    Column("registry", String(64), nullable=False),
+    Column("vintage", Integer, nullable=False),
+    Column("methodology", ID, nullable=False),
+    Column("methodology_label", Text, nullable=False),
+    Column("region", Text, nullable=False),
+    Column("project_type", String(32), nullable=False),
+    Column("quantity", GRAMS, nullable=False),
+    Column("serial_start", GRAMS, nullable=False),
+    Column("behaviours_root", String(64)),
+    Column("source", Text, nullable=False),  # JSON
+    Column("origin", String(16), nullable=False),  # issued | imported
+    Column("issued_at", String(40), nullable=False),
+    Column("position", BigInteger, nullable=False),
+)
+
+supply = Table(
+    "supply", metadata,
+    Column("batch", ID, primary_key=True),
+    Column("issued", GRAMS, nullable=False),
+    Column("available", GRAMS, nullable=False),
+    Column("escrowed", GRAMS, nullable=False),
+    Column("pledged", GRAMS, nullable=False),
+    Column("retired", GRAMS, nullable=False),
+    Column("tokenised", GRAMS, nullable=False),
+    Column("exported", GRAMS, nullable=False),
+    Column("cancelled", GRAMS, nullable=False),
+)
+
+balances = Table(
+    "balances", metadata,
+    Column("account", ID, primary_key=True),
+    Column("batch", ID, primary_key=True),
+    Column("available", GRAMS, nullable=False),
+    Column("escrowed", GRAMS, nullable=False),
+    Column("pledged", GRAMS, nullable=False),
+    Column("retired", GRAMS, nullable=False),
+    Column("tokenised", GRAMS, nullable=False),
+    Column("exported", GRAMS, nullable=False),
+    Column("cancelled", GRAMS, nullable=False),
+    Index("ix_balances_batch", "batch"),
+)
+
+serials = Table(
+    "serials", metadata,
+    Column("batch", ID, primary_key=True),
+    Column("start", GRAMS, primary_key=True),
+    Column("end", GRAMS, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("ref", String(36), nullable=False),
+    Column("holder", ID, nullable=False),
+    Index("ix_serials_lot", "batch", "state", "ref"),
+)
+
+listings = Table(
+    "listings", metadata,
+    Column("id", ID, primary_key=True),
+    Column("batch", ID, nullable=False),
+    Column("exchange", ID, nullable=False),
+    Column("listing_ref", Text, nullable=False),
+    Column("seller", ID, nullable=False),
+    Column("listed", GRAMS, nullable=False),
+    Column("sold", GRAMS, nullable=False),
+    Column("status", String(16), nullable=False),  # open | cancelled
+)
+
+trades = Table(
+    "trades", metadata,
+    Column("id", ID, primary_key=True),
+    Column("exchange", ID, nullable=False),
+    Column("trade_ref", Text, nullable=False),
+    Column("batch", ID, nullable=False),
+    Column("listing", ID, nullable=False),
+    Column("seller", ID, nullable=False),
+    Column("buyer", ID, nullable=False),
+    Column("quantity", GRAMS, nullable=False),
+    Column("price_per_tonne", Text, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("ranges", Text, nullable=False),  # JSON
+    Column("retirement_id", ID),
+    Column("settled_at", String(40), nullable=False),
+    Column("position", BigInteger, nullable=False),
+    Index("ix_trades_exchange_ref", "exchange", "trade_ref", unique=True),
+)
+
+pledges = Table(
+    "pledges", metadata,
+    Column("id", ID, primary_key=True),
+    Column("batch", ID, nullable=False),
+    Column("holder", ID, nullable=False),
+    Column("bank", ID, nullable=False),
+    Column("loan_reference", Text, nullable=False),
+    Column("quantity", GRAMS, nullable=False),
+    Column("ranges", Text, nullable=False),  # JSON
+    Column("status", String(16), nullable=False),  # active | released | enforced
+    Column("pledged_at", String(40), nullable=False),
+    Column("closed_at", String(40)),
+    Column("position", BigInteger, nullable=False),
+    Index("ix_pledges_bank", "bank"),
+)
+
+retirements = Table(
+    "retirements", metadata,
+    Column("id", ID, primary_key=True),
+    Column("batch", ID, nullable=False),
+    Column("holder", ID, nullable=False),
+    Column("quantity", GRAMS, nullable=False),
+    Column("ranges", Text, nullable=False),  # JSON
+    Column("beneficiary", Text, nullable=False),
+    Column("purpose", String(32), nullable=False),
+    Column("jurisdiction", Text, nullable=False),
+    Column("consumption_period", Text, nullable=False),
+    Column("details", Text, nullable=False),  # JSON
+    Column("trade_ref", Text),
+    Column("retired_at", String(40), nullable=False),
+    Column("position", BigInteger, nullable=False),
+    Column("event_id", ID, nullable=False),  # originator (batch) id
+    Column("event_version", Integer, nullable=False),
+    Index("ix_retirements_batch", "batch"),
+)
+
+token_locks = Table(
+    "token_locks", metadata,
+    Column("id", ID, primary_key=True),
+    Column("batch", ID, nullable=False),
+    Column("holder", ID, nullable=False),
+    Column("chain_address", Text, nullable=False),
+    Column("locked", GRAMS, nullable=False),
+    Column("unlocked", GRAMS, nullable=False),
+)
+
+exports = Table(
+    "exports", metadata,
+    Column("id", ID, primary_key=True),
+    Column("batch", ID, nullable=False),
+    Column("holder", ID, nullable=False),
+    Column("destination", Text, nullable=False),
+    Column("quantity", GRAMS, nullable=False),
+    Column("exported_at", String(40), nullable=False),
+)
+
+cancellations = Table(
+    "cancellations", metadata,
+    Column("id", ID, primary_key=True),
+    Column("batch", ID, nullable=False),
+    Column("holder", ID, nullable=False),
+    Column("quantity", GRAMS, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("cancelled_at", String(40), nullable=False),
+)
+
+corrections = Table(
+    "corrections", metadata,
+    Column("position", BigInteger, primary_key=True),
+    Column("batch", ID, nullable=False),
+    Column("field", String(32), nullable=False),
+    Column("previous", Text),
+    Column("value", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("at", String(40), nullable=False),
+)
+
+claims = Table(
+    "neutrality_claims", metadata,
+    Column("id", ID, primary_key=True),
+    Column("organiser", ID, nullable=False),
+    Column("event_name", Text, nullable=False),
+    Column("scope", Text, nullable=False),
+    Column("footprint_g", GRAMS, nullable=False),
+    Column("retired_g", GRAMS, nullable=False),
+    Column("donated_points", GRAMS, nullable=False),
+    Column("retirements", Integer, nullable=False),
+    Column("met", Boolean, nullable=False),
+    Column("registered_at", String(40), nullable=False),
+)
+
+TABLES = [t for t in metadata.sorted_tables if t is not tracking]
