@@ -1,0 +1,1 @@
+"""Tamper-evident event log, proofs and on-chain anchoring."""
