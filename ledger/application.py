@@ -563,7 +563,9 @@ class Ledger(Application[UUID]):
             external.record_import(block=external_block.strip(), start=serial_start,
                                    end=serial_end, batch_id=batch_id, actor=actor)
             batch = CreditBatch.issue(
-                batch_id, block=f"{external.name}:{external_block.strip()}",
+                batch_id, block=(external_block.strip()
+                                 if external_block.strip().startswith(external.name)
+                                 else f"{external.name}:{external_block.strip()}"),
                 registry=external.name, vintage=vintage, methodology=methodology.id,
                 methodology_label=methodology.label, region=region, project_type=project_type,
                 quantity=serial_end - serial_start, serial_start=serial_start, holder=holder,

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError as SQLIntegrityError
 from ledger.application import Ledger
 from ledger.projections import schema
 from ledger.projections.database import is_sqlite
-from ledger.projections.handlers import HANDLERS
+from ledger.projections.handlers import BULK_HANDLERS, HANDLERS
 
 __all__ = ["Projector", "UnknownEventError"]
 
@@ -81,13 +81,31 @@ class Projector:
                 start=position, limit=self.page_size, inclusive_of_start=False)
             if not notifications:
                 return 0
+            run: list[tuple[Any, int]] = []
+            run_name = ""
             for notification in notifications:
                 domain_event = self.ledger.mapper.to_domain_event(notification)
-                self._handle(conn, domain_event, notification.id)
+                name = type(domain_event).__qualname__
+                if run and name != run_name:
+                    self._flush(conn, run_name, run)
+                    run = []
+                run_name = name
+                run.append((domain_event, notification.id))
+            self._flush(conn, run_name, run)
             conn.execute(update(schema.tracking).where(
                 schema.tracking.c.name == TRACKING_NAME).values(
                 position=notifications[-1].id))
             return len(notifications)
+
+    @classmethod
+    def _flush(cls, conn: Connection, name: str, run: list[tuple[Any, int]]) -> None:
+        """Apply a run of consecutive events of one type, set-at-a-time when possible."""
+        bulk = BULK_HANDLERS.get(name)
+        if bulk is not None and len(run) > 1:
+            bulk(conn, run)
+            return
+        for domain_event, position in run:
+            cls._handle(conn, domain_event, position)
 
     @staticmethod
     def _handle(conn: Connection, domain_event: Any, position: int) -> None:

@@ -1,0 +1,203 @@
+"""``carbon-ledger``: run the demo, inspect, check and rebuild a ledger.
+
+Every subcommand works on a data directory (``--data-dir``, or ``CARBON_LEDGER_DATA_DIR``;
+default ``./data``). Errors print one readable line to stderr and exit non-zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ledger.domain.errors import LedgerError
+from ledger.domain.ids import individual_account_id
+from ledger.domain.quantities import format_grams
+from ledger.runtime import LedgerRuntime, Settings
+
+__all__ = ["main"]
+
+EXIT_ERROR = 2
+STATES = ("available", "escrowed", "pledged", "retired", "tokenised", "exported", "cancelled")
+
+
+def _grams_columns(row: dict[str, Any], states: Sequence[str] = STATES) -> str:
+    return ", ".join(f"{s} {format_grams(int(row[s]))}" for s in states if int(row[s]))
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    from ledger.demo import run_demo
+
+    data_dir = Path(args.data_dir or "data/demo")
+    if data_dir.exists() and any(data_dir.iterdir()):
+        if not (data_dir / "events.sqlite").exists():
+            raise LedgerError(f"{data_dir} is not empty and holds no ledger; choose another "
+                              "--data-dir")
+        shutil.rmtree(data_dir)  # the demo always starts from an empty ledger
+    with LedgerRuntime(Settings(data_dir=data_dir)) as runtime:
+        run_demo(runtime, people=args.people)
+
+
+def _open(args: argparse.Namespace) -> LedgerRuntime:
+    settings = Settings.from_env(args.data_dir)
+    if not settings.events_path.exists():
+        raise LedgerError(f"no ledger in {settings.data_dir} (run 'carbon-ledger demo' or "
+                          "pass --data-dir)")
+    runtime = LedgerRuntime(settings)
+    runtime.sync()
+    return runtime
+
+
+def cmd_status(args: argparse.Namespace) -> None:
+    with _open(args) as rt:
+        views = rt.views
+        print(f"data directory     {rt.settings.data_dir}")
+        print(f"events recorded    {rt.ledger.recorder.max_notification_id() or 0:,}")
+        print(f"projected up to    {rt.projector.position():,}")
+        print(f"participants       {len(views.participants()):,}")
+        print(f"behaviours         {views.behaviour_count():,}")
+        print(f"batches            {len(views.batches()):,}")
+        print(f"retirements        {len(views.retirements()):,}")
+
+
+def cmd_batches(args: argparse.Namespace) -> None:
+    with _open(args) as rt:
+        for row in rt.views.supply():
+            batch = rt.views.batch(row["batch"]) or {}
+            print(f"{row['block']:<26} {batch.get('methodology_label', ''):<28} "
+                  f"{batch.get('region', ''):<10} issued {format_grams(int(row['issued']))}: "
+                  f"{_grams_columns(row)}")
+
+
+def cmd_balances(args: argparse.Namespace) -> None:
+    with _open(args) as rt:
+        for row in rt.views.balances(account=args.account):
+            columns = _grams_columns(row)
+            if columns:
+                print(f"{row['name'] or row['account']:<42} {row['block']:<26} {columns}")
+
+
+def cmd_serial(args: argparse.Namespace) -> None:
+    with _open(args) as rt:
+        found = rt.views.who_holds(args.block, args.serial)
+        if found is None:
+            raise LedgerError(f"serial {args.serial} of {args.block} does not exist")
+        holder = rt.views.participant(found["holder"]) or {"name": found["holder"]}
+        print(f"{args.block} serial {args.serial}: {found['state']}, held by {holder['name']} "
+              f"(range {found['start']}-{found['end'] - 1})")
+        retirement = found.get("retirement")
+        if retirement:
+            print(f"retired {retirement['retired_at']} for {retirement['beneficiary']} "
+                  f"({retirement['purpose']}), retirement {retirement['id']}")
+
+
+def cmd_pledges(args: argparse.Namespace) -> None:
+    with _open(args) as rt:
+        for row in rt.views.pledges(bank=args.bank):
+            print(f"{row['id']}  {row['status']:<9} {format_grams(int(row['quantity'])):>12}  "
+                  f"loan {row['loan_reference']}  holder {row['holder']}  bank {row['bank']}")
+
+
+def cmd_retirements(args: argparse.Namespace) -> None:
+    with _open(args) as rt:
+        for row in rt.views.retirements(purpose=args.purpose):
+            print(f"{row['id']}  {format_grams(int(row['quantity'])):>12}  "
+                  f"{row['purpose']:<22} {row['beneficiary']}  {row['block']}  "
+                  f"serials {row['ranges'][0][0]}-{row['ranges'][-1][1] - 1}")
+
+
+def cmd_claims(args: argparse.Namespace) -> None:
+    with _open(args) as rt:
+        for row in rt.views.claims():
+            print(f"{row['event_name']:<36} footprint {format_grams(int(row['footprint_g']))}, "
+                  f"retired {format_grams(int(row['retired_g']))}, met={bool(row['met'])}")
+
+
+def cmd_account(args: argparse.Namespace) -> None:
+    with _open(args) as rt:
+        account = rt.views.carbon_account(individual_account_id(args.pseudonym))
+        print(f"account {account['account']}: earned {account['earned']:,}, redeemed "
+              f"{account['redeemed']:,}, donated {account['donated']:,}, balance "
+              f"{account['balance']:,} points")
+        for entry in account["entries"][-args.limit:]:
+            print(f"  {entry['at']}  {entry['kind']:<8} {entry['points']:>+10,}  "
+                  f"{entry['reference']}")
+
+
+def cmd_sync(args: argparse.Namespace) -> None:
+    with _open(args) as rt:
+        print(f"read models at position {rt.projector.position():,}; lag {rt.projector.lag()}")
+
+
+def cmd_rebuild(args: argparse.Namespace) -> None:
+    with _open(args) as rt:
+        count = rt.projector.rebuild()
+        print(f"read models rebuilt from {count:,} events")
+
+
+def cmd_check(args: argparse.Namespace) -> None:
+    from ledger.checks import check_ledger
+
+    with _open(args) as rt:
+        report = check_ledger(rt)
+        for problem in report.problems:
+            print(f"PROBLEM {problem}")
+        if not report.ok:
+            raise LedgerError(f"{len(report.problems)} problems in {report.batches} batches")
+        print(f"OK: supply and serial invariants hold and read models match for "
+              f"{report.batches} batches")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="carbon-ledger", description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", help="ledger data directory (default ./data, or "
+                        "CARBON_LEDGER_DATA_DIR; the demo uses ./data/demo)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, handler: Callable[[argparse.Namespace], None],
+            help_text: str) -> argparse.ArgumentParser:
+        command = sub.add_parser(name, help=help_text)
+        command.set_defaults(handler=handler)
+        return command
+
+    demo = add("demo", cmd_demo, "replay the real carbon-inclusion cases on a fresh ledger")
+    demo.add_argument("--people", type=int, default=20_000,
+                      help="number of people behind the generated behaviours")
+    add("status", cmd_status, "counts and projection position")
+    add("batches", cmd_batches, "credit batches and their supply by state")
+    balances = add("balances", cmd_balances, "balances per account and batch")
+    balances.add_argument("--account", help="only this account id")
+    serial = add("serial", cmd_serial, "who holds a serial number, or who retired it")
+    serial.add_argument("block", help="batch block, e.g. HBCER-2024-000001")
+    serial.add_argument("serial", type=int)
+    pledges = add("pledges", cmd_pledges, "the pledge register")
+    pledges.add_argument("--bank", help="only pledges to this bank id")
+    retirements = add("retirements", cmd_retirements, "the public retirement register")
+    retirements.add_argument("--purpose")
+    add("claims", cmd_claims, "neutrality claims")
+    account = add("account", cmd_account, "a person's carbon account statement")
+    account.add_argument("pseudonym")
+    account.add_argument("--limit", type=int, default=20)
+    add("sync", cmd_sync, "bring the read models up to date")
+    add("rebuild", cmd_rebuild, "drop the read models and rebuild them from the event log")
+    add("check", cmd_check, "check supply invariants and read models against the aggregates")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.handler(args)
+    except LedgerError as error:
+        print(f"carbon-ledger: error [{error.code}]: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
