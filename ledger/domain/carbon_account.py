@@ -47,13 +47,15 @@ class CarbonAccount(Aggregate):
         if not reward.strip():
             raise ValidationError("reward must not be empty", field="reward")
         self._check_spend(points, earned)
-        self._redeemed(account=self.account, points=points, reward=reward.strip(), actor=str(actor))
+        self._redeemed(account=self.account, points=points, reward=reward.strip(),
+                       actor=str(actor))
 
     def donate(self, *, points: int, claim: UUID, event_name: str, earned: int,
                actor: UUID) -> None:
         """Donate points (碳捐赠) to an event's neutrality claim."""
         self._check_spend(points, earned)
-        self._donated(account=self.account, points=points, claim=str(claim), event_name=event_name, actor=str(actor))
+        self._donated(account=self.account, points=points, claim=str(claim),
+                      event_name=event_name, actor=str(actor))
 
     @event("PointsRedeemed")
     def _redeemed(self, account: str, points: int, reward: str, actor: str) -> None:

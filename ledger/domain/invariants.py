@@ -20,7 +20,8 @@ def check_batch_supply(batch: CreditBatch) -> None:
     exported + cancelled."""
     totals = batch.totals_by_state()
     if sum(totals.values()) != batch.quantity:
-        raise InvariantViolationError(f"batch-supply broken for {batch.block}: {totals} vs {batch.quantity}")
+        raise InvariantViolationError(
+            f"batch-supply broken for {batch.block}: {totals} vs {batch.quantity}")
 
 
 def check_serial_coverage(batch: CreditBatch) -> None:

@@ -21,7 +21,7 @@ MAX_DECIMALS = 6
 
 def parse_decimal(value: str | int | Decimal, name: str) -> Decimal:
     """An exact, positive decimal with at most six decimal places (no floats)."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise ValidationError(f"{name} must be given as text or an integer, not {value!r}",
                               field=name)
     try:

@@ -11,6 +11,7 @@ none of it applied.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import Any
 
@@ -44,10 +45,8 @@ class Projector:
             exists = conn.execute(select(schema.tracking.c.position).where(
                 schema.tracking.c.name == TRACKING_NAME)).first()
             if exists is None:
-                try:
+                with contextlib.suppress(SQLIntegrityError):  # another process was first
                     conn.execute(insert(schema.tracking).values(name=TRACKING_NAME, position=0))
-                except SQLIntegrityError:  # another process created it first
-                    pass
 
     def position(self) -> int:
         with self.engine.connect() as conn:
