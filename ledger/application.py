@@ -13,7 +13,11 @@ normally the behaviour index projection.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import hashlib
+import secrets
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -28,6 +32,7 @@ from anchoring.merkle import leaf_hash, root_from_leaf_hashes
 from ledger.domain import ids
 from ledger.domain.behaviour import Behaviour
 from ledger.domain.carbon_account import CarbonAccount, carbon_account_id
+from ledger.domain.command_record import CommandRecord, idempotency_record_id
 from ledger.domain.credit_batch import CreditBatch
 from ledger.domain.errors import (
     BatchNotFoundError,
@@ -57,6 +62,8 @@ __all__ = [
     "BehaviourQueries",
     "BehaviourReport",
     "BehaviourResult",
+    "CommandContext",
+    "DuplicateRequestError",
     "Ledger",
     "TradeInstruction",
     "TradeResult",
@@ -67,6 +74,34 @@ A = TypeVar("A", bound=Aggregate)
 R = TypeVar("R")
 
 MAX_RETRIES = 8
+
+
+class DuplicateRequestError(DuplicateRecordError):
+    """The idempotency key was used before: the earlier request was applied already."""
+
+    code = "duplicate-request"
+
+
+@dataclass
+class CommandContext:
+    """How the current command was asked for; recorded atomically with its first save."""
+
+    participant: UUID
+    command: str
+    request_sha256: str
+    authentication: dict[str, Any] = field(default_factory=dict)
+    idempotency_key: str | None = None
+    record_id: UUID | None = None  # set once recorded
+
+    @property
+    def planned_id(self) -> UUID:
+        if self.idempotency_key is not None:
+            return idempotency_record_id(self.participant, self.idempotency_key)
+        return self.record_id or uuid4()
+
+
+_command_context: ContextVar[CommandContext | None] = ContextVar("command_context",
+                                                                 default=None)
 
 
 @dataclass(frozen=True)
@@ -156,6 +191,50 @@ class Ledger(Application[UUID]):
         super().__init__(env)
         self.queries = queries
 
+    # ------------------------------------------------------------------ command records
+
+    @contextmanager
+    def command_context(self, context: CommandContext) -> Iterator[CommandContext]:
+        """Record ``context`` (signature, idempotency key) with the next save, atomically.
+
+        Raises :class:`DuplicateRequestError` if the idempotency key was used before.
+        """
+        if context.idempotency_key is not None and self._exists(context.planned_id):
+            raise DuplicateRequestError(
+                f"idempotency key {context.idempotency_key!r} was used before",
+                record=str(context.planned_id))
+        token = _command_context.set(context)
+        try:
+            yield context
+        finally:
+            _command_context.reset(token)
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        context = _command_context.get()
+        if context is None or context.record_id is not None:
+            return super().save(*objs, **kwargs)
+        events = [[str(e.originator_id), e.originator_version]
+                  for obj in objs if isinstance(obj, Aggregate)
+                  for e in obj.pending_events]
+        record_id = context.planned_id
+        record = CommandRecord.record(
+            record_id, participant=context.participant, command=context.command,
+            request_sha256=context.request_sha256, authentication=context.authentication,
+            idempotency_key=context.idempotency_key, events=events)
+        try:
+            recordings = super().save(*objs, record, **kwargs)
+        except IntegrityError:
+            if context.idempotency_key is not None and self._exists(record_id):
+                raise DuplicateRequestError(
+                    f"idempotency key {context.idempotency_key!r} was used before",
+                    record=str(record_id)) from None
+            raise
+        context.record_id = record_id
+        return recordings
+
+    def command_record(self, record_id: UUID) -> CommandRecord:
+        return self._get(record_id, CommandRecord, RecordNotFoundError, "command record")
+
     # ------------------------------------------------------------------ plumbing
 
     def _get(self, aggregate_id: UUID, kind: type[A], error: type[LedgerError],
@@ -241,6 +320,46 @@ class Ledger(Application[UUID]):
         def command() -> None:
             participant = self.participant(participant_id)
             change(participant)
+            self.save(participant)
+
+        self._retrying(command)
+
+    def issue_api_key(self, *, actor: UUID, participant_id: UUID) -> tuple[str, str]:
+        """Issue an API key for a participant (by a registry operator, or the participant
+        itself); returns ``(key_id, secret)``. Only the secret's SHA-256 is stored."""
+        if actor != participant_id:
+            self._actor(actor, Role.ISSUER)
+        key_id = secrets.token_hex(8)
+        secret = f"cl_{key_id}_{secrets.token_urlsafe(32)}"
+        digest = hashlib.sha256(secret.encode()).hexdigest()
+
+        def command() -> None:
+            participant = self.participant(participant_id)
+            participant.issue_api_key(key_id=key_id, secret_sha256=digest, actor=actor)
+            self.save(participant)
+
+        self._retrying(command)
+        return key_id, secret
+
+    def revoke_api_key(self, *, actor: UUID, participant_id: UUID, key_id: str) -> None:
+        if actor != participant_id:
+            self._actor(actor, Role.ISSUER)
+
+        def command() -> None:
+            participant = self.participant(participant_id)
+            participant.revoke_api_key(key_id=key_id, actor=actor)
+            self.save(participant)
+
+        self._retrying(command)
+
+    def register_public_key(self, *, actor: UUID, participant_id: UUID,
+                            public_key: str) -> None:
+        """Register the Ed25519 public key that signs a participant's requests."""
+        self._actor(actor, Role.ISSUER)
+
+        def command() -> None:
+            participant = self.participant(participant_id)
+            participant.register_public_key(public_key=public_key, actor=actor)
             self.save(participant)
 
         self._retrying(command)

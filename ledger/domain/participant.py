@@ -84,6 +84,7 @@ class Participant(Aggregate):
         self.registered_by = registered_by
         self.public_key = public_key
         self.suspended = False
+        self.api_keys: dict[str, str] = {}  # key id -> SHA-256 of the secret (active keys)
 
     @classmethod
     def register(
@@ -127,6 +128,42 @@ class Participant(Aggregate):
         if parsed.value not in self.roles:
             raise InvalidStateError(f"participant does not have role {parsed.value}")
         self._role_revoked(role=parsed.value, actor=str(actor))
+
+    def issue_api_key(self, *, key_id: str, secret_sha256: str, actor: UUID) -> None:
+        """Record a new API key by the SHA-256 of its secret (the secret is never stored)."""
+        if key_id in self.api_keys:
+            raise InvalidStateError(f"API key {key_id} already exists")
+        if len(secret_sha256) != 64 or any(c not in "0123456789abcdef" for c in secret_sha256):
+            raise ValidationError("secret_sha256 must be 64 lower-case hex digits",
+                                  field="secret_sha256")
+        self._api_key_issued(key_id=key_id, secret_sha256=secret_sha256, actor=str(actor))
+
+    def revoke_api_key(self, *, key_id: str, actor: UUID) -> None:
+        if key_id not in self.api_keys:
+            raise InvalidStateError(f"no active API key {key_id}")
+        self._api_key_revoked(key_id=key_id, actor=str(actor))
+
+    def register_public_key(self, *, public_key: str, actor: UUID) -> None:
+        """Register the Ed25519 public key (64 hex digits) that signs this participant's
+        requests."""
+        if len(public_key) != 64 or any(c not in "0123456789abcdef" for c in public_key):
+            raise ValidationError("an Ed25519 public key is 64 lower-case hex digits",
+                                  field="public_key")
+        if public_key == self.public_key:
+            raise InvalidStateError("that public key is already registered")
+        self._public_key_registered(public_key=public_key, actor=str(actor))
+
+    @event("ApiKeyIssued")
+    def _api_key_issued(self, key_id: str, secret_sha256: str, actor: str) -> None:
+        self.api_keys[key_id] = secret_sha256
+
+    @event("ApiKeyRevoked")
+    def _api_key_revoked(self, key_id: str, actor: str) -> None:
+        self.api_keys.pop(key_id, None)
+
+    @event("PublicKeyRegistered")
+    def _public_key_registered(self, public_key: str, actor: str) -> None:
+        self.public_key = public_key
 
     def suspend(self, reason: str, actor: UUID) -> None:
         if self.suspended:

@@ -82,6 +82,34 @@ def _suspension(conn: Connection, e: Any, _: int) -> None:
                  .values(suspended=type(e).__name__ == "Suspended"))
 
 
+@handles("Participant.ApiKeyIssued")
+def _api_key_issued(conn: Connection, e: Any, _: int) -> None:
+    conn.execute(insert(t.api_keys).values(
+        key_id=e.key_id, participant=str(e.originator_id), secret_sha256=e.secret_sha256,
+        active=True, issued_at=stamp(e.timestamp)))
+
+
+@handles("Participant.ApiKeyRevoked")
+def _api_key_revoked(conn: Connection, e: Any, _: int) -> None:
+    conn.execute(update(t.api_keys).where(t.api_keys.c.key_id == e.key_id)
+                 .values(active=False))
+
+
+@handles("Participant.PublicKeyRegistered")
+def _public_key_registered(conn: Connection, e: Any, _: int) -> None:
+    conn.execute(update(t.participants).where(t.participants.c.id == str(e.originator_id))
+                 .values(public_key=e.public_key))
+
+
+@handles("CommandRecord.Recorded")
+def _command_recorded(conn: Connection, e: Any, position: int) -> None:
+    conn.execute(insert(t.command_records).values(
+        id=str(e.originator_id), participant=e.participant, command=e.command,
+        request_sha256=e.request_sha256, authentication=_dumps(e.authentication),
+        idempotency_key=e.idempotency_key, events=_dumps(e.events), position=position,
+        recorded_at=stamp(e.timestamp)))
+
+
 @handles("Methodology.Published")
 def _methodology_published(conn: Connection, e: Any, _: int) -> None:
     conn.execute(insert(t.methodologies).values(

@@ -47,6 +47,17 @@ class ReadModels:
     def participant(self, participant_id: UUID | str) -> dict[str, Any] | None:
         return self._one(select(t.participants).where(t.participants.c.id == str(participant_id)))
 
+    def api_key(self, key_id: str) -> dict[str, Any] | None:
+        return self._one(select(t.api_keys).where(t.api_keys.c.key_id == key_id))
+
+    def command_record(self, record_id: UUID | str) -> dict[str, Any] | None:
+        row = self._one(select(t.command_records).where(
+            t.command_records.c.id == str(record_id)))
+        if row is not None:
+            row["authentication"] = json.loads(row["authentication"])
+            row["events"] = json.loads(row["events"])
+        return row
+
     def methodologies(self) -> list[dict[str, Any]]:
         return self._all(select(t.methodologies).order_by(t.methodologies.c.code,
                                                           t.methodologies.c.version))

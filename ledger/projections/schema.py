@@ -41,6 +41,28 @@ participants = Table(
     Column("registered_at", String(40), nullable=False),
 )
 
+api_keys = Table(
+    "api_keys", metadata,
+    Column("key_id", String(32), primary_key=True),
+    Column("participant", ID, nullable=False),
+    Column("secret_sha256", String(64), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("issued_at", String(40), nullable=False),
+)
+
+command_records = Table(
+    "command_records", metadata,
+    Column("id", ID, primary_key=True),
+    Column("participant", ID, nullable=False),
+    Column("command", Text, nullable=False),
+    Column("request_sha256", String(64), nullable=False),
+    Column("authentication", Text, nullable=False),  # JSON
+    Column("idempotency_key", Text),
+    Column("events", Text, nullable=False),  # JSON [[originator id, version], ...]
+    Column("position", BigInteger, nullable=False),
+    Column("recorded_at", String(40), nullable=False),
+)
+
 methodologies = Table(
     "methodologies", metadata,
     Column("id", ID, primary_key=True),

@@ -1,0 +1,44 @@
+"""Command records: who asked for a change, how it was authenticated, and what it produced.
+
+A record is saved in the same transaction as the events of the command it describes, so a
+request signature is kept with the resulting events, and an idempotency key (whose record id
+is ``uuid5(participant, key)``) can never be applied twice: the second save collides with the
+first in the event store.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+__all__ = ["CommandRecord", "idempotency_record_id"]
+
+_NS = UUID("3a8f0c52-7e19-5b6d-a4c2-91e0d7b5f3a8")
+
+
+def idempotency_record_id(participant: UUID, idempotency_key: str) -> UUID:
+    return uuid5(_NS, f"{participant}\x1f{idempotency_key}")
+
+
+class CommandRecord(Aggregate):
+    @event("Recorded")
+    def __init__(self, participant: str, command: str, request_sha256: str,
+                 authentication: dict[str, Any], idempotency_key: str | None,
+                 events: list[list[Any]]) -> None:
+        self.participant = participant
+        self.command = command
+        self.request_sha256 = request_sha256
+        self.authentication = authentication
+        self.idempotency_key = idempotency_key
+        self.events = events
+
+    @classmethod
+    def record(cls, record_id: UUID, *, participant: UUID, command: str, request_sha256: str,
+               authentication: dict[str, Any], idempotency_key: str | None,
+               events: list[list[Any]]) -> CommandRecord:
+        return cls._create(cls.Recorded, id=record_id, participant=str(participant),
+                           command=command, request_sha256=request_sha256,
+                           authentication=authentication, idempotency_key=idempotency_key,
+                           events=events)
