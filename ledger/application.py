@@ -278,6 +278,9 @@ class Ledger(Application[UUID]):
         if not participant.has_role(Role.HOLDER):
             raise PermissionDeniedError(f"{what} {participant.name} cannot hold credits",
                                         participant=str(account))
+        if participant.suspended:
+            raise PermissionDeniedError(f"{what} {participant.name} is suspended",
+                                        participant=str(account))
         return participant
 
     def _retrying(self, command: Callable[[], R]) -> R:
@@ -449,8 +452,11 @@ class Ledger(Application[UUID]):
     def _prepare_behaviour(self, platform: UUID, report: BehaviourReport,
                            methodologies: dict[UUID, Methodology | LedgerError],
                            schedules: dict[UUID, IssuanceSchedule | None]) -> Behaviour:
-        if not isinstance(report.person, str) or not report.person.strip():
-            raise ValidationError("person pseudonym must not be empty", field="person")
+        for name in ("person", "methodology_code", "methodology_version", "act_identity",
+                     "platform_ref"):
+            value = getattr(report, name)
+            if not isinstance(value, str) or not value.strip():
+                raise ValidationError(f"{name} must be non-empty text", field=name)
         methodology_id = ids.methodology_id(report.methodology_code, report.methodology_version)
         if methodology_id not in methodologies:
             try:
@@ -595,18 +601,42 @@ class Ledger(Application[UUID]):
                                  quantity: int, project: str, report_reference: str,
                                  report_sha256: str) -> UUID:
         """Request issuance of project credits (solar, forestry, biogas) from a monitoring
-        report, identified by its reference and SHA-256."""
+        report, identified by its reference and SHA-256.
+
+        The request id derives from the report's SHA-256, so one report is requested once;
+        and monitoring periods of one project under one methodology never overlap."""
         self._actor(platform, Role.REPORTER)
         self.methodology(methodology_id)
+        start = parse_time(period_start, "period_start")
+        end = parse_time(period_end, "period_end")
         request = IssuanceRequest.for_monitoring_report(
-            uuid4(), platform=platform, methodology=methodology_id,
-            period_start=parse_time(period_start, "period_start"),
-            period_end=parse_time(period_end, "period_end"), quantity=quantity,
+            ids.monitoring_report_request_id(report_sha256), platform=platform,
+            methodology=methodology_id, period_start=start, period_end=end, quantity=quantity,
             project=project, report_reference=report_reference, report_sha256=report_sha256,
             actor=platform,
         )
-        self.save(request)
-        return request.id
+        if self._exists(request.id):
+            raise DuplicateRecordError(
+                f"monitoring report {report_sha256[:12]}... was already requested for issuance",
+                request=str(request.id))
+        schedule_id = ids.project_schedule_id(platform, methodology_id, request.evidence["project"])
+
+        def command() -> UUID:
+            schedule = (self.repository.get(schedule_id) if self._exists(schedule_id)
+                        else IssuanceSchedule.open(schedule_id, platform, methodology_id))
+            schedule.claim(request_id=request.id, period_start=start, period_end=end,
+                           actor=platform)
+            try:
+                self.save(schedule, request)
+            except IntegrityError:
+                if self._exists(request.id):
+                    raise DuplicateRecordError(
+                        "monitoring report was already requested for issuance",
+                        request=str(request.id)) from None
+                raise
+            return request.id
+
+        return self._retrying(command)
 
     def attest_request(self, *, actor: UUID, request_id: UUID, statement: str) -> None:
         self._actor(actor, Role.VERIFIER)
@@ -673,23 +703,26 @@ class Ledger(Application[UUID]):
         self._actor(actor, Role.ISSUER)
         self._holder(holder, "holder")
         methodology = self.methodology(methodology_id)
-        registry_id = ids.external_registry_id(external_registry.strip())
+        if not isinstance(external_registry, str) or not isinstance(external_block, str):
+            raise ValidationError("external registry and block must be text", field="block")
+        registry_name = external_registry.strip().upper()
+        block = external_block.strip().upper()
+        registry_id = ids.external_registry_id(registry_name)
         batch_id = uuid4()
 
         def command() -> UUID:
             external = (self.repository.get(registry_id) if self._exists(registry_id)
-                        else ExternalRegistry.recognise(registry_id, external_registry))
-            external.record_import(block=external_block.strip(), start=serial_start,
+                        else ExternalRegistry.recognise(registry_id, registry_name))
+            external.record_import(block=block, start=serial_start,
                                    end=serial_end, batch_id=batch_id, actor=actor)
             batch = CreditBatch.issue(
-                batch_id, block=(external_block.strip()
-                                 if external_block.strip().startswith(external.name)
-                                 else f"{external.name}:{external_block.strip()}"),
+                batch_id, block=(block if block.startswith(external.name)
+                                 else f"{external.name}:{block}"),
                 registry=external.name, vintage=vintage, methodology=methodology.id,
                 methodology_label=methodology.label, region=region, project_type=project_type,
                 quantity=serial_end - serial_start, serial_start=serial_start, holder=holder,
                 source={"kind": "import", "external_registry": external.name,
-                        "external_block": external_block.strip()},
+                        "external_block": block},
                 behaviours_root=None, actor=actor, imported=True,
             )
             self.save(external, batch)

@@ -151,6 +151,15 @@ def cmd_check(args: argparse.Namespace) -> None:
               f"{report.batches} batches")
 
 
+def cmd_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from api import ApiSettings, create_app
+
+    settings = ApiSettings.from_env(args.data_dir, args.signature_window)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="carbon-ledger", description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", help="ledger data directory (default ./data, or "
@@ -184,6 +193,13 @@ def build_parser() -> argparse.ArgumentParser:
     add("sync", cmd_sync, "bring the read models up to date")
     add("rebuild", cmd_rebuild, "drop the read models and rebuild them from the event log")
     add("check", cmd_check, "check supply invariants and read models against the aggregates")
+    serve = add("serve", cmd_serve, "serve the HTTP API (uvicorn)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--signature-window", type=int, default=None, metavar="SECONDS",
+                       help="accepted clock skew of signed requests (default 300, or "
+                       "CARBON_LEDGER_SIGNATURE_WINDOW_S)")
+    serve.add_argument("--log-level", default="info")
     return parser
 
 

@@ -18,6 +18,8 @@ __all__ = [
     "issuance_schedule_id",
     "listing_id",
     "methodology_id",
+    "monitoring_report_request_id",
+    "project_schedule_id",
     "registry_id",
     "trade_id",
 ]
@@ -33,6 +35,7 @@ NS_INDIVIDUAL = _ns("individual")
 NS_METHODOLOGY = _ns("methodology")
 NS_BEHAVIOUR = _ns("behaviour")
 NS_SCHEDULE = _ns("issuance-schedule")
+NS_REPORT = _ns("monitoring-report")
 NS_REGISTRY = _ns("registry")
 NS_EXTERNAL = _ns("external-registry")
 NS_TRADE = _ns("trade")
@@ -56,6 +59,16 @@ def behaviour_id(scene: str, act_identity: str) -> UUID:
 
 def issuance_schedule_id(platform_id: UUID, methodology: UUID) -> UUID:
     return uuid5(NS_SCHEDULE, f"{platform_id}\x1f{methodology}")
+
+
+def project_schedule_id(platform_id: UUID, methodology: UUID, project: str) -> UUID:
+    """Monitoring periods of one project under one methodology."""
+    return uuid5(NS_SCHEDULE, f"{platform_id}\x1f{methodology}\x1fproject\x1f{project}")
+
+
+def monitoring_report_request_id(report_sha256: str) -> UUID:
+    """One issuance request per monitoring report (by content)."""
+    return uuid5(NS_REPORT, report_sha256)
 
 
 def registry_id(prefix: str) -> UUID:

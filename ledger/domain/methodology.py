@@ -17,6 +17,7 @@ __all__ = ["Methodology", "Quantification", "parse_decimal"]
 
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9._-]{1,63}$")
 MAX_DECIMALS = 6
+MAX_DIGITS = 24
 
 
 def parse_decimal(value: str | int | Decimal, name: str) -> Decimal:
@@ -30,6 +31,9 @@ def parse_decimal(value: str | int | Decimal, name: str) -> Decimal:
         raise ValidationError(f"{name} is not a number: {value!r}", field=name) from None
     if not amount.is_finite() or amount <= 0:
         raise ValidationError(f"{name} must be a positive number, got {value!r}", field=name)
+    if len(amount.as_tuple().digits) > MAX_DIGITS:
+        raise ValidationError(f"{name} has more than {MAX_DIGITS} significant digits",
+                              field=name)
     exponent = amount.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -MAX_DECIMALS:
         raise ValidationError(
@@ -58,7 +62,7 @@ class Methodology(Aggregate):
     def __init__(
         self,
         code: str,
-        version: str,
+        methodology_version: str,
         region: str,
         scene: str,
         activity_unit: str,
@@ -68,7 +72,8 @@ class Methodology(Aggregate):
         published_by: str,
     ) -> None:
         self.code = code
-        self.version = version
+        # Not ``version``: that is the aggregate's event counter.
+        self.methodology_version = methodology_version
         self.region = region
         self.scene = scene
         self.activity_unit = activity_unit
@@ -111,7 +116,7 @@ class Methodology(Aggregate):
             cls.Published,
             id=methodology_id,
             code=code,
-            version=version.strip(),
+            methodology_version=version.strip(),
             region=region.strip(),
             scene=scene.strip(),
             activity_unit=activity_unit.strip(),
@@ -123,15 +128,20 @@ class Methodology(Aggregate):
 
     @property
     def label(self) -> str:
-        return f"{self.code} v{self.version}"
+        return f"{self.code} v{self.methodology_version}"
 
     def is_valid_at(self, when: datetime) -> bool:
         return self.valid_from <= when and (self.valid_until is None or when < self.valid_until)
 
     def quantify(self, activity_amount: Decimal) -> Quantification:
         """Exact integer arithmetic: grams = floor(amount x factor)."""
-        with localcontext(prec=100, traps=[Inexact]):
-            exact = activity_amount * Decimal(self.factor_g_per_unit)
+        try:
+            with localcontext(prec=100, traps=[Inexact]):
+                exact = activity_amount * Decimal(self.factor_g_per_unit)
+        except Inexact:
+            raise ValidationError(
+                f"activity amount {activity_amount} is too long to quantify exactly",
+                field="activity_amount") from None
         whole = int(exact.to_integral_value(rounding=ROUND_FLOOR))
         return Quantification(reduction_g=whole, exact_g=str(exact.normalize()))
 

@@ -8,7 +8,7 @@ rejected rather than rounded.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, Inexact, InvalidOperation, localcontext
 from typing import Any
 
 from ledger.domain.errors import ValidationError
@@ -16,6 +16,7 @@ from ledger.domain.errors import ValidationError
 __all__ = ["GRAMS_PER_KG", "GRAMS_PER_TONNE", "format_grams", "parse_quantity", "require_grams"]
 
 GRAMS_PER_KG = 1_000
+MAX_TEXT = 64
 GRAMS_PER_TONNE = 1_000_000
 
 _UNITS = {"g": 1, "kg": GRAMS_PER_KG, "t": GRAMS_PER_TONNE, "tco2e": GRAMS_PER_TONNE}
@@ -48,6 +49,8 @@ def parse_quantity(text: str | int, name: str = "quantity") -> int:
         return require_grams(text, name)
     if not isinstance(text, str):
         raise ValidationError(f"{name} must be text or an integer, got {text!r}", field=name)
+    if len(text) > MAX_TEXT:
+        raise ValidationError(f"{name} is longer than {MAX_TEXT} characters", field=name)
     raw = text.strip().lower().replace(",", "").replace("_", "")
     unit = "g"
     for candidate in sorted(_UNITS, key=len, reverse=True):
@@ -60,7 +63,12 @@ def parse_quantity(text: str | int, name: str = "quantity") -> int:
         raise ValidationError(f"{name} is not a quantity: {text!r}", field=name) from None
     if not amount.is_finite():
         raise ValidationError(f"{name} is not a finite quantity: {text!r}", field=name)
-    grams = amount * _UNITS[unit]
+    try:
+        with localcontext(prec=2 * MAX_TEXT, traps=[Inexact]):
+            grams = amount * _UNITS[unit]
+    except Inexact:
+        raise ValidationError(f"{name} {text!r} is too long to convert exactly",
+                              field=name) from None
     if grams != grams.to_integral_value():
         raise ValidationError(
             f"{name} {text!r} is not a whole number of grams", field=name, value=text

@@ -64,7 +64,8 @@ class ExternalRegistry(Aggregate):
     def record_import(self, *, block: str, start: int, end: int, batch_id: UUID,
                       actor: UUID) -> None:
         """Record ``[start, end)`` of external ``block``; any overlap is refused."""
-        if not block.strip():
+        block = block.strip().upper()
+        if not block:
             raise ValidationError("external serial block must not be empty", field="block")
         for name, value in (("serial_start", start), ("serial_end", end)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:

@@ -113,7 +113,7 @@ def _command_recorded(conn: Connection, e: Any, position: int) -> None:
 @handles("Methodology.Published")
 def _methodology_published(conn: Connection, e: Any, _: int) -> None:
     conn.execute(insert(t.methodologies).values(
-        id=str(e.originator_id), code=e.code, version=e.version, region=e.region,
+        id=str(e.originator_id), code=e.code, version=e.methodology_version, region=e.region,
         scene=e.scene, activity_unit=e.activity_unit, factor_g_per_unit=e.factor_g_per_unit,
         valid_from=stamp(e.valid_from),
         valid_until=stamp(e.valid_until) if e.valid_until else None))

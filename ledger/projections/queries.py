@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Engine, and_, func, literal, null, or_, select, tuple_, union_all
 
 from ledger.application import UnissuedBehaviours
 from ledger.domain.behaviour import behaviour_leaf
@@ -15,7 +17,7 @@ from ledger.projections import schema as t
 from ledger.projections.handlers import stamp
 from ledger.projections.projector import TRACKING_NAME, Projector
 
-__all__ = ["ProjectedBehaviourQueries", "ReadModels", "dump_tables"]
+__all__ = ["Page", "ProjectedBehaviourQueries", "ReadModels", "dump_tables"]
 
 
 def _row(row: Any) -> dict[str, Any]:
@@ -24,6 +26,30 @@ def _row(row: Any) -> dict[str, Any]:
         if isinstance(data.get(key), str):
             data[key] = json.loads(data[key])
     return data
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a keyset-paginated list.
+
+    ``next_after`` is the sort key of the last row when more rows follow (pass it back as
+    ``after``), else ``None``. Pages are keyed on values that never change (log positions,
+    registration stamps and ids), so rows recorded later never shift an earlier page.
+    """
+
+    rows: list[dict[str, Any]]
+    next_after: tuple[Any, ...] | None
+
+
+_STATES = ("available", "escrowed", "pledged", "retired", "tokenised", "exported", "cancelled")
+
+
+def _equal(query: Any, filters: Mapping[Any, Any]) -> Any:
+    """``query`` restricted to rows whose column equals the value, for each value given."""
+    for column, value in filters.items():
+        if value is not None:
+            query = query.where(column == (str(value) if isinstance(value, UUID) else value))
+    return query
 
 
 class ReadModels:
@@ -196,6 +222,189 @@ class ReadModels:
         return self._all(select(b.id, b.account, b.reduction_g, b.methodology, b.occurred_at,
                                 b.position).where(b.request_id == str(request_id))
                          .order_by(b.position))
+
+    # -- pages for the HTTP API (keyset pagination) and single records
+
+    def _page(self, query: Any, keys: Sequence[Any], after: Sequence[Any] | None,
+              limit: int) -> Page:
+        """Up to ``limit`` rows after the key ``after``, in key order."""
+        if after is not None:
+            query = query.where(tuple_(*keys) > tuple_(*after))
+        rows = self._all(query.order_by(*keys).limit(limit + 1))
+        if len(rows) <= limit:
+            return Page(rows=rows, next_after=None)
+        rows = rows[:limit]
+        return Page(rows=rows, next_after=tuple(rows[-1][key.key] for key in keys))
+
+    def participants_page(self, *, after: Sequence[Any] | None = None, limit: int = 50,
+                          kind: str | None = None, role: str | None = None) -> Page:
+        """Participants in registration order, by kind and role."""
+        p = t.participants.c
+        query = _equal(select(t.participants), {p.kind: kind})
+        if role is not None:
+            query = query.where(("," + p.roles + ",").contains(f",{role},", autoescape=True))
+        return self._page(query, [p.registered_at, p.id], after, limit)
+
+    def methodologies_page(self, *, after: Sequence[Any] | None = None, limit: int = 50,
+                           code: str | None = None, region: str | None = None,
+                           scene: str | None = None) -> Page:
+        m = t.methodologies.c
+        query = _equal(select(t.methodologies), {m.code: code, m.region: region, m.scene: scene})
+        return self._page(query, [m.code, m.version], after, limit)
+
+    def methodology(self, methodology_id: UUID | str) -> dict[str, Any] | None:
+        return self._one(select(t.methodologies).where(
+            t.methodologies.c.id == str(methodology_id)))
+
+    def _batches_with_supply(self) -> Any:
+        s = t.supply.c
+        return (select(t.batches, s.issued, *(s[state] for state in _STATES))
+                .join(t.supply, s.batch == t.batches.c.id))
+
+    def batches_page(self, *, after: Sequence[Any] | None = None, limit: int = 50,
+                     registry: str | None = None, vintage: int | None = None,
+                     region: str | None = None, methodology: UUID | str | None = None,
+                     project_type: str | None = None, origin: str | None = None) -> Page:
+        """Batches in issuance order with their supply by state."""
+        b = t.batches.c
+        query = _equal(self._batches_with_supply(), {
+            b.registry: registry, b.vintage: vintage, b.region: region,
+            b.methodology: methodology, b.project_type: project_type, b.origin: origin})
+        return self._page(query, [b.position], after, limit)
+
+    def batch_with_supply(self, batch_id: UUID | str) -> dict[str, Any] | None:
+        return self._one(self._batches_with_supply().where(t.batches.c.id == str(batch_id)))
+
+    def supply_totals(self, *, registry: str | None = None, vintage: int | None = None,
+                      region: str | None = None,
+                      project_type: str | None = None) -> list[dict[str, Any]]:
+        """Supply by state summed per registry, over the batches matching the filters."""
+        b, s = t.batches.c, t.supply.c
+        query = _equal(
+            select(b.registry, func.count().label("batches"),
+                   *(func.sum(s[state]).label(state) for state in ("issued", *_STATES)))
+            .join(t.supply, s.batch == b.id),
+            {b.registry: registry, b.vintage: vintage, b.region: region,
+             b.project_type: project_type})
+        return self._all(query.group_by(b.registry).order_by(b.registry))
+
+    def balances_page(self, account: UUID | str, *, after: Sequence[Any] | None = None,
+                      limit: int = 50) -> Page:
+        """An account's balances per batch, in batch issuance order."""
+        b = t.batches.c
+        query = (select(t.balances, b.block, b.position)
+                 .join(t.batches, b.id == t.balances.c.batch)
+                 .where(t.balances.c.account == str(account)))
+        return self._page(query, [b.position], after, limit)
+
+    def _retirements_with_holders(self) -> Any:
+        b, p = t.batches.c, t.participants.c
+        return (select(t.retirements, b.block, b.registry, b.vintage,
+                       p.kind.label("holder_kind"), p.name.label("holder_name"))
+                .join(t.batches, b.id == t.retirements.c.batch)
+                .outerjoin(t.participants, p.id == t.retirements.c.holder))
+
+    def retirements_page(self, *, after: Sequence[Any] | None = None, limit: int = 50,
+                         purpose: str | None = None, beneficiary: str | None = None,
+                         batch: UUID | str | None = None, holder: UUID | str | None = None,
+                         registry: str | None = None, vintage: int | None = None,
+                         jurisdiction: str | None = None) -> Page:
+        """The public retirement register in log order, with the holder's kind and name."""
+        r, b = t.retirements.c, t.batches.c
+        query = _equal(self._retirements_with_holders(), {
+            r.purpose: purpose, r.beneficiary: beneficiary, r.batch: batch, r.holder: holder,
+            b.registry: registry, b.vintage: vintage, r.jurisdiction: jurisdiction})
+        return self._page(query, [r.position, r.id], after, limit)
+
+    def retirement_with_holder(self, retirement_id: UUID | str) -> dict[str, Any] | None:
+        return self._one(self._retirements_with_holders().where(
+            t.retirements.c.id == str(retirement_id)))
+
+    def pledges_page(self, *, after: Sequence[Any] | None = None, limit: int = 50,
+                     bank: UUID | str | None = None, holder: UUID | str | None = None,
+                     party: UUID | str | None = None, batch: UUID | str | None = None,
+                     status: str | None = None) -> Page:
+        """Pledges in log order; ``party`` keeps those where it is the bank or the pledgor."""
+        p = t.pledges.c
+        query = _equal(select(t.pledges, t.batches.c.block)
+                       .join(t.batches, t.batches.c.id == p.batch),
+                       {p.bank: bank, p.holder: holder, p.batch: batch, p.status: status})
+        if party is not None:
+            query = query.where(or_(p.bank == str(party), p.holder == str(party)))
+        return self._page(query, [p.position, p.id], after, limit)
+
+    def pledge_with_block(self, pledge_id: UUID | str) -> dict[str, Any] | None:
+        return self._one(select(t.pledges, t.batches.c.block)
+                         .join(t.batches, t.batches.c.id == t.pledges.c.batch)
+                         .where(t.pledges.c.id == str(pledge_id)))
+
+    def trades_page(self, *, after: Sequence[Any] | None = None, limit: int = 50,
+                    exchange: UUID | str | None = None, batch: UUID | str | None = None,
+                    buyer: UUID | str | None = None, seller: UUID | str | None = None) -> Page:
+        tr = t.trades.c
+        query = _equal(select(t.trades), {tr.exchange: exchange, tr.batch: batch,
+                                          tr.buyer: buyer, tr.seller: seller})
+        return self._page(query, [tr.position, tr.id], after, limit)
+
+    def trade(self, trade_id: UUID | str) -> dict[str, Any] | None:
+        return self._one(select(t.trades).where(t.trades.c.id == str(trade_id)))
+
+    def listing(self, listing_id: UUID | str) -> dict[str, Any] | None:
+        return self._one(select(t.listings).where(t.listings.c.id == str(listing_id)))
+
+    def claims_page(self, *, after: Sequence[Any] | None = None, limit: int = 50,
+                    organiser: UUID | str | None = None, scope: str | None = None,
+                    met: bool | None = None) -> Page:
+        c = t.claims.c
+        query = _equal(select(t.claims), {c.organiser: organiser, c.scope: scope, c.met: met})
+        return self._page(query, [c.registered_at, c.id], after, limit)
+
+    def issuance_requests_page(self, *, after: Sequence[Any] | None = None, limit: int = 50,
+                               platform: UUID | str | None = None, status: str | None = None,
+                               methodology: UUID | str | None = None) -> Page:
+        r = t.issuance_requests.c
+        query = _equal(select(t.issuance_requests),
+                       {r.platform: platform, r.status: status, r.methodology: methodology})
+        return self._page(query, [r.requested_at, r.id], after, limit)
+
+    def issuance_request(self, request_id: UUID | str) -> dict[str, Any] | None:
+        return self._one(select(t.issuance_requests).where(
+            t.issuance_requests.c.id == str(request_id)))
+
+    def export_record(self, export_id: UUID | str) -> dict[str, Any] | None:
+        return self._one(select(t.exports).where(t.exports.c.id == str(export_id)))
+
+    def cancellation(self, cancellation_id: UUID | str) -> dict[str, Any] | None:
+        return self._one(select(t.cancellations).where(
+            t.cancellations.c.id == str(cancellation_id)))
+
+    def carbon_account_summary(self, account: UUID | str) -> dict[str, Any]:
+        """A person's points earned, spent and left, without the entries."""
+        summary = self._one(select(t.carbon_accounts).where(
+            t.carbon_accounts.c.account == str(account))) or {
+            "account": str(account), "earned": 0, "redeemed": 0, "donated": 0, "behaviours": 0}
+        summary["balance"] = summary["earned"] - summary["redeemed"] - summary["donated"]
+        return summary
+
+    def account_entries_page(self, account: UUID | str, *, after: Sequence[Any] | None = None,
+                             limit: int = 50) -> Page:
+        """A person's statement entries (points earned by behaviours, redeemed, donated) in
+        log order."""
+        b, s = t.behaviours.c, t.point_spends.c
+        earned = select(b.position, literal("earned").label("kind"),
+                        b.reduction_g.label("points"), b.platform_ref.label("reference"),
+                        b.occurred_at.label("at"), b.id.label("behaviour")).where(
+            b.account == str(account))
+        spent = select(s.position, s.kind, (-s.points).label("points"), s.reference, s.at,
+                       null().label("behaviour")).where(s.account == str(account))
+        entries = union_all(earned, spent).subquery()
+        return self._page(select(entries), [entries.c.position], after, limit)
+
+    def has_reported_for(self, platform: UUID | str, account: UUID | str) -> bool:
+        """Whether ``platform`` reported at least one behaviour of ``account``."""
+        b = t.behaviours.c
+        return self._one(select(b.id).where(and_(b.platform == str(platform),
+                                                 b.account == str(account))).limit(1)) is not None
 
 
 class ProjectedBehaviourQueries:
