@@ -7,6 +7,8 @@ default ``./data``). Errors print one readable line to stderr and exit non-zero.
 from __future__ import annotations
 
 import argparse
+import json
+import secrets
 import shutil
 import sys
 from collections.abc import Callable, Sequence
@@ -160,6 +162,100 @@ def cmd_serve(args: argparse.Namespace) -> None:
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
 
 
+def cmd_anchor(args: argparse.Namespace) -> None:
+    with _open(args) as rt:
+        status = rt.anchoring.anchor_now()
+        anchoring = rt.anchoring
+        if status.state == "chain-unavailable":
+            raise LedgerError(f"chain unavailable, nothing anchored: {status.error}")
+        latest = anchoring.anchorer.latest_anchor()
+        if latest is None:
+            print("nothing to anchor yet")
+            return
+        print(f"{status.state}: tree of {latest.tree_size:,} events, root {latest.root.hex()}")
+        print(f"registry {latest.contract_address} on chain {latest.chain_id}, tx "
+              f"{latest.tx_hash} (block {latest.block_number}), final={latest.final}")
+
+
+def cmd_certificate(args: argparse.Namespace) -> None:
+    from anchoring.certificate import (
+        CertificateError,
+        build_behaviour_certificate,
+        build_pledge_certificate,
+        build_retirement_certificate,
+    )
+
+    builders = {"retirement": build_retirement_certificate, "pledge": build_pledge_certificate,
+                "behaviour": build_behaviour_certificate}
+    with _open(args) as rt:
+        anchoring = rt.anchoring
+        anchoring.anchor_now()
+        try:
+            cert = builders[args.kind](rt, anchoring.merkle_log, anchoring.anchorer, args.id)
+        except CertificateError as error:
+            raise LedgerError(str(error)) from None
+        text = json.dumps(cert, indent=2, ensure_ascii=False) + "\n"
+        if args.output:
+            Path(args.output).write_text(text)
+            print(f"{args.kind} certificate written to {args.output}")
+        else:
+            print(text, end="")
+
+
+def cmd_verify(args: argparse.Namespace) -> None:
+    from anchoring.certificate import render_certificate, verify_certificate
+
+    try:
+        cert = json.loads(Path(args.certificate).read_text())
+    except (OSError, ValueError) as error:
+        raise LedgerError(f"cannot read certificate {args.certificate}: {error}") from None
+    chain = _verification_chain(args, cert)
+    checks = verify_certificate(cert, chain)
+    if isinstance(cert, dict) and "record" in cert and "anchor" in cert:
+        print(render_certificate(cert, checks))
+    else:
+        for check in checks:
+            print(f"[{'PASS' if check.ok else 'FAIL'}] {check.name}: {check.detail}")
+    failed = [c.name for c in checks if not c.ok]
+    if failed:
+        raise LedgerError(f"certificate verification failed: {', '.join(failed)}")
+
+
+def _verification_chain(args: argparse.Namespace, cert: object) -> object:
+    """The chain to read the anchor from: --rpc-url, or the embedded chain of --data-dir."""
+    from anchoring.chain import ChainError, JsonRpcChain
+    from anchoring.embedded import EmbeddedChain
+
+    anchor = cert.get("anchor", {}) if isinstance(cert, dict) else {}
+    if args.rpc_url:
+        try:
+            return JsonRpcChain(args.rpc_url, "0x" + secrets.token_hex(32),
+                                contract_address=anchor.get("contract_address"))
+        except ChainError as error:
+            raise LedgerError(f"cannot reach {args.rpc_url}: {error}") from None
+    settings = Settings.from_env(args.data_dir)
+    chain_dir = settings.data_dir / "chain"
+    if (chain_dir / "chain-key").exists():
+        return EmbeddedChain(chain_dir)
+    return None
+
+
+def cmd_audit(args: argparse.Namespace) -> None:
+    from anchoring.audit import audit
+
+    with _open(args) as rt:
+        anchoring = rt.anchoring
+        report = audit(rt.ledger.recorder, anchoring.merkle_log, anchoring.anchorer,
+                       anchoring.chain)
+        for line in report.lines:
+            print(line)
+        for problem in report.problems:
+            print(f"TAMPERING {problem}")
+        if not report.ok:
+            raise LedgerError(f"audit failed: {len(report.problems)} problems")
+        print(f"OK: {report.events:,} stored events match the Merkle log and every anchored root")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="carbon-ledger", description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", help="ledger data directory (default ./data, or "
@@ -193,6 +289,18 @@ def build_parser() -> argparse.ArgumentParser:
     add("sync", cmd_sync, "bring the read models up to date")
     add("rebuild", cmd_rebuild, "drop the read models and rebuild them from the event log")
     add("check", cmd_check, "check supply invariants and read models against the aggregates")
+    add("anchor", cmd_anchor, "anchor the Merkle root of the event log on chain now")
+    certificate = add("certificate", cmd_certificate,
+                      "build a verifiable certificate (JSON) for a record")
+    certificate.add_argument("kind", choices=["retirement", "pledge", "behaviour"])
+    certificate.add_argument("id", help="retirement, pledge or behaviour id")
+    certificate.add_argument("-o", "--output", help="write to this file")
+    verify = add("verify", cmd_verify, "verify a certificate: proofs, contents and the anchor")
+    verify.add_argument("certificate", help="certificate JSON file")
+    verify.add_argument("--rpc-url", help="read the anchor from this JSON-RPC node (default: "
+                        "the embedded chain of --data-dir, if any)")
+    add("audit", cmd_audit, "recompute the Merkle tree from the stored events and compare "
+        "with the Merkle log and every anchored root")
     serve = add("serve", cmd_serve, "serve the HTTP API (uvicorn)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)

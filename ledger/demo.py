@@ -12,6 +12,7 @@ generated (deterministically) at a realistic size: personal charging sessions of
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -76,6 +77,7 @@ class Demo:
 
         self.methodologies()
         wuhan = self.behaviours_and_issuance()
+        self.anchor("behaviours and the Wuhan batch")
         self.hubei_trade(wuhan)
         self.eco_compensation(wuhan)
         self.event_neutrality()
@@ -83,6 +85,7 @@ class Demo:
         self.cross_region_recognition()
         self.points()
         self.summary()
+        self.certificate()
 
     def methodologies(self) -> None:
         self.step("Methodologies (方法学)")
@@ -192,6 +195,7 @@ class Demo:
             actor=self.shu, batch_id=wuhan, quantity=two_thousand, beneficiary="Shu's Group",
             purpose="compliance_offset", jurisdiction="Hubei pilot ETS",
             consumption_period="2023", details={"compliance_period": "2023"})
+        self.hubei_retirement = retirement
         self.say(f"Shu's Group retires 2,000 t for its 2023 compliance offset "
                  f"(retirement {retirement})")
 
@@ -343,6 +347,37 @@ class Demo:
                                       reward="too much")
         except LedgerError as error:
             self.say(f"redeeming more than the balance: REJECTED [{error.code}]")
+
+    def anchor(self, what: str) -> None:
+        status = self.rt.anchoring.anchor_now()
+        record = status.anchor
+        if record is not None:
+            self.say(f"anchored {what}: tree of {record.tree_size:,} events, root "
+                     f"{record.root.hex()[:16]}..., tx {record.tx_hash[:18]}...")
+
+    def certificate(self) -> None:
+        from anchoring.certificate import (
+            build_retirement_certificate,
+            render_certificate,
+            verify_certificate,
+        )
+
+        self.step("Anchoring and a verified retirement certificate")
+        self.anchor("the whole history")
+        anchoring = self.rt.anchoring
+        cert = build_retirement_certificate(self.rt, anchoring.merkle_log, anchoring.anchorer,
+                                            self.hubei_retirement)
+        checks = verify_certificate(cert, anchoring.chain)
+        for line in render_certificate(cert, checks).splitlines():
+            self.say(line)
+        if not all(check.ok for check in checks):
+            raise LedgerError("the demo's retirement certificate did not verify")
+        target = self.rt.settings.data_dir / "certificates" / "hubei-2000t-retirement.json"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(cert, indent=2, ensure_ascii=False) + "\n")
+        self.say("")
+        self.say(f"certificate saved to {target}; check it independently with")
+        self.say(f"  carbon-ledger --data-dir {self.rt.settings.data_dir} verify {target}")
 
     def summary(self) -> None:
         views = self.rt.views

@@ -10,26 +10,63 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from ledger.application import Ledger
+from ledger.domain.errors import LedgerError
 from ledger.projections.database import make_engine
 from ledger.projections.projector import Projector
 from ledger.projections.queries import ProjectedBehaviourQueries, ReadModels
 
-__all__ = ["LedgerRuntime", "Settings", "open_ledger"]
+if TYPE_CHECKING:
+    from anchoring.chain import ChainClient
+    from anchoring.log import MerkleLog
+    from anchoring.service import Anchorer
+
+__all__ = ["Anchoring", "LedgerRuntime", "Settings", "open_ledger"]
 
 DEFAULT_DATA_DIR = Path("data")
 
 
 @dataclass(frozen=True)
 class Settings:
+    """Where the ledger keeps its data and where it anchors.
+
+    Anchoring: with no ``rpc_url`` the embedded chain in the data directory is used; with
+    one, ``chain_key`` (the anchorer's private key) is required and ``anchor_contract`` names
+    the registry (a new one is deployed and remembered in the data directory if absent).
+    """
+
     data_dir: Path = DEFAULT_DATA_DIR
+    rpc_url: str | None = None
+    chain_key: str | None = None
+    anchor_contract: str | None = None
+    anchor_every_events: int = 1000
+    anchor_every_seconds: float = 60.0
+    confirmations: int | None = None  # default: 0 embedded, 2 on a JSON-RPC chain
 
     @classmethod
-    def from_env(cls, data_dir: str | Path | None = None) -> Settings:
-        chosen = data_dir or os.environ.get("CARBON_LEDGER_DATA_DIR") or DEFAULT_DATA_DIR
-        return cls(data_dir=Path(chosen))
+    def from_env(cls, data_dir: str | Path | None = None, **overrides: object) -> Settings:
+        env = os.environ
+        chosen = data_dir or env.get("CARBON_LEDGER_DATA_DIR") or DEFAULT_DATA_DIR
+        values: dict[str, object] = {
+            "data_dir": Path(chosen),
+            "rpc_url": env.get("CARBON_LEDGER_RPC_URL") or None,
+            "chain_key": env.get("CARBON_LEDGER_CHAIN_KEY") or None,
+            "anchor_contract": env.get("CARBON_LEDGER_ANCHOR_CONTRACT") or None,
+        }
+        if env.get("CARBON_LEDGER_ANCHOR_EVERY_EVENTS"):
+            values["anchor_every_events"] = int(env["CARBON_LEDGER_ANCHOR_EVERY_EVENTS"])
+        if env.get("CARBON_LEDGER_ANCHOR_EVERY_SECONDS"):
+            values["anchor_every_seconds"] = float(env["CARBON_LEDGER_ANCHOR_EVERY_SECONDS"])
+        if env.get("CARBON_LEDGER_CONFIRMATIONS"):
+            values["confirmations"] = int(env["CARBON_LEDGER_CONFIRMATIONS"])
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def merkle_url(self) -> str:
+        return f"sqlite:///{self.data_dir / 'merkle.sqlite'}"
 
     @property
     def events_path(self) -> Path:
@@ -47,6 +84,57 @@ class Settings:
         }
 
 
+class Anchoring:
+    """The Merkle log over the event log, the chain, and the anchoring service."""
+
+    def __init__(self, runtime: LedgerRuntime) -> None:
+        from anchoring.log import MerkleLog
+        from anchoring.service import Anchorer
+
+        settings = runtime.settings
+        self.engine = make_engine(settings.merkle_url)
+        self.merkle_log: MerkleLog = MerkleLog(runtime.ledger, self.engine)
+        self.chain: ChainClient = self._open_chain(settings)
+        embedded = settings.rpc_url is None
+        confirmations = settings.confirmations
+        if confirmations is None:
+            confirmations = 0 if embedded else 2
+        self.anchorer: Anchorer = Anchorer(
+            self.merkle_log, self.chain, self.engine,
+            every_events=settings.anchor_every_events,
+            every_seconds=settings.anchor_every_seconds, confirmations=confirmations)
+
+    @staticmethod
+    def _open_chain(settings: Settings) -> ChainClient:
+        from anchoring.chain import JsonRpcChain
+        from anchoring.embedded import EmbeddedChain
+
+        if settings.rpc_url is None:
+            return EmbeddedChain(settings.data_dir / "chain")
+        if not settings.chain_key:
+            raise LedgerError("anchoring on a JSON-RPC chain needs the anchorer's key "
+                              "(CARBON_LEDGER_CHAIN_KEY)")
+        remembered = settings.data_dir / "anchor-contract.txt"
+        address = settings.anchor_contract or (
+            remembered.read_text().strip() if remembered.exists() else None)
+        chain = JsonRpcChain(settings.rpc_url, settings.chain_key, contract_address=address)
+        if address is None:
+            remembered.write_text(chain.contract_address + "\n")
+        return chain
+
+    def anchor_now(self) -> object:
+        """Anchor the current root if any event is not yet anchored."""
+        from anchoring.service import Anchorer
+
+        forced = Anchorer(self.merkle_log, self.chain, self.engine, every_events=1,
+                          every_seconds=0, confirmations=self.anchorer.required_confirmations,
+                          create_tables=False)
+        return forced.tick()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
 class LedgerRuntime:
     """The write side, the projector and the read models of one ledger."""
 
@@ -59,12 +147,22 @@ class LedgerRuntime:
         self.projector.create_tables()
         self.ledger.queries = ProjectedBehaviourQueries(self.projector)
         self.views = ReadModels(self.engine)
+        self._anchoring: Anchoring | None = None
+
+    @property
+    def anchoring(self) -> Anchoring:
+        """The Merkle log, chain and anchorer, opened on first use."""
+        if self._anchoring is None:
+            self._anchoring = Anchoring(self)
+        return self._anchoring
 
     def sync(self) -> int:
         """Bring the read models up to date; returns the number of events applied."""
         return self.projector.catch_up()
 
     def close(self) -> None:
+        if self._anchoring is not None:
+            self._anchoring.close()
         self.ledger.close()
         self.engine.dispose()
 
