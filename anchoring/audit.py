@@ -36,7 +36,7 @@ class AuditReport:
         return not self.problems
 
 
-def _stored_leaf_hashes(recorder: object) -> Iterator[tuple[int, bytes]]:
+def _stored_leaf_hashes(recorder: object, report: AuditReport) -> Iterator[tuple[int, bytes]]:
     position = 0
     while True:
         page = recorder.select_notifications(  # type: ignore[attr-defined]
@@ -44,8 +44,13 @@ def _stored_leaf_hashes(recorder: object) -> Iterator[tuple[int, bytes]]:
         if not page:
             return
         for n in page:
+            state = n.state
+            if not isinstance(state, bytes):  # written by something other than the ledger
+                report.problems.append(f"event at position {n.id} has a state of type "
+                                       f"{type(state).__name__}, not bytes")
+                state = str(state).encode()
             yield n.id, leaf_hash(encode_leaf(n.id, n.originator_id, n.originator_version,
-                                              n.topic, n.state))
+                                              n.topic, state))
         position = page[-1].id
 
 
@@ -71,7 +76,7 @@ def audit(recorder: object, merkle_log: MerkleLog, anchorer: Anchorer,
 
     tree = CompactTree()
     first_bad_leaf: int | None = None
-    for _, hashed in _stored_leaf_hashes(recorder):
+    for _, hashed in _stored_leaf_hashes(recorder, report):
         index = tree.size
         if first_bad_leaf is None and index < merkle_log.size and \
                 merkle_log.leaf_hash(index) != hashed:

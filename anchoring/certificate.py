@@ -198,8 +198,7 @@ def build_behaviour_certificate(runtime: LedgerRuntime, merkle_log: MerkleLog,
     request_id = behaviour["request_id"]
     batch = None
     if request_id is not None:
-        request = next((r for r in runtime.views.issuance_requests() if r["id"] == request_id),
-                       None)
+        request = runtime.views.issuance_request(request_id)
         if request is not None and request["batch"]:
             batch = builder.batch(request["batch"])
     if batch is not None:
@@ -229,6 +228,14 @@ def _leaf_of_row(row: dict[str, Any]) -> bytes:
 
 def _event_data(event: dict[str, Any]) -> dict[str, Any]:
     return json.loads(base64.b64decode(event["state_base64"]))
+
+
+def _datetime(value: Any) -> datetime:
+    """A datetime as the event store's JSON transcoder writes it:
+    ``{"_type_": "datetime_iso", "_data_": "2024-09-03T00:00:00+00:00"}``."""
+    if isinstance(value, dict) and value.get("_type_") == "datetime_iso":
+        value = value.get("_data_")
+    return datetime.fromisoformat(str(value))
 
 
 def _check_events(cert: dict[str, Any], checks: list[Check]) -> None:
@@ -335,7 +342,7 @@ def _check_behaviour(cert: dict[str, Any], checks: list[Check]) -> None:
     if proof is None or issuance is None:
         return
     issued = _event_data(issuance)
-    occurred = datetime.fromisoformat(str(data["occurred_at"]))
+    occurred = _datetime(data["occurred_at"])
     leaf = behaviour_leaf(record["behaviour_id"], data["account"], int(data["reduction_g"]),
                           data["methodology"], occurred)
     root = issued.get("behaviours_root") or ""

@@ -23,7 +23,8 @@ __all__ = ["Page", "ProjectedBehaviourQueries", "ReadModels", "dump_tables"]
 def _row(row: Any) -> dict[str, Any]:
     data = dict(row._mapping)
     for key in ("ranges", "details", "source", "evidence"):
-        if isinstance(data.get(key), str):
+        # JSON columns; ``issuance_requests.source`` is plain text ("behaviours")
+        if isinstance(data.get(key), str) and data[key][:1] in ("{", "["):
             data[key] = json.loads(data[key])
     return data
 
@@ -363,13 +364,20 @@ class ReadModels:
                                platform: UUID | str | None = None, status: str | None = None,
                                methodology: UUID | str | None = None) -> Page:
         r = t.issuance_requests.c
-        query = _equal(select(t.issuance_requests),
+        query = _equal(self._issuance_requests(),
                        {r.platform: platform, r.status: status, r.methodology: methodology})
         return self._page(query, [r.requested_at, r.id], after, limit)
 
     def issuance_request(self, request_id: UUID | str) -> dict[str, Any] | None:
-        return self._one(select(t.issuance_requests).where(
+        return self._one(self._issuance_requests().where(
             t.issuance_requests.c.id == str(request_id)))
+
+    @staticmethod
+    def _issuance_requests() -> Any:
+        """Requests, with ``source`` (plain text, not JSON) as ``request_source``."""
+        r = t.issuance_requests.c
+        return select(*(c for c in t.issuance_requests.c if c.key != "source"),
+                      r.source.label("request_source"))
 
     def export_record(self, export_id: UUID | str) -> dict[str, Any] | None:
         return self._one(select(t.exports).where(t.exports.c.id == str(export_id)))

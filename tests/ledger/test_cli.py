@@ -36,6 +36,8 @@ def test_demo_replays_the_domain_cases_and_checks_itself(demo_output):
     assert "Bank A tries to release Bank B's pledge: REJECTED [forbidden]" in out
     assert "invariants and read models checked for 4 batches: OK" in out
     assert "identical=True" in out
+    assert "[PASS] chain: anchor" in out
+    assert "[FAIL]" not in out
 
 
 def test_inspection_commands_read_the_demo_ledger(demo_output, demo_run, capsys):
