@@ -306,6 +306,8 @@ class Ledger(Application[UUID]):
                 raise ValidationError("an individual is registered by pseudonym",
                                       field="pseudonym")
             participant_id = ids.individual_account_id(pseudonym)
+            # No personal data in events: an individual is named by its pseudonymous id.
+            name = f"individual {participant_id}"
         participant_id = participant_id or uuid4()
         participant = Participant.register(participant_id, kind, name, registered_by, roles,
                                            public_key)

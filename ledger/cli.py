@@ -163,6 +163,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 
 def cmd_anchor(args: argparse.Namespace) -> None:
+    if args.follow:
+        _follow_anchoring(args)
+        return
     with _open(args) as rt:
         status = rt.anchoring.anchor_now()
         anchoring = rt.anchoring
@@ -175,6 +178,23 @@ def cmd_anchor(args: argparse.Namespace) -> None:
         print(f"{status.state}: tree of {latest.tree_size:,} events, root {latest.root.hex()}")
         print(f"registry {latest.contract_address} on chain {latest.chain_id}, tx "
               f"{latest.tx_hash} (block {latest.block_number}), final={latest.final}")
+
+
+def _follow_anchoring(args: argparse.Namespace) -> None:
+    """Anchor every N events or T seconds (settings) until interrupted."""
+    import logging
+    import threading
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    stop = threading.Event()
+    with _open(args) as rt:
+        anchorer = rt.anchoring.anchorer
+        print(f"anchoring every {anchorer.every_events} events or {anchorer.every_seconds:g} s "
+              f"on {rt.anchoring.chain!r}; Ctrl-C to stop", flush=True)
+        try:
+            anchorer.run(stop, interval=args.interval)
+        except KeyboardInterrupt:
+            stop.set()
 
 
 def cmd_certificate(args: argparse.Namespace) -> None:
@@ -289,7 +309,10 @@ def build_parser() -> argparse.ArgumentParser:
     add("sync", cmd_sync, "bring the read models up to date")
     add("rebuild", cmd_rebuild, "drop the read models and rebuild them from the event log")
     add("check", cmd_check, "check supply invariants and read models against the aggregates")
-    add("anchor", cmd_anchor, "anchor the Merkle root of the event log on chain now")
+    anchor = add("anchor", cmd_anchor, "anchor the Merkle root of the event log on chain now")
+    anchor.add_argument("--follow", action="store_true", help="keep anchoring every N events "
+                        "or T seconds (CARBON_LEDGER_ANCHOR_EVERY_EVENTS/_SECONDS)")
+    anchor.add_argument("--interval", type=float, default=1.0, help="seconds between ticks")
     certificate = add("certificate", cmd_certificate,
                       "build a verifiable certificate (JSON) for a record")
     certificate.add_argument("kind", choices=["retirement", "pledge", "behaviour"])
