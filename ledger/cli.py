@@ -34,6 +34,16 @@ def cmd_demo(args: argparse.Namespace) -> None:
     from ledger.demo import run_demo
 
     data_dir = Path(args.data_dir or "data/demo")
+    settings = Settings.from_env(data_dir)
+    if settings.is_postgres:
+        with LedgerRuntime(settings) as runtime:
+            if runtime.ledger.recorder.max_notification_id():
+                raise LedgerError(
+                    f"the demo needs an empty ledger, but schema {settings.database_schema} of "
+                    f"{settings.database_url} holds events; use another "
+                    "CARBON_LEDGER_DATABASE_SCHEMA")
+            run_demo(runtime, people=args.people)
+        return
     if data_dir.exists() and any(data_dir.iterdir()):
         if not (data_dir / "events.sqlite").exists():
             raise LedgerError(f"{data_dir} is not empty and holds no ledger; choose another "
@@ -45,7 +55,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 def _open(args: argparse.Namespace) -> LedgerRuntime:
     settings = Settings.from_env(args.data_dir)
-    if not settings.events_path.exists():
+    if not settings.is_postgres and not settings.events_path.exists():
         raise LedgerError(f"no ledger in {settings.data_dir} (run 'carbon-ledger demo' or "
                           "pass --data-dir)")
     runtime = LedgerRuntime(settings)

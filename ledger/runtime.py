@@ -8,9 +8,12 @@ are brought up to date after each command (``sync``) or by a follower.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Self
+from urllib.parse import unquote, urlsplit
+
+from sqlalchemy import Engine
 
 from ledger.application import Ledger
 from ledger.domain.errors import LedgerError
@@ -38,6 +41,13 @@ class Settings:
     """
 
     data_dir: Path = DEFAULT_DATA_DIR
+    # PostgreSQL mode: ``postgresql://user[:password]@host[:port]/dbname``. The event store,
+    # the Merkle log and the read models then all live in that database, in ``database_schema``.
+    # Defaults from CARBON_LEDGER_DATABASE_URL / CARBON_LEDGER_DATABASE_SCHEMA.
+    database_url: str | None = field(
+        default_factory=lambda: os.environ.get("CARBON_LEDGER_DATABASE_URL") or None)
+    database_schema: str = field(
+        default_factory=lambda: os.environ.get("CARBON_LEDGER_DATABASE_SCHEMA") or "public")
     rpc_url: str | None = None
     chain_key: str | None = None
     anchor_contract: str | None = None
@@ -65,7 +75,19 @@ class Settings:
         return cls(**values)  # type: ignore[arg-type]
 
     @property
+    def is_postgres(self) -> bool:
+        return bool(self.database_url) and str(self.database_url).startswith(
+            ("postgresql://", "postgres://", "postgresql+psycopg://"))
+
+    @property
+    def _sqlalchemy_postgres_url(self) -> str:
+        parts = urlsplit(str(self.database_url))
+        return f"postgresql+psycopg://{parts.netloc}{parts.path}"
+
+    @property
     def merkle_url(self) -> str:
+        if self.is_postgres:
+            return self._sqlalchemy_postgres_url
         return f"sqlite:///{self.data_dir / 'merkle.sqlite'}"
 
     @property
@@ -74,14 +96,40 @@ class Settings:
 
     @property
     def views_url(self) -> str:
+        if self.is_postgres:
+            return self._sqlalchemy_postgres_url
         return f"sqlite:///{self.data_dir / 'views.sqlite'}"
 
     def event_store_env(self) -> dict[str, str]:
+        if self.is_postgres:
+            parts = urlsplit(str(self.database_url))
+            if not parts.path.strip("/"):
+                raise LedgerError(f"database URL {self.database_url} names no database")
+            return {
+                "PERSISTENCE_MODULE": "eventsourcing.postgres",
+                "POSTGRES_DBNAME": parts.path.strip("/"),
+                "POSTGRES_HOST": parts.hostname or "127.0.0.1",
+                "POSTGRES_PORT": str(parts.port or 5432),
+                "POSTGRES_USER": unquote(parts.username or "postgres"),
+                "POSTGRES_PASSWORD": unquote(parts.password or ""),
+                "POSTGRES_SCHEMA": self.database_schema,
+                "POSTGRES_LOCK_TIMEOUT": "10",
+                "POSTGRES_POOL_SIZE": "5",
+                "POSTGRES_MAX_OVERFLOW": "10",
+                "POSTGRES_CONNECT_TIMEOUT": "10",
+            }
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": str(self.events_path),
             "SQLITE_LOCK_TIMEOUT": "30",
         }
+
+    def make_engine(self, url: str) -> Engine:
+        """An engine for ``url``; on PostgreSQL, bound to ``database_schema`` (created if
+        missing)."""
+        if not self.is_postgres:
+            return make_engine(url)
+        return make_engine(url, schema=self.database_schema)
 
 
 class Anchoring:
@@ -92,7 +140,7 @@ class Anchoring:
         from anchoring.service import Anchorer
 
         settings = runtime.settings
-        self.engine = make_engine(settings.merkle_url)
+        self.engine = settings.make_engine(settings.merkle_url)
         self.merkle_log: MerkleLog = MerkleLog(runtime.ledger, self.engine)
         self.chain: ChainClient = self._open_chain(settings)
         embedded = settings.rpc_url is None
@@ -141,8 +189,8 @@ class LedgerRuntime:
     def __init__(self, settings: Settings) -> None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.settings = settings
+        self.engine = settings.make_engine(settings.views_url)  # creates the schema if missing
         self.ledger = Ledger(env=settings.event_store_env())
-        self.engine = make_engine(settings.views_url)
         self.projector = Projector(self.ledger, self.engine)
         self.projector.create_tables()
         self.ledger.queries = ProjectedBehaviourQueries(self.projector)

@@ -8,18 +8,21 @@ the tracking row instead.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 
 __all__ = ["is_sqlite", "make_engine"]
 
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, schema: str | None = None, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
 
@@ -36,4 +39,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, **kwargs)
+    if schema is not None:
+        if not _IDENTIFIER.match(schema):
+            raise ValueError(f"invalid schema name {schema!r}")
+        kwargs.setdefault("connect_args", {})["options"] = f"-csearch_path={schema}"
+    engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    if schema is not None:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    return engine

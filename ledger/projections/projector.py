@@ -40,7 +40,11 @@ class Projector:
         self._lock = threading.Lock()
 
     def create_tables(self) -> None:
-        schema.metadata.create_all(self.engine)
+        """Apply pending schema migrations and create the tracking row."""
+        from ledger.projections.migrations import migrate
+
+        migrate(self.engine)
+        schema.metadata.create_all(self.engine)  # after a rebuild dropped them
         with self.engine.begin() as conn:
             exists = conn.execute(select(schema.tracking.c.position).where(
                 schema.tracking.c.name == TRACKING_NAME)).first()

@@ -18,6 +18,7 @@ from ledger.application import (
     UnissuedBehaviours,
 )
 from ledger.domain.behaviour import Behaviour
+from ledger.runtime import Settings
 
 
 class FakeQueries:
@@ -45,7 +46,18 @@ class FakeQueries:
 
 
 def sqlite_env(path: Path) -> dict[str, str]:
+    """The event store for a test: the SQLite file ``path``, or, when the ``backend``
+    fixture selected PostgreSQL, the test's schema."""
+    settings = Settings(data_dir=path.parent)
+    if settings.is_postgres:
+        return settings.event_store_env()
     return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)}
+
+
+@pytest.fixture(autouse=True)
+def _every_backend(backend: str) -> str:
+    """The ledger suites run on SQLite and on PostgreSQL (see tests/conftest.py)."""
+    return backend
 
 
 EV = ("WH-EV-CHARGING", "1")  # Wuhan EV charging, 600 g per kWh

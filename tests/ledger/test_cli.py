@@ -7,6 +7,14 @@ import pytest
 from ledger.cli import main
 
 
+@pytest.fixture
+def backend(monkeypatch):
+    """The CLI tests share one demo ledger per module, on SQLite; the PostgreSQL demo has
+    its own test below."""
+    monkeypatch.delenv("CARBON_LEDGER_DATABASE_URL", raising=False)
+    return "sqlite"
+
+
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
     data = tmp_path_factory.mktemp("cli") / "demo"
@@ -65,3 +73,17 @@ def test_errors_are_one_readable_line_and_a_nonzero_exit(tmp_path, capsys, demo_
     assert main(["--data-dir", str(demo_run), "serial", "HBCER-2024-000001", "99999999999"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("carbon-ledger: error [") and err.count("\n") == 1
+
+
+def test_demo_runs_on_postgresql(postgres_schema, monkeypatch, tmp_path, capsys):
+    from tests.conftest import test_database_url
+
+    monkeypatch.setenv("CARBON_LEDGER_DATABASE_URL", test_database_url())
+    monkeypatch.setenv("CARBON_LEDGER_DATABASE_SCHEMA", postgres_schema)
+    assert main(["--data-dir", str(tmp_path / "pg-demo"), "demo", "--people", "3000"]) == 0
+    out = capsys.readouterr().out
+    assert "invariants and read models checked for 4 batches: OK" in out
+    assert "[PASS] chain: anchor" in out
+    assert main(["--data-dir", str(tmp_path / "pg-demo"), "demo"]) == 2
+    assert "needs an empty ledger" in capsys.readouterr().err
+    assert main(["--data-dir", str(tmp_path / "pg-demo"), "audit"]) == 0

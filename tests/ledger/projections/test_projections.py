@@ -20,6 +20,7 @@ from ledger.projections import handlers, schema
 from ledger.projections.projector import Projector, UnknownEventError
 from ledger.projections.queries import dump_tables
 from ledger.runtime import LedgerRuntime, Settings
+from tests.conftest import isolated_settings
 from tests.ledger.projections.scenario import issue_batch, make_cast, sessions
 
 RETIRE = {"beneficiary": "B", "purpose": "voluntary", "jurisdiction": "CN",
@@ -206,7 +207,8 @@ commands = st.lists(
 @given(commands)
 def test_random_command_sequences_keep_views_equal_to_aggregates_and_rebuilds(
         tmp_path_factory, steps):
-    with LedgerRuntime(Settings(data_dir=tmp_path_factory.mktemp("ledger"))) as rt:
+    with isolated_settings(tmp_path_factory.mktemp("ledger")) as fresh, \
+            LedgerRuntime(fresh) as rt:
         ledger = rt.ledger
         cast = make_cast(ledger)
         batch = issue_batch(ledger, cast, count=60)
