@@ -1,0 +1,125 @@
+"""Several OS processes on one ledger behave as one ledger (both backends)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from uuid import UUID
+
+from ledger.checks import check_ledger
+from ledger.projections.queries import dump_tables
+from ledger.runtime import LedgerRuntime, Settings
+from tests.ledger.projections.scenario import issue_batch, make_cast
+
+ROOT = Path(__file__).parents[2]
+PROCESSES = 4
+
+
+def worker(mode: str, args: dict) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "tests.ledger.race_worker", mode,
+                             json.dumps(args)], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def settings_args(settings: Settings) -> dict:
+    return {"data_dir": str(settings.data_dir), "database_url": settings.database_url,
+            "database_schema": settings.database_schema}
+
+
+def test_concurrent_processes_spend_each_gram_once_and_settle_a_trade_once(tmp_path):
+    settings = Settings(data_dir=tmp_path / "ledger")
+    with LedgerRuntime(settings) as runtime:
+        ledger = runtime.ledger
+        cast = make_cast(ledger)
+        batch = issue_batch(ledger, cast, count=100)
+        holder, buyer = cast.holders[0], cast.holders[1]
+        ledger.transfer(actor=cast.platform, batch_id=batch, recipient=holder,
+                        quantity=1_000_000)
+        ledger.list_for_sale(actor=cast.exchange, batch_id=batch, seller=cast.platform,
+                             listing_ref="L1", quantity=200_000)
+    unit = 100_000  # 10 units available; 4 processes x 4 commands = 16 attempts
+    common = {"batch": str(batch), "actor": str(holder), "quantity": unit}
+    commands = [
+        {**common, "kind": "transfer", "recipient": str(buyer)},
+        {**common, "kind": "pledge", "bank": str(cast.bank)},
+        {**common, "kind": "retire"},
+        {**common, "kind": "tokenise"},
+        {"kind": "settle", "batch": str(batch), "actor": str(cast.exchange), "quantity": 50_000,
+         "trade_ref": "T-SAME", "listing_ref": "L1", "seller": str(cast.platform),
+         "buyer": str(buyer)},
+    ]
+    start_at = time.time() + 3
+    processes = [worker("race", {**settings_args(settings), "start_at": start_at,
+                                 "commands": commands[p % 4:] + commands[:p % 4]})
+                 for p in range(PROCESSES)]
+    outcomes = []
+    for process in processes:
+        out, err = process.communicate(timeout=180)
+        assert process.returncode == 0, err
+        outcomes.extend(json.loads(out.strip().splitlines()[-1]))
+
+    spends = [o for o in outcomes if o["kind"] != "settle"]
+    succeeded = [o for o in spends if o["ok"]]
+    assert len(succeeded) == 10
+    assert {o["code"] for o in spends if not o["ok"]} == {"insufficient-balance"}
+    settles = [o for o in outcomes if o["kind"] == "settle"]
+    assert all(o["ok"] for o in settles)
+    assert sum(not o["replayed"] for o in settles) == 1
+
+    with LedgerRuntime(settings) as runtime:
+        aggregate = runtime.ledger.batch(batch)
+        assert aggregate.available(holder) == 0
+        assert len(aggregate.trades) == 1
+        runtime.sync()
+        assert check_ledger(runtime).ok
+        trades = [t for t in runtime.views.trades() if t["trade_ref"] == "T-SAME"]
+        assert len(trades) == 1
+        by_kind = {kind: sum(o["ok"] for o in spends if o["kind"] == kind)
+                   for kind in ("transfer", "pledge", "retire", "tokenise")}
+        balance = runtime.views.balance(holder, batch)
+        assert balance["pledged"] == by_kind["pledge"] * unit
+        assert balance["retired"] == by_kind["retire"] * unit
+        assert balance["tokenised"] == by_kind["tokenise"] * unit
+        assert runtime.views.balance(buyer, batch)["available"] == (
+            by_kind["transfer"] * unit + 50_000)
+        before = dump_tables(runtime.engine)
+        runtime.projector.rebuild()
+        assert dump_tables(runtime.engine) == before
+
+
+def test_a_killed_writer_loses_no_acknowledged_write_and_leaves_nothing_half_written(tmp_path):
+    settings = Settings(data_dir=tmp_path / "ledger")
+    with LedgerRuntime(settings) as runtime:
+        cast = make_cast(runtime.ledger)
+        batch = issue_batch(runtime.ledger, cast, count=20)
+    process = worker("burst", {**settings_args(settings), "batch": str(batch),
+                               "actor": str(cast.platform)})
+    acknowledged: list[str] = []
+    assert process.stdout is not None
+    assert process.stdout.readline().strip() == "READY"
+    while len(acknowledged) < 40:
+        line = process.stdout.readline()
+        assert line, process.stderr.read() if process.stderr else "worker died"
+        acknowledged.append(line.split()[1])
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+
+    with LedgerRuntime(settings) as runtime:
+        aggregate = runtime.ledger.batch(batch)
+        assert set(acknowledged) <= set(aggregate.retirements)
+        retired = aggregate.totals_by_state()["retired"]
+        assert retired == len(aggregate.retirements)  # one gram per recorded retirement
+        runtime.sync()
+        report = check_ledger(runtime)
+        assert report.ok, report.problems
+        recorded = {r["id"] for r in runtime.views.retirements()}
+        assert set(acknowledged) <= recorded
+        before = dump_tables(runtime.engine)
+        runtime.projector.rebuild()
+        assert dump_tables(runtime.engine) == before
+        assert UUID(acknowledged[-1])
