@@ -8,12 +8,15 @@ nonces and calls give the same registry address, transaction hashes and block nu
 timestamps are the only difference). Blocks are mined one per transaction, so an embedded
 anchor is final at once (confirmations ``K = 0``).
 
-This is a development and demonstration chain: its trust comes from the journal file, not
-from independent nodes. Production deployments anchor on a JSON-RPC chain.
+Several processes on one data directory share the journal: before every read and anchor a
+process replays the entries others appended, and anchors under an exclusive lock on the
+journal. This is a development and demonstration chain: its trust comes from the journal
+file, not from independent nodes. Production deployments anchor on a JSON-RPC chain.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import secrets
@@ -34,12 +37,18 @@ class EmbeddedChain:
             key_file.write_text("0x" + secrets.token_hex(32) + "\n")
             key_file.chmod(0o600)
         self.journal = directory / "chain-anchors.jsonl"
+        self.journal.touch()
         self._chain = InProcessChain(private_key=key_file.read_text().strip())
-        if self.journal.exists():
-            for line in self.journal.read_text().splitlines():
-                if line.strip():
-                    entry = json.loads(line)
-                    self._chain.anchor(int(entry["tree_size"]), bytes.fromhex(entry["root"]))
+        self._replayed = 0
+        self._sync()
+
+    def _sync(self) -> None:
+        """Replay anchors another process appended to the journal since we last looked."""
+        lines = [line for line in self.journal.read_text().splitlines() if line.strip()]
+        for line in lines[self._replayed:]:
+            entry = json.loads(line)
+            self._chain.anchor(int(entry["tree_size"]), bytes.fromhex(entry["root"]))
+            self._replayed += 1
 
     @property
     def contract_address(self) -> str:
@@ -50,24 +59,34 @@ class EmbeddedChain:
         return self._chain.chain_id
 
     def anchor(self, tree_size: int, root: bytes) -> AnchorReceipt:
-        receipt = self._chain.anchor(tree_size, root)
         with self.journal.open("a") as journal:
-            journal.write(json.dumps({"tree_size": tree_size, "root": root.hex(),
-                                      "tx_hash": receipt.tx_hash}) + "\n")
-            journal.flush()
-            os.fsync(journal.fileno())
+            fcntl.flock(journal, fcntl.LOCK_EX)  # one anchoring process at a time
+            try:
+                self._sync()
+                receipt = self._chain.anchor(tree_size, root)
+                journal.write(json.dumps({"tree_size": tree_size, "root": root.hex(),
+                                          "tx_hash": receipt.tx_hash}) + "\n")
+                journal.flush()
+                os.fsync(journal.fileno())
+                self._replayed += 1
+            finally:
+                fcntl.flock(journal, fcntl.LOCK_UN)
         return receipt
 
     def checkpoint_count(self) -> int:
+        self._sync()
         return self._chain.checkpoint_count()
 
     def checkpoint(self, index: int) -> Checkpoint:
+        self._sync()
         return self._chain.checkpoint(index)
 
     def latest_checkpoint(self) -> Checkpoint | None:
+        self._sync()
         return self._chain.latest_checkpoint()
 
     def root_of(self, tree_size: int) -> bytes | None:
+        self._sync()
         return self._chain.root_of(tree_size)
 
     def find_anchor(self, tree_size: int, block_number: int) -> AnchorReceipt | None:
