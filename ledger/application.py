@@ -21,6 +21,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, ClassVar, Protocol, TypeVar
 from uuid import UUID, uuid4
 
@@ -33,7 +34,7 @@ from ledger.domain import ids
 from ledger.domain.behaviour import Behaviour
 from ledger.domain.carbon_account import CarbonAccount, carbon_account_id
 from ledger.domain.command_record import CommandRecord, idempotency_record_id
-from ledger.domain.credit_batch import CreditBatch
+from ledger.domain.credit_batch import CreditBatch, token_retirement_id
 from ledger.domain.errors import (
     BatchNotFoundError,
     ConcurrencyError,
@@ -57,6 +58,7 @@ from ledger.domain.registry import ExternalRegistry, Registry, validate_prefix
 from ledger.domain.serials import Range
 from ledger.domain.timeutil import parse_time
 from ledger.domain.trade import Trade
+from ledger.storage import existing_originators
 
 __all__ = [
     "BehaviourQueries",
@@ -69,6 +71,11 @@ __all__ = [
     "TradeResult",
     "UnissuedBehaviours",
 ]
+
+# Derived ids repeat across a bulk report (same methodology, platform, people): cache them.
+_methodology_id = lru_cache(maxsize=1024)(ids.methodology_id)
+_schedule_id = lru_cache(maxsize=1024)(ids.issuance_schedule_id)
+_account_id = lru_cache(maxsize=65536)(ids.individual_account_id)
 
 A = TypeVar("A", bound=Aggregate)
 R = TypeVar("R")
@@ -442,12 +449,15 @@ class Ledger(Application[UUID]):
                         f"{first.platform_ref!r} (item {pending[behaviour.id][0]})",
                         behaviour=str(behaviour.id), first_platform_ref=first.platform_ref,
                     )
-                if self._exists(behaviour.id):
-                    raise self._duplicate_error(behaviour.id, report.act_identity)
                 pending[behaviour.id] = (index, behaviour)
             except LedgerError as error:
                 results[index] = BehaviourResult(index=index, accepted=False, error=error)
 
+        for behaviour_id in existing_originators(self.recorder, pending):
+            index, behaviour = pending.pop(behaviour_id)
+            results[index] = BehaviourResult(
+                index=index, accepted=False,
+                error=self._duplicate_error(behaviour_id, behaviour.act_identity))
         self._save_behaviours(pending, results)
         return [r for r in results if r is not None]
 
@@ -459,7 +469,7 @@ class Ledger(Application[UUID]):
             value = getattr(report, name)
             if not isinstance(value, str) or not value.strip():
                 raise ValidationError(f"{name} must be non-empty text", field=name)
-        methodology_id = ids.methodology_id(report.methodology_code, report.methodology_version)
+        methodology_id = _methodology_id(report.methodology_code, report.methodology_version)
         if methodology_id not in methodologies:
             try:
                 methodologies[methodology_id] = self.methodology(methodology_id)
@@ -473,7 +483,7 @@ class Ledger(Application[UUID]):
         if isinstance(methodology, LedgerError):
             raise methodology
         occurred_at = parse_time(report.occurred_at, "occurred_at")
-        schedule_id = ids.issuance_schedule_id(platform, methodology_id)
+        schedule_id = _schedule_id(platform, methodology_id)
         if schedule_id not in schedules:
             schedules[schedule_id] = (
                 self.repository.get(schedule_id) if self._exists(schedule_id) else None
@@ -487,7 +497,7 @@ class Ledger(Application[UUID]):
         return Behaviour.report(
             ids.behaviour_id(methodology.scene, report.act_identity.strip()),
             platform=platform, platform_ref=report.platform_ref,
-            account=ids.individual_account_id(report.person.strip()),
+            account=_account_id(report.person.strip()),
             methodology=methodology, act_identity=report.act_identity,
             activity_amount=parse_decimal(report.activity_amount, "activity_amount"),
             occurred_at=occurred_at,
@@ -924,13 +934,61 @@ class Ledger(Application[UUID]):
                                                      actor=actor))
 
     def lock_for_tokens(self, *, actor: UUID, batch_id: UUID, quantity: int,
-                        chain_address: str) -> UUID:
+                        chain_address: str, chain_id: int | None = None,
+                        token_contract: str | None = None) -> UUID:
+        """Lock credits for tokenisation; returns the lock id.
+
+        With ``chain_id`` and ``token_contract`` the lock is bridged: that token contract can
+        mint ``quantity * 10**12`` token units to ``chain_address`` once the lock event is
+        anchored (see :mod:`anchoring.bridge`)."""
         self._actor(actor, Role.HOLDER)
         lock_id = uuid4()
         self._on_batch(batch_id, lambda b: b.lock_for_tokens(
             lock_id=lock_id, holder=actor, quantity=quantity, chain_address=chain_address,
-            actor=actor))
+            actor=actor, chain_id=chain_id, token_contract=token_contract))
         return lock_id
+
+    # ------------------------------------------------------------------ token bridge
+
+    def record_token_mint(self, *, actor: UUID, batch_id: UUID, lock_id: UUID,
+                          chain_reference: str) -> list[Range]:
+        """The bridge saw a bridged lock minted on chain (with enough confirmations): its
+        credits move to the batch's token pool. A lock is recorded as minted once
+        (:class:`DuplicateRecordError` after that)."""
+        self._actor(actor, Role.BRIDGE)
+        return self._on_batch(batch_id, lambda b: b.record_token_mint(
+            lock_id=lock_id, chain_reference=chain_reference, actor=actor))
+
+    def unlock_tokens(self, *, actor: UUID, batch_id: UUID, lock_id: UUID, recipient: UUID,
+                      quantity: int, chain_reference: str,
+                      burn_id: str | None = None) -> list[Range]:
+        """The bridge saw tokens burned on chain for ledger account ``recipient``: that
+        quantity becomes available to it. A burn id is applied once
+        (:class:`DuplicateRecordError` after that)."""
+        self._actor(actor, Role.BRIDGE)
+        self._holder(recipient, "recipient")
+        return self._on_batch(batch_id, lambda b: b.unlock_tokens(
+            lock_id=lock_id, recipient=recipient, quantity=quantity,
+            chain_reference=chain_reference, actor=actor, burn_id=burn_id))
+
+    def retire_tokenised(self, *, actor: UUID, batch_id: UUID, pool_id: UUID, quantity: int,
+                         beneficiary: str, purpose: str, jurisdiction: str,
+                         consumption_period: str, details: dict[str, Any] | None,
+                         chain_reference: str, burn_id: str, chain_account: str) -> UUID:
+        """The bridge saw tokens burned on chain for a retirement: the credits are retired
+        from the token pool. Permanent. The retirement id derives from the burn id
+        (:func:`~ledger.domain.credit_batch.token_retirement_id`) and a burn is applied once
+        (:class:`DuplicateRecordError` after that)."""
+        self._actor(actor, Role.BRIDGE)
+        retirement_id = token_retirement_id(burn_id)
+        description = {"beneficiary": beneficiary, "purpose": purpose,
+                       "jurisdiction": jurisdiction, "consumption_period": consumption_period,
+                       "details": details or {}}
+        self._on_batch(batch_id, lambda b: b.retire_tokenised(
+            retirement_id=retirement_id, pool_id=pool_id, quantity=quantity,
+            details=description, chain_reference=chain_reference, burn_id=burn_id,
+            chain_account=chain_account, actor=actor))
+        return retirement_id
 
     # ------------------------------------------------------------------ neutrality claims
 
