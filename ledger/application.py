@@ -192,6 +192,13 @@ class Ledger(Application[UUID]):
 
     name = "CarbonLedger"
     snapshotting_intervals: ClassVar[dict[type[Aggregate], int]] = {CreditBatch: 50}
+    # Cache aggregates; on each get the cached copy is fast-forwarded with any newer events
+    # (written by this or another process), so it is never stale. Copies are handed out.
+    env: ClassVar[dict[str, str]] = {
+        "AGGREGATE_CACHE_MAXSIZE": "20000",
+        "AGGREGATE_CACHE_FASTFORWARD": "y",
+        "DEEPCOPY_FROM_AGGREGATE_CACHE": "y",
+    }
 
     def __init__(self, env: dict[str, str] | None = None,
                  queries: BehaviourQueries | None = None) -> None:

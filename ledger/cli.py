@@ -286,6 +286,16 @@ def cmd_audit(args: argparse.Namespace) -> None:
         print(f"OK: {report.events:,} stored events match the Merkle log and every anchored root")
 
 
+def cmd_bench(args: argparse.Namespace) -> None:
+    from benchmarks.run import run
+
+    backends = ["sqlite", "postgres"] if args.backend == "all" else [args.backend]
+    output = Path(args.output) if args.output else None
+    if output is None and not args.quick:
+        output = Path("docs/BENCHMARKS.md")
+    run(quick=args.quick, backends=backends, output=output, database_url=args.database_url)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="carbon-ledger", description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", help="ledger data directory (default ./data, or "
@@ -332,6 +342,14 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("certificate", help="certificate JSON file")
     verify.add_argument("--rpc-url", help="read the anchor from this JSON-RPC node (default: "
                         "the embedded chain of --data-dir, if any)")
+    bench = add("bench", cmd_bench, "measure the ledger (see docs/BENCHMARKS.md)")
+    bench.add_argument("--quick", action="store_true", help="small sizes (what CI runs)")
+    bench.add_argument("--backend", choices=["sqlite", "postgres", "all"], default="all")
+    bench.add_argument("--output", help="report file (default docs/BENCHMARKS.md for a full "
+                       "run; none for --quick)")
+    bench.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/test",
+                       help="PostgreSQL server for the postgres benchmarks (a fresh schema "
+                       "is created and dropped)")
     add("audit", cmd_audit, "recompute the Merkle tree from the stored events and compare "
         "with the Merkle log and every anchored root")
     serve = add("serve", cmd_serve, "serve the HTTP API (uvicorn)")

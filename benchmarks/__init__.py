@@ -1,0 +1,1 @@
+"""Benchmarks of carbon-ledger at carbon-inclusion scale (``carbon-ledger bench``)."""

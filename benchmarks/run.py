@@ -1,0 +1,140 @@
+"""``carbon-ledger bench``: run the benchmarks and write the report.
+
+``--quick`` (what CI runs) uses small sizes so the benchmarks never rot; the full run
+(1 million behaviours; Merkle logs of 1 and 10 million leaves) writes docs/BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+from benchmarks.measure import Result, peak_memory_mb
+from benchmarks.suite import BenchConfig, Suite
+
+__all__ = ["run"]
+
+ROOT = Path(__file__).parents[1]
+
+
+def _postgres_reachable(url: str) -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect(url, connect_timeout=3):
+            return True
+    except Exception:
+        return False
+
+
+def run(quick: bool, backends: list[str], output: Path | None, database_url: str,
+        work_dir: Path | None = None) -> list[Result]:
+    work = work_dir or Path(tempfile.mkdtemp(prefix="carbon-ledger-bench-"))
+    if "postgres" in backends and not _postgres_reachable(database_url):
+        print(f"PostgreSQL not reachable at {database_url}: skipping its benchmarks",
+              file=sys.stderr)
+        backends = [b for b in backends if b != "postgres"]
+    config = BenchConfig(quick=quick, backends=backends, work_dir=work,
+                         database_url=database_url)
+    suite = Suite(config)
+    print(f"carbon-ledger benchmarks ({'quick' if quick else 'full'}) in {work}", flush=True)
+    try:
+        suite.baseline_sha256()
+        for backend in backends:
+            baseline = suite.baseline_inserts(backend, 100_000 if quick else 500_000)
+            suite.ingestion(backend, baseline)
+            suite.single_commands(backend)
+            suite.concurrent_writers(backend)
+        suite.merkle_at_scale()
+        suite.add(Result("peak memory of the benchmark process", "all", peak_memory_mb(),
+                         "MiB"))
+    finally:
+        if work_dir is None:
+            shutil.rmtree(work, ignore_errors=True)
+    if output is not None:
+        write_report(suite, output, quick)
+    missed = [r for r in suite.results if r.met is False]
+    if missed:
+        print(f"{len(missed)} targets missed: " + "; ".join(r.name for r in missed))
+    return suite.results
+
+
+def write_report(suite: Suite, output: Path, quick: bool) -> None:
+    output.parent.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    raw = {"when": stamp, "quick": quick, "machine": machine(),
+           "results": [r.as_dict() for r in suite.results], "curves": suite.curves}
+    output.with_suffix(".json").write_text(json.dumps(raw, indent=2) + "\n")
+    plot = output.with_name("benchmarks-throughput.svg")
+    plot.write_text(svg_plot(suite.curves))
+    lines = [
+        "| backend | measurement | value | baseline | ratio | target | met |",
+        "|---|---|---:|---:|---:|---|---|",
+    ]
+    for r in suite.results:
+        lines.append(
+            f"| {r.backend} | {r.name} | {r.value:,.2f} {r.unit} | "
+            f"{'' if r.baseline is None else f'{r.baseline:,.0f} ({r.baseline_name})'} | "
+            f"{'' if r.ratio is None else f'{r.ratio:.3f}'} | {r.target or ''} | "
+            f"{'' if r.met is None else ('yes' if r.met else '**no**')} |")
+    marker = "<!-- results -->"
+    text = output.read_text() if output.exists() else f"# Benchmarks\n\n{marker}\n{marker}\n"
+    head, _, rest = text.partition(marker)
+    _, _, tail = rest.partition(marker)
+    body = (f"{marker}\nRun: {stamp}, {'quick' if quick else 'full'} mode, on "
+            f"{machine()}.\n\n" + "\n".join(lines) + f"\n\n![throughput]({plot.name})\n{marker}")
+    output.write_text(head + body + tail)
+    print(f"report written to {output}")
+
+
+def machine() -> str:
+    import os
+
+    return (f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, Python "
+            f"{platform.python_version()}")
+
+
+def svg_plot(curves: dict[str, list[tuple[int, float]]]) -> str:
+    """Throughput against ledger size, as a small self-contained SVG."""
+    width, height, pad = 640, 360, 50
+    points = [p for curve in curves.values() for p in curve]
+    if not points:
+        return f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}"/>'
+    max_x = max(x for x, _ in points) or 1
+    max_y = max(y for _, y in points) * 1.15 or 1
+    colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"]
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             'font-family="sans-serif" font-size="11">',
+             f'<rect width="{width}" height="{height}" fill="white"/>',
+             f'<line x1="{pad}" y1="{height - pad}" x2="{width - 10}" y2="{height - pad}" '
+             'stroke="black"/>',
+             f'<line x1="{pad}" y1="10" x2="{pad}" y2="{height - pad}" stroke="black"/>',
+             f'<text x="{width // 2}" y="{height - 12}" text-anchor="middle">behaviours in '
+             'the ledger</text>',
+             f'<text x="12" y="{height // 2}" transform="rotate(-90 12 {height // 2})" '
+             'text-anchor="middle">behaviours/s</text>']
+    for i in range(5):
+        y_value = max_y * i / 4
+        y = height - pad - (height - pad - 10) * i / 4
+        parts.append(f'<text x="{pad - 4}" y="{y + 4:.0f}" text-anchor="end">'
+                     f'{y_value:,.0f}</text>')
+        x_value = max_x * i / 4
+        x = pad + (width - pad - 10) * i / 4
+        parts.append(f'<text x="{x:.0f}" y="{height - pad + 14}" text-anchor="middle">'
+                     f'{x_value:,.0f}</text>')
+    for n, (name, curve) in enumerate(sorted(curves.items())):
+        colour = colours[n % len(colours)]
+        path = " ".join(
+            f"{pad + (width - pad - 10) * x / max_x:.1f},"
+            f"{height - pad - (height - pad - 10) * y / max_y:.1f}" for x, y in curve)
+        parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" '
+                     f'points="{path}"/>')
+        parts.append(f'<text x="{width - 150}" y="{20 + 14 * n}" fill="{colour}">{name}'
+                     "</text>")
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"

@@ -1,0 +1,386 @@
+"""The benchmarks. Each returns :class:`~benchmarks.measure.Result` rows; every throughput is
+reported beside a baseline measured in the same run on the same machine (plain inserts into
+the same database, plain SHA-256), so the ledger's overhead shows as a ratio."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from uuid import UUID
+
+from anchoring.certificate import build_retirement_certificate, verify_certificate
+from anchoring.log import MerkleLog
+from benchmarks.data import behaviour_batches, make_cast
+from benchmarks.measure import Progress, Result, percentile, timed
+from ledger.application import TradeInstruction
+from ledger.domain.ids import methodology_id
+from ledger.projections.database import make_engine
+from ledger.runtime import LedgerRuntime, Settings
+
+__all__ = ["BenchConfig", "Suite"]
+
+ROW_STATE = b'{"payload":"' + b"x" * 280 + b'"}'  # about the size of a behaviour event
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@dataclass
+class BenchConfig:
+    quick: bool
+    backends: list[str]
+    work_dir: Path
+    database_url: str = DEFAULT_PG
+    progress: bool = True
+
+    @property
+    def behaviours(self) -> int:
+        return 20_000 if self.quick else 1_000_000
+
+    @property
+    def trades(self) -> int:
+        return 300 if self.quick else 5_000
+
+    @property
+    def single_commands(self) -> int:
+        return 300 if self.quick else 3_000
+
+    @property
+    def merkle_sizes(self) -> list[int]:
+        return [100_000] if self.quick else [1_000_000, 10_000_000]
+
+    @property
+    def people(self) -> int:
+        return 5_000 if self.quick else 200_000
+
+
+class Suite:
+    def __init__(self, config: BenchConfig) -> None:
+        self.config = config
+        self.results: list[Result] = []
+        self.curves: dict[str, list[tuple[int, float]]] = {}
+
+    def add(self, result: Result) -> Result:
+        self.results.append(result)
+        print(f"  {result.backend:<8} {result.name:<44} {result.value:>14,.2f} {result.unit}"
+              + (f"  (baseline {result.baseline:,.0f}, ratio {result.ratio:.3f})"
+                 if result.ratio is not None else ""), flush=True)
+        return result
+
+    # ------------------------------------------------------------------ environments
+
+    @contextmanager
+    def ledger(self, backend: str, name: str) -> Iterator[LedgerRuntime]:
+        data_dir = self.config.work_dir / f"{backend}-{name}-{uuid.uuid4().hex[:6]}"
+        if backend == "sqlite":
+            settings = Settings(data_dir=data_dir, database_url=None)
+            with LedgerRuntime(settings) as runtime:
+                yield runtime
+            return
+        schema = f"bench_{uuid.uuid4().hex[:10]}"
+        settings = Settings(data_dir=data_dir, database_url=self.config.database_url,
+                            database_schema=schema)
+        try:
+            with LedgerRuntime(settings) as runtime:
+                yield runtime
+        finally:
+            self._drop_schema(schema)
+
+    def _drop_schema(self, schema: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.config.database_url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+    # ------------------------------------------------------------------ baselines
+
+    def baseline_sha256(self, count: int = 1_000_000) -> float:
+        leaf = b"\x00" + b"y" * 360
+        with timed() as t:
+            for _ in range(count):
+                hashlib.sha256(leaf).digest()
+        return self.add(Result("sha256 of a 360-byte leaf", "cpu", count / t.seconds,
+                               "hashes/s")).value
+
+    def baseline_inserts(self, backend: str, count: int) -> float:
+        """Plain batched inserts of event-sized rows into the same kind of database."""
+        rows = [(uuid.uuid4().hex, 1, "bench:Event", ROW_STATE) for _ in range(count)]
+        if backend == "sqlite":
+            path = self.config.work_dir / f"baseline-{uuid.uuid4().hex[:6]}.sqlite"
+            db = sqlite3.connect(path)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("CREATE TABLE stored_events (originator_id TEXT, originator_version "
+                       "INTEGER, topic TEXT, state BLOB, PRIMARY KEY (originator_id, "
+                       "originator_version))")
+            with timed() as t:
+                for i in range(0, count, 5000):
+                    db.executemany("INSERT INTO stored_events VALUES (?, ?, ?, ?)",
+                                   rows[i : i + 5000])
+                    db.commit()
+            db.close()
+        else:
+            import psycopg
+
+            schema = f"bench_{uuid.uuid4().hex[:10]}"
+            with psycopg.connect(self.config.database_url, autocommit=True) as conn:
+                conn.execute(f'CREATE SCHEMA "{schema}"')
+                conn.execute(f'CREATE TABLE "{schema}".stored_events (originator_id uuid, '
+                             "originator_version int, topic text, state bytea, "
+                             "notification_id bigserial, PRIMARY KEY (originator_id, "
+                             "originator_version))")
+            try:
+                with psycopg.connect(self.config.database_url) as conn, timed() as t:
+                    for i in range(0, count, 5000):
+                        with conn.cursor() as cur:
+                            cur.executemany(
+                                f'INSERT INTO "{schema}".stored_events (originator_id, '
+                                "originator_version, topic, state) VALUES (%s, %s, %s, %s)",
+                                rows[i : i + 5000])
+                        conn.commit()
+            finally:
+                self._drop_schema(schema)
+        return self.add(Result("plain batched inserts (baseline)", backend, count / t.seconds,
+                               "rows/s")).value
+
+    # ------------------------------------------------------------------ ledger
+
+    def ingestion(self, backend: str, baseline: float) -> None:
+        """Behaviours through the application in bulk calls, with duplicate detection; the
+        rate is sampled as the ledger grows."""
+        total, size = self.config.behaviours, 5_000
+        with self.ledger(backend, "ingest") as runtime:
+            ledger = runtime.ledger
+            cast = make_cast(ledger)
+            accepted = rejected = 0
+            curve: list[tuple[int, float]] = []
+            progress = Progress(f"ingest ({backend})", total, self.config.progress)
+            sample_every = max(size, total // 20)
+            window_start, window_count = time.perf_counter(), 0
+            with timed() as t:
+                for platform, reports in behaviour_batches(total, size, self.config.people,
+                                                           len(cast.platforms)):
+                    results = ledger.report_behaviours(platform=cast.platforms[platform],
+                                                       reports=reports)
+                    good = sum(r.accepted for r in results)
+                    accepted += good
+                    rejected += len(results) - good
+                    window_count += len(results)
+                    progress.advance(len(results))
+                    if window_count >= sample_every:
+                        now = time.perf_counter()
+                        curve.append((accepted, window_count / (now - window_start)))
+                        window_start, window_count = now, 0
+            progress.close()
+            self.curves[f"ingest-{backend}"] = curve
+            rate = total / t.seconds
+            target = 5_500 if backend == "sqlite" else 15_000
+            self.add(Result("behaviours ingested (application, bulk)", backend, rate,
+                            "behaviours/s", baseline, "plain batched inserts",
+                            f">= {target:,}/s", rate >= target,
+                            {"accepted": accepted, "duplicates_rejected": rejected,
+                             "seconds": t.seconds}))
+            events = runtime.ledger.recorder.max_notification_id() or 0
+            self.add(Result("events stored by bulk ingestion", backend, events / t.seconds,
+                            "events/s", baseline, "plain batched inserts"))
+            self.storage(runtime, backend, accepted)
+            self.rebuild(runtime, backend, baseline)
+            self.merkle_catch_up(runtime, backend)
+            if backend == "sqlite" and len(curve) >= 2:
+                first, last = curve[0][1], curve[-1][1]
+                self.add(Result("ingestion rate at end vs start of run", backend,
+                                last / first, "ratio", target=">= 0.8", met=last / first >= 0.8,
+                                extra={"first": first, "last": last}))
+
+    def storage(self, runtime: LedgerRuntime, backend: str, behaviours: int) -> None:
+        if backend != "sqlite":
+            return
+        data = runtime.settings.data_dir
+        sizes = {name: sum(p.stat().st_size for p in data.glob(f"{name}*"))
+                 for name in ("events.sqlite", "views.sqlite", "merkle.sqlite")}
+        self.add(Result("storage per behaviour (event store)", backend,
+                        sizes["events.sqlite"] / behaviours, "bytes"))
+        self.add(Result("storage per behaviour (event store + read models)", backend,
+                        (sizes["events.sqlite"] + sizes["views.sqlite"]) / behaviours,
+                        "bytes"))
+
+    def rebuild(self, runtime: LedgerRuntime, backend: str, baseline: float) -> None:
+        with timed() as t:
+            events = runtime.projector.rebuild()
+        rate = events / t.seconds
+        self.add(Result("projection rebuild", backend, rate, "events/s", baseline,
+                        "plain batched inserts", ">= 40,000/s", rate >= 40_000,
+                        {"events": events}))
+
+    def merkle_catch_up(self, runtime: LedgerRuntime, backend: str) -> None:
+        anchoring = runtime.anchoring
+        with timed() as t:
+            appended = anchoring.merkle_log.catch_up()
+        if appended:
+            rate = appended / t.seconds
+            self.add(Result("Merkle leaves appended (ledger events)", backend, rate,
+                            "leaves/s", target=">= 100,000/s", met=rate >= 100_000))
+
+    def single_commands(self, backend: str) -> None:
+        """Transfers from one writer, one command each."""
+        count = self.config.single_commands
+        with self.ledger(backend, "single") as runtime:
+            ledger = runtime.ledger
+            cast = make_cast(ledger)
+            batch = self._project_batch(runtime, cast, 10**12)
+            with timed() as t:
+                for i in range(count):
+                    ledger.transfer(actor=cast.platforms[0], batch_id=batch,
+                                    recipient=cast.buyers[i % len(cast.buyers)], quantity=1_000)
+            rate = count / t.seconds
+            self.add(Result("single commands (transfer), one writer", backend, rate,
+                            "commands/s", target=">= 1,000/s" if backend == "postgres" else None,
+                            met=rate >= 1_000 if backend == "postgres" else None))
+            self.trades(runtime, backend, cast, batch)
+
+    def _project_batch(self, runtime: LedgerRuntime, cast: object, grams: int) -> UUID:
+        ledger = runtime.ledger
+        request = ledger.request_project_issuance(
+            platform=cast.platforms[0],  # type: ignore[attr-defined]
+            methodology_id=methodology_id("WH-EV-CHARGING-V1", "1"),
+            period_start="2024-01-01", period_end="2025-01-01", quantity=grams,
+            project="bench", report_reference=f"MR-{uuid.uuid4().hex[:8]}",
+            report_sha256=hashlib.sha256(uuid.uuid4().bytes).hexdigest())
+        ledger.attest_request(actor=cast.verifier, request_id=request,  # type: ignore[attr-defined]
+                              statement="bench")
+        return ledger.issue_batch(actor=cast.operator, request_id=request,  # type: ignore[attr-defined]
+                                  registry="BENCH")
+
+    def trades(self, runtime: LedgerRuntime, backend: str, cast: object, batch: UUID) -> None:
+        ledger = runtime.ledger
+        count = self.config.trades
+        seller = cast.platforms[0]  # type: ignore[attr-defined]
+        exchange = cast.exchange  # type: ignore[attr-defined]
+        ledger.list_for_sale(actor=exchange, batch_id=batch, seller=seller, listing_ref="BENCH",
+                             quantity=count * 1_000)
+        trades = [TradeInstruction(
+            trade_ref=f"T{i}", listing_ref="BENCH", batch_id=batch, seller=seller,
+            buyer=cast.buyers[i % 8], quantity=1_000,  # type: ignore[attr-defined]
+            price_per_tonne="50", currency="CNY") for i in range(count)]
+        with timed() as t:
+            for start in range(0, count, 100):
+                ledger.settle_trades(actor=exchange, trades=trades[start : start + 100])
+        self.add(Result("trades settled (bulk calls of 100)", backend, count / t.seconds,
+                        "trades/s"))
+        self.certificates(runtime, backend, cast, batch)
+
+    def certificates(self, runtime: LedgerRuntime, backend: str, cast: object,
+                     batch: UUID) -> None:
+        ledger = runtime.ledger
+        holder = cast.buyers[0]  # type: ignore[attr-defined]
+        retirement = ledger.retire(actor=holder, batch_id=batch, quantity=1_000,
+                                   beneficiary="bench", purpose="voluntary",
+                                   jurisdiction="CN", consumption_period="2025")
+        runtime.sync()
+        anchoring = runtime.anchoring
+        anchoring.anchor_now()
+        builds, verifies = [], []
+        for _ in range(30):
+            with timed() as t:
+                cert = build_retirement_certificate(runtime, anchoring.merkle_log,
+                                                    anchoring.anchorer, retirement)
+            builds.append(t.seconds * 1000)
+            with timed() as t:
+                checks = verify_certificate(cert, anchoring.chain)
+            verifies.append(t.seconds * 1000)
+            if not all(c.ok for c in checks):
+                raise RuntimeError("benchmark certificate did not verify")
+        self.add(Result("certificate build (p50)", backend, statistics.median(builds), "ms"))
+        self.add(Result("certificate verify incl. chain read (p50)", backend,
+                        statistics.median(verifies), "ms"))
+
+    def concurrent_writers(self, backend: str, processes: int = 4) -> None:
+        """Several OS processes reporting behaviours at once into one ledger."""
+        per_process = self.config.behaviours // 10
+        with self.ledger(backend, "concurrent") as runtime:
+            make_cast(runtime.ledger)
+            settings = runtime.settings
+            before = runtime.ledger.recorder.max_notification_id() or 0
+            args = [sys.executable, "-m", "benchmarks.writer", str(settings.data_dir),
+                    settings.database_url or "", settings.database_schema, str(per_process)]
+            with timed() as t:
+                workers = [subprocess.Popen([*args, str(i)], env={**os.environ})
+                           for i in range(processes)]
+                for worker in workers:
+                    if worker.wait() != 0:
+                        raise RuntimeError("a benchmark writer failed")
+            events = (runtime.ledger.recorder.max_notification_id() or 0) - before
+            rate = events / t.seconds
+            target = 5_000 if backend == "postgres" else None
+            self.add(Result(f"events/s from {processes} concurrent writer processes", backend,
+                            rate, "events/s", target=f">= {target:,}/s" if target else None,
+                            met=rate >= target if target else None))
+
+    # ------------------------------------------------------------------ Merkle log at scale
+
+    def merkle_at_scale(self) -> None:
+        """Append N synthetic events straight into a SQLite event store (the ledger path is
+        measured above), then time the Merkle log catching up and inclusion proofs."""
+        for size in self.config.merkle_sizes:
+            directory = self.config.work_dir / f"merkle-{size}"
+            directory.mkdir(parents=True, exist_ok=True)
+            events = directory / "events.sqlite"
+            db = sqlite3.connect(events)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("CREATE TABLE IF NOT EXISTS stored_events (originator_id TEXT, "
+                       "originator_version INTEGER, topic TEXT, state BLOB, PRIMARY KEY "
+                       "(originator_id, originator_version))")
+            progress = Progress(f"synthetic events {size:,}", size, self.config.progress)
+            for start in range(0, size, 50_000):
+                db.executemany("INSERT INTO stored_events VALUES (?, 1, 'bench:Event', ?)",
+                               [(uuid.uuid4().hex, ROW_STATE)
+                                for _ in range(min(50_000, size - start))])
+                db.commit()
+                progress.advance(min(50_000, size - start))
+            progress.close()
+            db.close()
+            from ledger.application import Ledger
+
+            ledger = Ledger(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                                 "SQLITE_DBNAME": str(events)})
+            engine = make_engine(f"sqlite:///{directory / 'merkle.sqlite'}")
+            log = MerkleLog(ledger, engine)
+            with timed() as t:
+                appended = log.catch_up()
+            rate = appended / t.seconds
+            self.add(Result(f"Merkle leaves appended durably ({size:,} leaves)", "sqlite",
+                            rate, "leaves/s", target=">= 100,000/s", met=rate >= 100_000))
+            cold = MerkleLog(ledger, engine)  # a fresh instance: proofs read from storage
+            rng = random.Random(size)
+            indexes = [rng.randrange(size) for _ in range(2_000)]
+            latencies = []
+            for index in indexes:
+                with timed() as t:
+                    cold.inclusion_proof(index, size)
+                latencies.append(t.seconds * 1000)
+            cached = []
+            for index in indexes[:500]:
+                with timed() as t:
+                    cold.inclusion_proof(index, size)
+                cached.append(t.seconds * 1000)
+            p99 = percentile(latencies, 99)
+            self.add(Result(f"inclusion proof from storage p99 ({size:,} leaves)", "sqlite",
+                            p99, "ms", target="< 2 ms", met=p99 < 2,
+                            extra={"p50": percentile(latencies, 50)}))
+            cached_p99 = percentile(cached, 99)
+            self.add(Result(f"inclusion proof cached p99 ({size:,} leaves)", "sqlite",
+                            cached_p99, "ms", target="< 0.1 ms", met=cached_p99 < 0.1,
+                            extra={"p50": percentile(cached, 50)}))
+            size_bytes = (directory / "merkle.sqlite").stat().st_size
+            self.add(Result(f"Merkle log storage per leaf ({size:,} leaves)", "sqlite",
+                            size_bytes / size, "bytes"))
+            ledger.close()
+            engine.dispose()

@@ -1,0 +1,26 @@
+"""The benchmarks run in quick mode in CI, so they never rot."""
+
+from __future__ import annotations
+
+from benchmarks.run import run
+from tests.conftest import postgres_unavailable_reason, require_postgres, test_database_url
+
+
+def test_quick_benchmarks_run_and_report(tmp_path):
+    backends = ["sqlite"]
+    if postgres_unavailable_reason() is None:
+        backends.append("postgres")
+    else:
+        require_postgres()  # fails under CARBON_LEDGER_REQUIRE_POSTGRES=1, else skips
+    report = tmp_path / "BENCHMARKS.md"
+    results = run(quick=True, backends=backends, output=report,
+                  database_url=test_database_url(), work_dir=tmp_path / "work")
+    names = {(r.backend, r.name) for r in results}
+    for backend in backends:
+        assert (backend, "behaviours ingested (application, bulk)") in names
+        assert (backend, "projection rebuild") in names
+    ingest = next(r for r in results if r.name.startswith("behaviours ingested"))
+    assert ingest.extra["duplicates_rejected"] > 0  # the generated load has duplicates
+    assert ingest.baseline and ingest.ratio and ingest.ratio > 0
+    assert "| sqlite | behaviours ingested" in report.read_text()
+    assert (tmp_path / "benchmarks-throughput.svg").read_text().startswith("<svg")
