@@ -35,6 +35,7 @@ def _postgres_reachable(url: str) -> bool:
 def run(quick: bool, backends: list[str], output: Path | None, database_url: str,
         work_dir: Path | None = None) -> list[Result]:
     work = work_dir or Path(tempfile.mkdtemp(prefix="carbon-ledger-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
     if "postgres" in backends and not _postgres_reachable(database_url):
         print(f"PostgreSQL not reachable at {database_url}: skipping its benchmarks",
               file=sys.stderr)

@@ -25,7 +25,7 @@ BACKENDS = ["sqlite", "postgres"]
 DEFAULT_TEST_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
-def test_database_url() -> str:
+def database_url_for_tests() -> str:
     return os.environ.get("CARBON_LEDGER_TEST_DATABASE_URL", DEFAULT_TEST_DATABASE_URL)
 
 
@@ -34,10 +34,10 @@ def postgres_unavailable_reason() -> str | None:
     try:
         import psycopg
 
-        with psycopg.connect(test_database_url(), connect_timeout=3) as conn:
+        with psycopg.connect(database_url_for_tests(), connect_timeout=3) as conn:
             conn.execute("SELECT 1")
     except Exception as error:  # any failure means: not usable here
-        return f"PostgreSQL not reachable at {test_database_url()}: {error}".splitlines()[0]
+        return f"PostgreSQL not reachable at {database_url_for_tests()}: {error}".splitlines()[0]
     return None
 
 
@@ -58,12 +58,12 @@ def postgres_schema() -> Iterator[str]:
     import psycopg
 
     name = f"t_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(test_database_url(), autocommit=True) as conn:
+    with psycopg.connect(database_url_for_tests(), autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{name}"')
     try:
         yield name
     finally:
-        with psycopg.connect(test_database_url(), autocommit=True) as conn:
+        with psycopg.connect(database_url_for_tests(), autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
 
 
@@ -73,7 +73,7 @@ def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
     environment (``CARBON_LEDGER_DATABASE_URL`` / ``_SCHEMA``)."""
     if request.param == "postgres":
         schema = request.getfixturevalue("postgres_schema")
-        monkeypatch.setenv("CARBON_LEDGER_DATABASE_URL", test_database_url())
+        monkeypatch.setenv("CARBON_LEDGER_DATABASE_URL", database_url_for_tests())
         monkeypatch.setenv("CARBON_LEDGER_DATABASE_SCHEMA", schema)
     else:
         monkeypatch.delenv("CARBON_LEDGER_DATABASE_URL", raising=False)
@@ -92,10 +92,10 @@ def isolated_settings(data_dir: Path) -> Iterator[Settings]:
     import psycopg
 
     name = f"t_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(test_database_url(), autocommit=True) as conn:
+    with psycopg.connect(database_url_for_tests(), autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{name}"')
     try:
         yield Settings(data_dir=data_dir, database_schema=name)
     finally:
-        with psycopg.connect(test_database_url(), autocommit=True) as conn:
+        with psycopg.connect(database_url_for_tests(), autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from benchmarks.run import run
-from tests.conftest import postgres_unavailable_reason, require_postgres, test_database_url
+from tests.conftest import database_url_for_tests, postgres_unavailable_reason, require_postgres
 
 
 def test_quick_benchmarks_run_and_report(tmp_path):
@@ -16,7 +16,7 @@ def test_quick_benchmarks_run_and_report(tmp_path):
         require_postgres()  # fails: PostgreSQL is mandatory here
     report = tmp_path / "BENCHMARKS.md"
     results = run(quick=True, backends=backends, output=report,
-                  database_url=test_database_url(), work_dir=tmp_path / "work")
+                  database_url=database_url_for_tests(), work_dir=tmp_path / "work")
     names = {(r.backend, r.name) for r in results}
     for backend in backends:
         assert (backend, "behaviours ingested (application, bulk)") in names

@@ -76,9 +76,9 @@ def test_errors_are_one_readable_line_and_a_nonzero_exit(tmp_path, capsys, demo_
 
 
 def test_demo_runs_on_postgresql(postgres_schema, monkeypatch, tmp_path, capsys):
-    from tests.conftest import test_database_url
+    from tests.conftest import database_url_for_tests
 
-    monkeypatch.setenv("CARBON_LEDGER_DATABASE_URL", test_database_url())
+    monkeypatch.setenv("CARBON_LEDGER_DATABASE_URL", database_url_for_tests())
     monkeypatch.setenv("CARBON_LEDGER_DATABASE_SCHEMA", postgres_schema)
     assert main(["--data-dir", str(tmp_path / "pg-demo"), "demo", "--people", "3000"]) == 0
     out = capsys.readouterr().out
