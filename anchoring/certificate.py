@@ -284,10 +284,11 @@ def _check_retirement(cert: dict[str, Any], checks: list[Check]) -> None:
                         and issued.get("block") == record["block"],
                         f"batch {record['block']} was issued (event {issuance['topic']})"))
     topic = retirement["topic"].rsplit(".", 1)[-1]
-    details = retired.get("details") if topic == "Retired" else retired.get("retirement")
+    details = (retired.get("details") if topic in ("Retired", "TokensRetired")
+               else retired.get("retirement"))
     same = (
         retirement["originator_id"] == record["batch_id"]
-        and topic in ("Retired", "TradeSettled")
+        and topic in ("Retired", "TradeSettled", "TokensRetired")
         and retired.get("retirement_id") == record["retirement_id"]
         and int(retired.get("quantity", -1)) == int(record["quantity_g"])
         and retired.get("ranges") == record["serial_ranges"]
@@ -298,6 +299,14 @@ def _check_retirement(cert: dict[str, Any], checks: list[Check]) -> None:
     checks.append(Check("content: retirement", same,
                         f"{format_grams(int(record['quantity_g']))} retired for "
                         f"{record['beneficiary']} ({record['purpose']}), serials as recorded"))
+    if topic == "TokensRetired":  # retired on chain by burning tokens (anchoring.bridge)
+        chain = (record.get("details") or {}).get("chain") or {}
+        checks.append(Check("content: chain burn",
+                            chain.get("transaction") == retired.get("chain_reference")
+                            and chain.get("burn_id") == retired.get("burn_id")
+                            and chain.get("account") == retired.get("chain_account"),
+                            f"retired by burning tokens of {retired.get('chain_account')} in "
+                            f"transaction {retired.get('chain_reference')}"))
     checks.append(Check("content: serials", _within_block(record["serial_ranges"], issued),
                         "retired serials lie in the issued block"))
 

@@ -15,7 +15,10 @@ const path = require("node:path");
 
 // Contracts to compile: `source` is relative to this directory, `name` is the contract name
 // inside it (and the artifact file name). Add new contracts (e.g. a token) here.
-const CONTRACTS = [{ name: "AnchorRegistry", source: "AnchorRegistry.sol" }];
+const CONTRACTS = [
+  { name: "AnchorRegistry", source: "AnchorRegistry.sol" },
+  { name: "CarbonCreditToken", source: "CarbonCreditToken.sol" },
+];
 
 // Deterministic compiler settings, recorded verbatim in every artifact.
 // - evmVersion "cancun": executed by py-evm's Cancun and Prague VMs (eth-tester defaults to

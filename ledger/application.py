@@ -14,7 +14,9 @@ normally the behaviour index projection.
 from __future__ import annotations
 
 import hashlib
+import random
 import secrets
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -80,7 +82,13 @@ _account_id = lru_cache(maxsize=65536)(ids.individual_account_id)
 A = TypeVar("A", bound=Aggregate)
 R = TypeVar("R")
 
-MAX_RETRIES = 8
+MAX_RETRIES = 10
+
+
+def _back_off(attempt: int) -> None:
+    """Wait a little, more each time and at random, before retrying a lost race, so that
+    competing writers do not collide again in lockstep."""
+    time.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 6)))
 
 
 class DuplicateRequestError(DuplicateRecordError):
@@ -299,11 +307,11 @@ class Ledger(Application[UUID]):
 
     def _retrying(self, command: Callable[[], R]) -> R:
         """Run ``command`` again with fresh state when it loses a concurrency race."""
-        for _ in range(MAX_RETRIES):
+        for attempt in range(MAX_RETRIES):
             try:
                 return command()
             except IntegrityError:
-                continue
+                _back_off(attempt)
         raise ConcurrencyError("the command kept conflicting with concurrent writes; retry")
 
     # ------------------------------------------------------------------ participants
@@ -828,8 +836,10 @@ class Ledger(Application[UUID]):
         retirement_id = uuid4() if instruction.retire_on_delivery is not None else None
         listing_id = ids.listing_id(exchange, instruction.listing_ref)
 
-        for _ in range(MAX_RETRIES):
+        for attempt in range(MAX_RETRIES):
             batch = self.batch(instruction.batch_id)
+            if str(trade_id) in batch.trades:  # settled meanwhile by a concurrent request
+                return self._replayed(trade_id, instruction)
             ranges = batch.settle_trade(
                 trade_id=trade_id, trade_ref=instruction.trade_ref, listing_id=listing_id,
                 seller=instruction.seller, buyer=instruction.buyer,
@@ -845,6 +855,7 @@ class Ledger(Application[UUID]):
             except IntegrityError:
                 if self._exists(trade_id):
                     return self._replayed(trade_id, instruction)
+                _back_off(attempt)
                 continue
             return TradeResult(trade_ref=instruction.trade_ref, trade_id=trade_id, settled=True,
                                ranges=ranges, retirement_id=retirement_id)

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from sqlalchemy import Column, Engine, Float, MetaData, String, Table, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ledger.projections.database import is_sqlite
+from ledger.projections.database import is_sqlite, startup_lock
 
 __all__ = ["Lease"]
 
@@ -39,7 +39,8 @@ class Lease:
         self.ttl = ttl
         self.clock = clock
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        _meta.create_all(engine)
+        with startup_lock(engine):
+            _meta.create_all(engine)
 
     def acquire(self) -> bool:
         """Take or renew the lease; ``True`` if this process holds it now."""

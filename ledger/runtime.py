@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 
 from ledger.application import Ledger
 from ledger.domain.errors import LedgerError
-from ledger.projections.database import make_engine
+from ledger.projections.database import make_engine, startup_lock
 from ledger.projections.projector import Projector
 from ledger.projections.queries import ProjectedBehaviourQueries, ReadModels
 
@@ -138,10 +138,13 @@ class Anchoring:
     def __init__(self, runtime: LedgerRuntime) -> None:
         from anchoring.log import MerkleLog
         from anchoring.service import Anchorer
+        from anchoring.service import metadata as anchor_tables
 
         settings = runtime.settings
         self.engine = settings.make_engine(settings.merkle_url)
-        self.merkle_log: MerkleLog = MerkleLog(runtime.ledger, self.engine)
+        with startup_lock(self.engine):
+            self.merkle_log: MerkleLog = MerkleLog(runtime.ledger, self.engine)
+            anchor_tables.create_all(self.engine)
         self.chain: ChainClient = self._open_chain(settings)
         embedded = settings.rpc_url is None
         confirmations = settings.confirmations
@@ -190,9 +193,10 @@ class LedgerRuntime:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.settings = settings
         self.engine = settings.make_engine(settings.views_url)  # creates the schema if missing
-        self.ledger = Ledger(env=settings.event_store_env())
-        self.projector = Projector(self.ledger, self.engine)
-        self.projector.create_tables()
+        with startup_lock(self.engine):
+            self.ledger = Ledger(env=settings.event_store_env())
+            self.projector = Projector(self.ledger, self.engine)
+            self.projector.create_tables()
         self.ledger.queries = ProjectedBehaviourQueries(self.projector)
         self.views = ReadModels(self.engine)
         self._anchoring: Anchoring | None = None

@@ -24,9 +24,10 @@ facts of the batch itself (only the pledgee bank may release its pledge) are mad
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
-from typing import Any
-from uuid import UUID
+from typing import Any, NamedTuple
+from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
@@ -42,7 +43,21 @@ from ledger.domain.quantities import require_grams
 from ledger.domain.retirement import validate_retirement_details
 from ledger.domain.serials import Range, add_ranges, ranges_total, remove_ranges, take_lowest
 
-__all__ = ["CORRECTABLE_FIELDS", "CreditBatch", "LotState", "lot_key", "split_lot_key"]
+__all__ = [
+    "CORRECTABLE_FIELDS",
+    "UNITS_PER_GRAM",
+    "BridgeLockMessage",
+    "CreditBatch",
+    "LotState",
+    "bridge_lock_message",
+    "decode_bridge_lock_message",
+    "grams_to_units",
+    "lot_key",
+    "split_lot_key",
+    "token_pool_id",
+    "token_retirement_id",
+    "units_to_grams",
+]
 
 
 class LotState(StrEnum):
@@ -65,6 +80,118 @@ def lot_key(state: LotState, ref: UUID | str) -> str:
 def split_lot_key(key: str) -> tuple[LotState, str]:
     state, _, ref = key.partition("/")
     return LotState(state), ref
+
+
+# ---------------------------------------------------------------------- tokenisation helpers
+
+UNITS_PER_GRAM = 10**12
+"""Token units per gram: tokens have 18 decimals and 1 token is 1 t CO2e (10**6 g)."""
+
+NS_TOKEN_BRIDGE = UUID("3b0f7e52-9c1d-5a8e-b6f4-2d7c9e1a4f60")
+"""Namespace of the deterministic ids of token pools and on-chain retirements."""
+
+_EVM_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+_U256_MAX = 2**256 - 1
+
+
+def grams_to_units(grams: int) -> int:
+    """Token units of ``grams`` g CO2e, exactly: ``grams * 10**12``.
+
+    Raises :class:`ValidationError` unless ``grams`` is a positive whole number of grams (an
+    ``int``; ``bool`` and ``float`` are refused).
+    """
+    return require_grams(grams, "grams") * UNITS_PER_GRAM
+
+
+def units_to_grams(units: int) -> int:
+    """Grams CO2e of ``units`` token units, exactly.
+
+    Raises :class:`ValidationError` unless ``units`` is a positive ``int`` multiple of
+    ``10**12`` (a whole number of grams): nothing is rounded away.
+    """
+    if isinstance(units, bool) or not isinstance(units, int):
+        raise ValidationError(f"token amount must be an integer number of units, got {units!r}",
+                              field="amount", value=repr(units))
+    if units <= 0 or units > _U256_MAX:
+        raise ValidationError(f"token amount must be in [1, 2**256), got {units}",
+                              field="amount", value=units)
+    grams, rest = divmod(units, UNITS_PER_GRAM)
+    if rest:
+        raise ValidationError(
+            f"token amount {units} is not a whole number of grams (10**12 units per gram)",
+            field="amount", value=units)
+    return grams
+
+
+def require_evm_address(value: Any, name: str) -> str:
+    """Return ``value`` if it is a ``0x``-prefixed 20-byte hex address, else raise."""
+    if not isinstance(value, str) or not _EVM_ADDRESS.fullmatch(value):
+        raise ValidationError(f"{name} must be a 0x-prefixed 20-byte hex address, got {value!r}",
+                              field=name)
+    if int(value, 16) == 0:
+        raise ValidationError(f"{name} must not be the zero address", field=name)
+    return value
+
+
+class BridgeLockMessage(NamedTuple):
+    """The decoded bridge message of a lock (see :func:`bridge_lock_message`)."""
+
+    chain_id: int
+    token_contract: str  # 0x + 40 lower-case hex digits
+    batch_id: UUID
+    lock_id: UUID
+    recipient: str  # 0x + 40 lower-case hex digits
+    amount: int  # token units
+
+
+def bridge_lock_message(*, chain_id: int, token_contract: str, batch_id: UUID, lock_id: UUID,
+                        recipient: str, quantity: int) -> str:
+    """The bridge message a lock event carries for the token contract to mint from.
+
+    384 lower-case hex digits of ``abi.encode(uint256 chainId, address token, bytes16
+    batchId, bytes16 lockId, address recipient, uint256 amount)``, six 32-byte words: integers
+    and addresses right-aligned, ``bytes16`` (UUID bytes in network order) left-aligned, and
+    ``amount = quantity * 10**12`` token units.
+    """
+    if isinstance(chain_id, bool) or not isinstance(chain_id, int) or not 0 < chain_id <= _U256_MAX:
+        raise ValidationError(f"chain id must be a positive integer, got {chain_id!r}",
+                              field="chain_id")
+    words = [
+        chain_id.to_bytes(32, "big"),
+        bytes(12) + bytes.fromhex(require_evm_address(token_contract, "token_contract")[2:]),
+        batch_id.bytes + bytes(16),
+        lock_id.bytes + bytes(16),
+        bytes(12) + bytes.fromhex(require_evm_address(recipient, "chain_address")[2:]),
+        grams_to_units(quantity).to_bytes(32, "big"),
+    ]
+    return b"".join(words).hex()
+
+
+def decode_bridge_lock_message(message: str) -> BridgeLockMessage:
+    """Decode a bridge message (the inverse of :func:`bridge_lock_message`)."""
+    raw = bytes.fromhex(message)
+    if len(raw) != 192:
+        raise ValidationError("a bridge message is 192 bytes", field="bridge_message")
+    word = [raw[i : i + 32] for i in range(0, 192, 32)]
+    return BridgeLockMessage(
+        chain_id=int.from_bytes(word[0], "big"),
+        token_contract="0x" + word[1][12:].hex(),
+        batch_id=UUID(bytes=word[2][:16]),
+        lock_id=UUID(bytes=word[3][:16]),
+        recipient="0x" + word[4][12:].hex(),
+        amount=int.from_bytes(word[5], "big"),
+    )
+
+
+def token_pool_id(batch_id: UUID | str, chain_id: int, token_contract: str) -> UUID:
+    """Id of the lot that holds a batch's credits minted on one token contract (its
+    ``tokenised/<pool>`` lot): ``uuid5`` of the batch, chain id and contract address."""
+    return uuid5(NS_TOKEN_BRIDGE, f"pool\x1f{batch_id}\x1f{chain_id}\x1f{token_contract.lower()}")
+
+
+def token_retirement_id(burn_id: str) -> UUID:
+    """Id of the retirement made by the on-chain burn ``burn_id`` (deterministic)."""
+    return uuid5(NS_TOKEN_BRIDGE, f"retirement\x1f{burn_id}")
 
 
 class CreditBatch(Aggregate):
@@ -142,6 +269,7 @@ class CreditBatch(Aggregate):
         self.exports: dict[str, str] = {}  # export id -> holder
         self.cancellations: dict[str, str] = {}  # cancellation id -> holder
         self.trades: dict[str, str] = {}  # trade id -> listing id
+        self.burns: dict[str, str] = {}  # on-chain burn id -> lock or retirement it applied to
 
     # ------------------------------------------------------------------ creation
 
@@ -473,42 +601,185 @@ class CreditBatch(Aggregate):
                    ranges)
 
     # ------------------------------------------------------------------ tokenisation
+    #
+    # A lock moves credits from ``available/<holder>`` to ``tokenised/<lock>``. A *bridged* lock
+    # (made with a chain id and token contract) carries a bridge message in its event, from which
+    # that token contract mints once the event is anchored; when the mint is seen on chain
+    # (``TokensMinted``) the credits move on to the batch's *token pool* for that contract,
+    # ``tokenised/<pool>`` (:func:`token_pool_id`), which always equals the contract's total
+    # supply of the batch. Burns come back from the pool only, each exactly once (by burn id):
+    # ``TokensUnlocked`` (to a ledger account) or ``TokensRetired`` (a retirement). A bridged
+    # lock can never be unlocked directly: the contract would still mint it.
+
+    def _burns(self) -> dict[str, str]:
+        # Batches snapshotted before tokenisation had no burn register.
+        return self.__dict__.setdefault("burns", {})
+
+    def tokenised_totals(self) -> dict[str, int]:
+        """Tokenised grams by kind: ``locked`` (in lock lots: bridged locks not yet seen minted,
+        and locks made without a bridge) and ``minted`` (in token pools, i.e. on chain)."""
+        totals = {"locked": 0, "minted": 0}
+        for key, ranges in self.lots.items():
+            state, ref = split_lot_key(key)
+            if state is LotState.TOKENISED:
+                kind = "minted" if self.locks[ref].get("pool") else "locked"
+                totals[kind] += ranges_total(ranges)
+        return totals
 
     def lock_for_tokens(self, *, lock_id: UUID, holder: UUID, quantity: int,
-                        chain_address: str, actor: UUID) -> list[Range]:
-        """Lock credits while they are represented by tokens on a chain."""
+                        chain_address: str, actor: UUID, chain_id: int | None = None,
+                        token_contract: str | None = None) -> list[Range]:
+        """Lock credits while they are represented by tokens on a chain.
+
+        With ``chain_id`` and ``token_contract`` the lock is bridged: ``chain_address`` must be
+        an EVM address, and the event carries the bridge message (:func:`bridge_lock_message`)
+        that lets that token contract mint ``quantity * 10**12`` units to ``chain_address``.
+        """
         if actor != holder:
             raise PermissionDeniedError("only the holder may tokenise its credits")
         self._require_new(self.locks, lock_id, "token lock")
         if not chain_address.strip():
             raise ValidationError("chain address must not be empty", field="chain_address")
+        bridged = chain_id is not None or token_contract is not None
+        if bridged and (chain_id is None or token_contract is None):
+            raise ValidationError("a bridged lock names both the chain id and the token contract",
+                                  field="token_contract" if token_contract is None else "chain_id")
         ranges = self._take(LotState.AVAILABLE, holder, quantity, "the holder")
+        message = None
+        if chain_id is not None and token_contract is not None:
+            message = bridge_lock_message(chain_id=chain_id, token_contract=token_contract,
+                                          batch_id=self.id, lock_id=lock_id,
+                                          recipient=chain_address, quantity=quantity)
         self._locked_for_tokens(lock_id=str(lock_id), holder=str(holder), quantity=quantity,
-                                chain_address=chain_address, ranges=ranges, actor=str(actor))
+                                chain_address=chain_address, ranges=ranges, actor=str(actor),
+                                bridge_message=message)
         return ranges
 
     @event("LockedForTokens")
     def _locked_for_tokens(self, lock_id: str, holder: str, quantity: int, chain_address: str,
-                           ranges: list[Range], actor: str) -> None:
-        self.locks[lock_id] = {"holder": holder, "chain_address": chain_address}
+                           ranges: list[Range], actor: str, bridge_message: str | None) -> None:
+        self.locks[lock_id] = {"holder": holder, "chain_address": chain_address,
+                               "bridge_message": bridge_message}
         self._move(lot_key(LotState.AVAILABLE, holder), lot_key(LotState.TOKENISED, lock_id),
                    ranges)
 
+    def record_token_mint(self, *, lock_id: UUID, chain_reference: str,
+                          actor: UUID) -> list[Range]:
+        """The token contract named by a bridged lock minted it (transaction
+        ``chain_reference``): its credits move to the batch's token pool for that contract.
+        A lock is minted once."""
+        lock = self.locks.get(str(lock_id))
+        if lock is None:
+            raise RecordNotFoundError(f"no token lock {lock_id} in batch {self.block}",
+                                      lock=str(lock_id))
+        message = lock.get("bridge_message")
+        if not message:
+            raise InvalidStateError(f"token lock {lock_id} was not made for a token bridge",
+                                    lock=str(lock_id))
+        if lock.get("minted"):
+            raise DuplicateRecordError(f"token lock {lock_id} was minted already",
+                                       record=str(lock_id), chain_reference=lock["minted"])
+        if not isinstance(chain_reference, str) or not chain_reference.strip():
+            raise ValidationError("the mint's chain reference must not be empty",
+                                  field="chain_reference")
+        target = decode_bridge_lock_message(message)
+        ranges = [list(r) for r in self.lots[lot_key(LotState.TOKENISED, lock_id)]]
+        self._tokens_minted(
+            lock_id=str(lock_id),
+            pool_id=str(token_pool_id(self.id, target.chain_id, target.token_contract)),
+            chain_id=target.chain_id, token_contract=target.token_contract,
+            quantity=ranges_total(ranges), ranges=ranges, chain_reference=chain_reference,
+            actor=str(actor))
+        return ranges
+
+    @event("TokensMinted")
+    def _tokens_minted(self, lock_id: str, pool_id: str, chain_id: int, token_contract: str,
+                       quantity: int, ranges: list[Range], chain_reference: str,
+                       actor: str) -> None:
+        self.locks[lock_id]["minted"] = chain_reference
+        if pool_id not in self.locks:
+            self.locks[pool_id] = {"holder": actor, "chain_address": token_contract,
+                                   "chain_id": chain_id, "pool": True}
+        self._move(lot_key(LotState.TOKENISED, lock_id), lot_key(LotState.TOKENISED, pool_id),
+                   ranges)
+
+    def _require_new_burn(self, burn_id: Any) -> str:
+        if not isinstance(burn_id, str) or not burn_id.strip():
+            raise ValidationError("a burn id must be non-empty text", field="burn_id")
+        if burn_id in self._burns():
+            raise DuplicateRecordError(f"burn {burn_id} was applied already in batch {self.block}",
+                                       record=burn_id)
+        return burn_id
+
     def unlock_tokens(self, *, lock_id: UUID, recipient: UUID, quantity: int,
-                      chain_reference: str, actor: UUID) -> list[Range]:
-        """Tokens were burned on chain: the same quantity becomes available again."""
-        if str(lock_id) not in self.locks:
+                      chain_reference: str, actor: UUID,
+                      burn_id: str | None = None) -> list[Range]:
+        """Tokens were burned on chain: the same quantity becomes available again.
+
+        From a token pool (a bridged lock's credits once minted) every burn is applied once:
+        ``burn_id`` is required and a second unlock with it is a :class:`DuplicateRecordError`.
+        A bridged lock itself is never unlocked: its credits return through its pool.
+        """
+        lock = self.locks.get(str(lock_id))
+        if lock is None:
             raise RecordNotFoundError(f"no token lock {lock_id} in batch {self.block}")
+        if lock.get("bridge_message"):
+            raise InvalidStateError(
+                f"token lock {lock_id} is bridged: its credits return only by burning tokens "
+                "(from the token pool)", lock=str(lock_id))
+        if lock.get("pool") or burn_id is not None:
+            self._require_new_burn(burn_id)
+        if not isinstance(chain_reference, str) or not chain_reference.strip():
+            raise ValidationError("the chain reference must not be empty",
+                                  field="chain_reference")
         ranges = self._take(LotState.TOKENISED, lock_id, quantity, "the token lock")
         self._tokens_unlocked(lock_id=str(lock_id), recipient=str(recipient), quantity=quantity,
-                              chain_reference=chain_reference, ranges=ranges, actor=str(actor))
+                              chain_reference=chain_reference, ranges=ranges, actor=str(actor),
+                              burn_id=burn_id)
         return ranges
 
     @event("TokensUnlocked")
     def _tokens_unlocked(self, lock_id: str, recipient: str, quantity: int,
-                         chain_reference: str, ranges: list[Range], actor: str) -> None:
+                         chain_reference: str, ranges: list[Range], actor: str,
+                         burn_id: str | None) -> None:
+        if burn_id is not None:
+            self._burns()[burn_id] = lock_id
         self._move(lot_key(LotState.TOKENISED, lock_id), lot_key(LotState.AVAILABLE, recipient),
                    ranges)
+
+    def retire_tokenised(self, *, retirement_id: UUID, pool_id: UUID, quantity: int,
+                         details: dict[str, Any], chain_reference: str, burn_id: str,
+                         chain_account: str, actor: UUID) -> list[Range]:
+        """Tokens were burned on chain for a retirement (注销): the credits move from the token
+        pool to a retired lot, for the beneficiary and purpose given on chain. Permanent; each
+        burn is applied once. The retirement is held by the pool's holder (the bridge) and
+        names the chain transaction and the burning address."""
+        pool = self.locks.get(str(pool_id))
+        if pool is None or not pool.get("pool"):
+            raise RecordNotFoundError(f"no token pool {pool_id} in batch {self.block}",
+                                      pool=str(pool_id))
+        self._require_new(self.retirements, retirement_id, "retirement")
+        self._require_new_burn(burn_id)
+        canonical = validate_retirement_details(**details)
+        if not isinstance(chain_reference, str) or not chain_reference.strip():
+            raise ValidationError("the chain reference must not be empty",
+                                  field="chain_reference")
+        require_evm_address(chain_account, "chain_account")
+        ranges = self._take(LotState.TOKENISED, pool_id, quantity, "the token pool")
+        self._tokens_retired(retirement_id=str(retirement_id), lock_id=str(pool_id),
+                             holder=pool["holder"], quantity=quantity, ranges=ranges,
+                             details=canonical, chain_reference=chain_reference,
+                             burn_id=burn_id, chain_account=chain_account, actor=str(actor))
+        return ranges
+
+    @event("TokensRetired")
+    def _tokens_retired(self, retirement_id: str, lock_id: str, holder: str, quantity: int,
+                        ranges: list[Range], details: dict[str, Any], chain_reference: str,
+                        burn_id: str, chain_account: str, actor: str) -> None:
+        self._burns()[burn_id] = retirement_id
+        self.retirements[retirement_id] = holder
+        self._move(lot_key(LotState.TOKENISED, lock_id),
+                   lot_key(LotState.RETIRED, retirement_id), ranges)
 
     # ------------------------------------------------------------------ export, cancellation
 

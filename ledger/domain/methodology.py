@@ -143,7 +143,7 @@ class Methodology(Aggregate):
                 f"activity amount {activity_amount} is too long to quantify exactly",
                 field="activity_amount") from None
         whole = int(exact.to_integral_value(rounding=ROUND_FLOOR))
-        return Quantification(reduction_g=whole, exact_g=str(exact.normalize()))
+        return Quantification(reduction_g=whole, exact_g=format(exact.normalize(), "f"))
 
     def supersede(self, successor: Methodology, actor: UUID) -> None:
         if self.superseded_by is not None:

@@ -31,6 +31,7 @@ class Role(StrEnum):
     SETTLER = "settler"  # exchange: escrows listings and settles trades
     LENDER = "lender"  # bank: takes pledges, releases or enforces them
     AUDITOR = "auditor"  # reads everything
+    BRIDGE = "bridge"  # token bridge: records mints and applies burns seen on chain
 
 
 DEFAULT_ROLES: dict[ParticipantKind, tuple[Role, ...]] = {

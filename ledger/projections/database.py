@@ -9,11 +9,15 @@ the tracking row instead.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 
-__all__ = ["is_sqlite", "make_engine"]
+__all__ = ["is_sqlite", "make_engine", "startup_lock"]
+
+_STARTUP_LOCK = 0x63616C64  # advisory lock key serialising schema creation
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
@@ -48,3 +52,21 @@ def make_engine(url: str, schema: str | None = None, **kwargs: Any) -> Engine:
         with engine.begin() as conn:
             conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
     return engine
+
+
+@contextmanager
+def startup_lock(engine: Engine) -> Iterator[None]:
+    """Serialise schema creation between processes starting at once. PostgreSQL raises
+    "tuple concurrently updated" when two sessions run ``CREATE TABLE IF NOT EXISTS`` for
+    the same table at the same moment; SQLite serialises DDL on its file lock already."""
+    if is_sqlite(engine):
+        yield
+        return
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f"SELECT pg_advisory_lock({_STARTUP_LOCK})")
+        conn.commit()
+        try:
+            yield
+        finally:
+            conn.exec_driver_sql(f"SELECT pg_advisory_unlock({_STARTUP_LOCK})")
+            conn.commit()

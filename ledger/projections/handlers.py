@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, insert, select, update
+from sqlalchemy import Connection, and_, insert, select, update
 from sqlalchemy import delete as sql_delete
 
-from ledger.domain.credit_batch import LotState
+from ledger.domain.credit_batch import LotState, decode_bridge_lock_message, token_pool_id
 from ledger.projections import schema as t
 
 __all__ = ["BULK_HANDLERS", "HANDLERS", "stamp"]
@@ -29,9 +29,21 @@ HANDLERS: dict[str, Handler] = {}
 BULK_HANDLERS: dict[str, BulkHandler] = {}
 
 
-def stamp(moment: datetime) -> str:
-    """Fixed-width UTC text that sorts as time: ``2024-09-03T00:15:00.000000Z``."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+def stamp(moment: datetime | str) -> str:
+    """Fixed-width UTC text that sorts as time: ``2024-09-03T00:15:00.000000Z``, from a
+    datetime or its ISO text."""
+    if isinstance(moment, str):
+        if moment.endswith("+00:00") and len(moment) in (25, 32):  # UTC ISO, fast path
+            fraction = moment[20:26] if len(moment) == 32 else "000000"
+            return f"{moment[:19]}.{fraction}Z"
+        moment = datetime.fromisoformat(moment)
+    if moment.utcoffset() != _ZERO:
+        moment = moment.astimezone(UTC)
+    return (f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:"
+            f"{moment.minute:02d}:{moment.second:02d}.{moment.microsecond:06d}Z")
+
+
+_ZERO = timedelta(0)
 
 
 def handles(*names: str) -> Callable[[Handler], Handler]:
@@ -154,14 +166,20 @@ def _behaviour_reported(conn: Connection, e: Any, position: int) -> None:
         earned=c.earned + e.reduction_g, behaviours=c.behaviours + 1))
 
 
+def _driver_sql(conn: Connection, sql: str) -> str:
+    """``sql`` written with ``?`` placeholders, in the driver's own parameter style."""
+    return sql if conn.dialect.paramstyle == "qmark" else sql.replace("?", "%s")
+
+
 def _behaviours_reported(conn: Connection, run: list[tuple[Any, int]]) -> None:
-    """Bulk form of :func:`_behaviour_reported`: one multi-row insert and one update per
-    account instead of three statements per behaviour."""
-    conn.execute(insert(t.behaviours), [
-        {"id": str(e.originator_id), "position": position, "platform": e.platform,
-         "platform_ref": e.platform_ref, "account": e.account, "methodology": e.methodology,
-         "act_identity": e.act_identity, "occurred_at": stamp(e.occurred_at),
-         "reduction_g": e.reduction_g, "request_id": None, "reported_at": stamp(e.timestamp)}
+    """Bulk form of :func:`_behaviour_reported`: one multi-row insert (straight to the
+    driver: the rows are plain values) and one update per account."""
+    conn.exec_driver_sql(_driver_sql(
+        conn, "INSERT INTO behaviours (id, position, platform, platform_ref, account, "
+        "methodology, act_identity, occurred_at, reduction_g, request_id, reported_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)"), [
+        (str(e.originator_id), position, e.platform, e.platform_ref, e.account, e.methodology,
+         e.act_identity, stamp(e.occurred_at), e.reduction_g, stamp(e.timestamp))
         for e, position in run])
     earned: dict[str, list[int]] = {}
     for e, _ in run:
@@ -179,10 +197,9 @@ def _behaviours_reported(conn: Connection, run: list[tuple[Any, int]]) -> None:
         conn.execute(insert(t.carbon_accounts), [
             {"account": a, "earned": 0, "redeemed": 0, "donated": 0, "behaviours": 0}
             for a in missing])
-    conn.execute(
-        update(t.carbon_accounts).where(c.account == bindparam("a")).values(
-            earned=c.earned + bindparam("g"), behaviours=c.behaviours + bindparam("n")),
-        [{"a": a, "g": g, "n": n} for a, (g, n) in earned.items()])
+    conn.exec_driver_sql(_driver_sql(
+        conn, "UPDATE carbon_accounts SET earned = earned + ?, behaviours = behaviours + ? "
+        "WHERE account = ?"), [(g, n, a) for a, (g, n) in earned.items()])
 
 
 BULK_HANDLERS["Behaviour.Reported"] = _behaviours_reported
@@ -437,23 +454,66 @@ def _retired(conn: Connection, e: Any, position: int) -> None:
 
 
 @handles("CreditBatch.LockedForTokens")
-def _locked(conn: Connection, e: Any, _: int) -> None:
+def _locked(conn: Connection, e: Any, position: int) -> None:
     batch = str(e.originator_id)
     conn.execute(insert(t.token_locks).values(id=e.lock_id, batch=batch, holder=e.holder,
                                               chain_address=e.chain_address,
                                               locked=e.quantity, unlocked=0))
+    message = getattr(e, "bridge_message", None)
+    if message:
+        target = decode_bridge_lock_message(message)
+        conn.execute(insert(t.bridge_locks).values(
+            id=e.lock_id, batch=batch, position=position, chain_id=str(target.chain_id),
+            token_contract=target.token_contract, recipient=target.recipient,
+            quantity=e.quantity, bridge_message=message,
+            pool=str(token_pool_id(batch, target.chain_id, target.token_contract))))
     _move(conn, batch, e.ranges, ("available", e.holder, e.holder),
           ("tokenised", e.lock_id, e.holder))
+
+
+def _lock_holder(conn: Connection, lock_id: str) -> str:
+    lc = t.token_locks.c
+    return str(conn.execute(select(lc.holder).where(lc.id == lock_id)).scalar_one())
+
+
+@handles("CreditBatch.TokensMinted")
+def _tokens_minted(conn: Connection, e: Any, position: int) -> None:
+    """A bridged lock was minted: its credits join the batch's token pool, a ``token_locks``
+    row held by the bridge whose ``locked`` is everything minted into it."""
+    batch = str(e.originator_id)
+    lc = t.token_locks.c
+    if conn.execute(select(lc.id).where(lc.id == e.pool_id)).first() is None:
+        conn.execute(insert(t.token_locks).values(id=e.pool_id, batch=batch, holder=e.actor,
+                                                  chain_address=e.token_contract, locked=0,
+                                                  unlocked=0))
+    conn.execute(update(t.token_locks).where(lc.id == e.pool_id)
+                 .values(locked=lc.locked + e.quantity))
+    conn.execute(update(t.bridge_locks).where(t.bridge_locks.c.id == e.lock_id)
+                 .values(minted_tx=e.chain_reference, minted_position=position))
+    _move(conn, batch, e.ranges, ("tokenised", e.lock_id, _lock_holder(conn, e.lock_id)),
+          ("tokenised", e.pool_id, _lock_holder(conn, e.pool_id)))
 
 
 @handles("CreditBatch.TokensUnlocked")
 def _unlocked(conn: Connection, e: Any, _: int) -> None:
     lc = t.token_locks.c
-    holder = conn.execute(select(lc.holder).where(lc.id == e.lock_id)).scalar_one()
+    holder = _lock_holder(conn, e.lock_id)
     conn.execute(update(t.token_locks).where(lc.id == e.lock_id)
                  .values(unlocked=lc.unlocked + e.quantity))
     _move(conn, str(e.originator_id), e.ranges, ("tokenised", e.lock_id, holder),
           ("available", e.recipient, e.recipient))
+
+
+@handles("CreditBatch.TokensRetired")
+def _tokens_retired(conn: Connection, e: Any, position: int) -> None:
+    """Tokens burned on chain for a retirement: a retirement record (its details name the chain
+    transaction, burn and burning address) and the move from the token pool."""
+    chain = {"transaction": e.chain_reference, "burn_id": e.burn_id, "account": e.chain_account}
+    _record_retirement(conn, e, position, e.retirement_id, e.holder, e.quantity, e.ranges,
+                       {**e.details, "chain": chain})
+    _move(conn, str(e.originator_id), e.ranges,
+          ("tokenised", e.lock_id, _lock_holder(conn, e.lock_id)),
+          ("retired", e.retirement_id, e.holder))
 
 
 @handles("CreditBatch.Exported")

@@ -44,8 +44,19 @@ def _initial(conn: Connection) -> None:
     schema.metadata.create_all(conn)
 
 
+def _recreate_read_models(conn: Connection) -> None:
+    """Drop and recreate every read model; the projector then replays the whole log (the
+    tracking row is recreated at position 0)."""
+    schema.metadata.drop_all(conn)
+    schema.metadata.create_all(conn)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial read models", _initial),
+    Migration(2, "behaviour index keyed by log position (append-only inserts)",
+              _recreate_read_models, rebuild=True),
+    Migration(3, "token bridge: bridge_locks and per-contract token pools",
+              _recreate_read_models, rebuild=True),
 ]
 
 

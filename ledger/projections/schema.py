@@ -79,8 +79,9 @@ methodologies = Table(
 
 behaviours = Table(
     "behaviours", metadata,
-    Column("id", ID, primary_key=True),
-    Column("position", BigInteger, nullable=False),
+    # Keyed by log position: rows arrive in that order, so inserts append to the B-tree.
+    Column("position", BigInteger, primary_key=True, autoincrement=False),
+    Column("id", ID, nullable=False),
     Column("platform", ID, nullable=False),
     Column("platform_ref", Text, nullable=False),
     Column("account", ID, nullable=False),
@@ -90,6 +91,7 @@ behaviours = Table(
     Column("reduction_g", GRAMS, nullable=False),
     Column("request_id", ID),
     Column("reported_at", String(40), nullable=False),
+    Index("ix_behaviours_id", "id", unique=True),
     Index("ix_behaviours_selection", "platform", "methodology", "occurred_at"),
     Index("ix_behaviours_account", "account"),
     Index("ix_behaviours_request", "request_id"),
@@ -263,6 +265,24 @@ token_locks = Table(
     Column("chain_address", Text, nullable=False),
     Column("locked", GRAMS, nullable=False),
     Column("unlocked", GRAMS, nullable=False),
+)
+
+bridge_locks = Table(
+    # Bridged token locks (issue 6): where each lock event is in the log, so that the bridge
+    # can prove it on chain, and its mint once seen on chain.
+    "bridge_locks", metadata,
+    Column("id", ID, primary_key=True),  # lock id
+    Column("batch", ID, nullable=False),
+    Column("position", BigInteger, nullable=False),  # notification id of LockedForTokens
+    Column("chain_id", String(78), nullable=False),
+    Column("token_contract", String(42), nullable=False),
+    Column("recipient", String(42), nullable=False),
+    Column("quantity", GRAMS, nullable=False),
+    Column("bridge_message", Text, nullable=False),
+    Column("pool", ID, nullable=False),  # the token pool the lock moves to once minted
+    Column("minted_tx", Text),  # chain reference of the mint, once recorded
+    Column("minted_position", BigInteger),
+    Index("ix_bridge_locks_batch", "batch"),
 )
 
 exports = Table(

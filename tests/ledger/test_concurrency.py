@@ -66,9 +66,11 @@ def test_concurrent_processes_spend_each_gram_once_and_settle_a_trade_once(tmp_p
     spends = [o for o in outcomes if o["kind"] != "settle"]
     succeeded = [o for o in spends if o["ok"]]
     assert len(succeeded) == 10
-    assert {o["code"] for o in spends if not o["ok"]} == {"insufficient-balance"}
+    # refused for lack of credits, or (cleanly) after losing every retry of the race
+    assert {o["code"] for o in spends if not o["ok"]} <= {"insufficient-balance",
+                                                          "concurrency-conflict"}
     settles = [o for o in outcomes if o["kind"] == "settle"]
-    assert all(o["ok"] for o in settles)
+    assert all(o["ok"] for o in settles), settles
     assert sum(not o["replayed"] for o in settles) == 1
 
     with LedgerRuntime(settings) as runtime:
