@@ -160,11 +160,10 @@ class Projector:
             bulk(conn, run)
             return
         for domain_event, position in run:
-            cls._handle(conn, domain_event, position)
+            cls._handle(conn, name, domain_event, position)
 
     @staticmethod
-    def _handle(conn: Connection, domain_event: Any, position: int) -> None:
-        name = type(domain_event).__qualname__
+    def _handle(conn: Connection, name: str, domain_event: Any, position: int) -> None:
         handler = HANDLERS.get(name)
         if handler is None:
             raise UnknownEventError(f"no read-model handler for event {name} at {position}")

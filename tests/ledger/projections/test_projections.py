@@ -254,3 +254,18 @@ def test_random_command_sequences_keep_views_equal_to_aggregates_and_rebuilds(
         before = dump_tables(rt.engine)
         rt.projector.rebuild()
         assert dump_tables(rt.engine) == before
+
+
+def test_a_single_behaviour_in_a_page_is_projected(runtime):
+    """Runs of one event take the per-event handler, also for the fast-decoded behaviours."""
+    cast = make_cast(runtime.ledger)
+    runtime.sync()
+    runtime.ledger.report_behaviours(platform=cast.platform, reports=sessions(1))
+    runtime.ledger.register_participant(kind="auditor", name="after", registered_by=cast.operator)
+    runtime.sync()
+    assert runtime.views.behaviour_count() == 1
+    slow = Projector(runtime.ledger, runtime.engine)
+    slow.fast_decoding = False
+    before = dump_tables(runtime.engine)
+    slow.rebuild()
+    assert dump_tables(runtime.engine) == before  # fast and generic decoding agree
