@@ -83,6 +83,7 @@ A = TypeVar("A", bound=Aggregate)
 R = TypeVar("R")
 
 MAX_RETRIES = 10
+SAVE_CHUNK = 1000  # behaviours per transaction in bulk reports
 
 
 def _back_off(attempt: int) -> None:
@@ -107,12 +108,18 @@ class CommandContext:
     authentication: dict[str, Any] = field(default_factory=dict)
     idempotency_key: str | None = None
     record_id: UUID | None = None  # set once recorded
+    record: Any = None  # the CommandRecord aggregate, extended by later saves
+    _random_id: UUID | None = None
 
     @property
     def planned_id(self) -> UUID:
+        if self.record_id is not None:
+            return self.record_id
         if self.idempotency_key is not None:
             return idempotency_record_id(self.participant, self.idempotency_key)
-        return self.record_id or uuid4()
+        if self._random_id is None:
+            self._random_id = uuid4()
+        return self._random_id
 
 
 _command_context: ContextVar[CommandContext | None] = ContextVar("command_context",
@@ -233,11 +240,18 @@ class Ledger(Application[UUID]):
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
         context = _command_context.get()
-        if context is None or context.record_id is not None:
+        if context is None:
             return super().save(*objs, **kwargs)
         events = [[str(e.originator_id), e.originator_version]
                   for obj in objs if isinstance(obj, Aggregate)
                   for e in obj.pending_events]
+        if context.record is not None:  # a later save of the same command
+            context.record.add_events(events)
+            try:
+                return super().save(*objs, context.record, **kwargs)
+            except IntegrityError:
+                context.record = self.command_record(context.planned_id)  # reload, retry
+                raise
         record_id = context.planned_id
         record = CommandRecord.record(
             record_id, participant=context.participant, command=context.command,
@@ -252,6 +266,7 @@ class Ledger(Application[UUID]):
                     record=str(record_id)) from None
             raise
         context.record_id = record_id
+        context.record = record
         return recordings
 
     def command_record(self, record_id: UUID) -> CommandRecord:
@@ -533,21 +548,26 @@ class Ledger(Application[UUID]):
             return BehaviourResult(index=index, accepted=True, behaviour_id=behaviour.id,
                                    reduction_g=behaviour.reduction_g)
 
-        try:
-            self.save(*(b for _, b in pending.values()))
-            for index, behaviour in pending.values():
-                results[index] = accepted(index, behaviour)
-            return
-        except IntegrityError:
-            pass  # a concurrent report of one of these acts: fall back to one at a time
-        for index, behaviour in pending.values():
+        items = list(pending.values())
+        # Behaviours are independent facts: saved a chunk per transaction. (One save of
+        # 10,000 large events deadlocks psycopg's pipelined executemany on PostgreSQL.)
+        for start in range(0, len(items), SAVE_CHUNK):
+            chunk = items[start : start + SAVE_CHUNK]
             try:
-                self.save(behaviour)
-                results[index] = accepted(index, behaviour)
+                self.save(*(b for _, b in chunk))
+                for index, behaviour in chunk:
+                    results[index] = accepted(index, behaviour)
+                continue
             except IntegrityError:
-                results[index] = BehaviourResult(
-                    index=index, accepted=False,
-                    error=self._duplicate_error(behaviour.id, behaviour.act_identity))
+                pass  # a concurrent report of one of these acts: one at a time
+            for index, behaviour in chunk:
+                try:
+                    self.save(behaviour)
+                    results[index] = accepted(index, behaviour)
+                except IntegrityError:
+                    results[index] = BehaviourResult(
+                        index=index, accepted=False,
+                        error=self._duplicate_error(behaviour.id, behaviour.act_identity))
 
     # ------------------------------------------------------------------ points
 
@@ -804,6 +824,8 @@ class Ledger(Application[UUID]):
             trade_id = ids.trade_id(actor, instruction.trade_ref)
             try:
                 results.append(self._settle(actor, trade_id, instruction))
+            except DuplicateRequestError:
+                raise  # the whole request was applied before: not a per-trade outcome
             except LedgerError as error:
                 results.append(TradeResult(trade_ref=instruction.trade_ref, trade_id=trade_id,
                                            settled=False, error=error))
@@ -835,6 +857,7 @@ class Ledger(Application[UUID]):
         self._holder(instruction.buyer, "buyer")
         retirement_id = uuid4() if instruction.retire_on_delivery is not None else None
         listing_id = ids.listing_id(exchange, instruction.listing_ref)
+        claim_id = self._claim_of(instruction.retire_on_delivery)
 
         for attempt in range(MAX_RETRIES):
             batch = self.batch(instruction.batch_id)
@@ -850,8 +873,14 @@ class Ledger(Application[UUID]):
             trade = Trade.record(trade_id, exchange=exchange, trade_ref=instruction.trade_ref,
                                  terms=instruction.terms(), batch=instruction.batch_id,
                                  ranges=ranges, retirement_id=retirement_id)
+            claims = []
+            if claim_id is not None and retirement_id is not None:
+                claim = self.claim(claim_id)  # retired on delivery for a neutrality claim
+                claim.count_retirement(retirement_id=retirement_id, batch=instruction.batch_id,
+                                       quantity=instruction.quantity, actor=exchange)
+                claims.append(claim)
             try:
-                self.save(batch, trade)
+                self.save(batch, trade, *claims)
             except IntegrityError:
                 if self._exists(trade_id):
                     return self._replayed(trade_id, instruction)
@@ -860,6 +889,19 @@ class Ledger(Application[UUID]):
             return TradeResult(trade_ref=instruction.trade_ref, trade_id=trade_id, settled=True,
                                ranges=ranges, retirement_id=retirement_id)
         raise ConcurrencyError("settlement kept conflicting with concurrent writes; retry")
+
+    def _claim_of(self, retirement: dict[str, Any] | None) -> UUID | None:
+        """The neutrality claim a retire-on-delivery counts toward, if it names one."""
+        details = (retirement or {}).get("details") or {}
+        reference = details.get("claim_id") if isinstance(details, dict) else None
+        if reference is None:
+            return None
+        try:
+            claim_id = UUID(str(reference))
+        except ValueError:
+            raise ValidationError("claim_id is not a UUID", field="claim_id") from None
+        self.claim(claim_id)
+        return claim_id
 
     @staticmethod
     def _validate_price(price: str, currency: str) -> None:

@@ -168,7 +168,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
     from api import ApiSettings, create_app
 
-    settings = ApiSettings.from_env(args.data_dir, args.signature_window)
+    settings = ApiSettings.from_env(args.data_dir, args.signature_window,
+                                    anchoring=False if args.no_anchoring else None)
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
 
 
@@ -359,6 +360,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="accepted clock skew of signed requests (default 300, or "
                        "CARBON_LEDGER_SIGNATURE_WINDOW_S)")
     serve.add_argument("--log-level", default="info")
+    serve.add_argument("--no-anchoring", action="store_true",
+                       help="leave anchoring to another process (or CARBON_LEDGER_API_ANCHORING=0)")
     return parser
 
 

@@ -42,3 +42,11 @@ class CommandRecord(Aggregate):
                            command=command, request_sha256=request_sha256,
                            authentication=authentication, idempotency_key=idempotency_key,
                            events=events)
+
+    def add_events(self, events: list[list[Any]]) -> None:
+        """A later save of the same command (bulk commands save in several transactions)."""
+        self._events_added(events=events)
+
+    @event("EventsAdded")
+    def _events_added(self, events: list[list[Any]]) -> None:
+        self.events = [*self.events, *events]

@@ -122,6 +122,14 @@ def _command_recorded(conn: Connection, e: Any, position: int) -> None:
         recorded_at=stamp(e.timestamp)))
 
 
+@handles("CommandRecord.EventsAdded")
+def _command_events_added(conn: Connection, e: Any, _: int) -> None:
+    c = t.command_records.c
+    row = conn.execute(select(c.events).where(c.id == str(e.originator_id))).one()
+    conn.execute(update(t.command_records).where(c.id == str(e.originator_id))
+                 .values(events=_dumps([*json.loads(row.events), *e.events])))
+
+
 @handles("Methodology.Published")
 def _methodology_published(conn: Connection, e: Any, _: int) -> None:
     conn.execute(insert(t.methodologies).values(

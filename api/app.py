@@ -1,0 +1,93 @@
+"""``create_app(settings)``: the HTTP API of one ledger.
+
+Run it with ``carbon-ledger serve`` (uvicorn), or in tests with
+``TestClient(create_app(settings, runtime=runtime))`` on a ledger built in the test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.auth import Authenticator
+from api.idempotency import IdempotencyStore
+from api.openapi import install_openapi
+from api.problems import install_problem_handlers
+from api.routers import ROUTERS
+from api.settings import ApiSettings
+from ledger.runtime import LedgerRuntime
+from ledger.services import BackgroundServices
+
+__all__ = ["create_app"]
+
+DESCRIPTION = """\
+Carbon-inclusion (碳普惠) credits: behaviours reported by platforms, issuance, trading,
+pledges and retirement, on an event-sourced ledger.
+
+* Quantities are integers of **grams CO2e** (`quantity_g`; 1 t = 1,000,000 g). Requests may
+  give a quantity as text with a unit instead (`"2,000 t"`); floats are refused.
+* Public reads need no credentials. Everything else is done as one participant,
+  authenticated by its API key (`Authorization: Bearer cl_...`). Banks, exchanges and
+  registry operators also sign their writes (see the `RequestSignature` scheme).
+* Writes take an `Idempotency-Key` header: a retry with the same key and request returns the
+  first response (`Idempotent-Replayed: true`); the same key with another request is a 422
+  problem. Behaviour reports and trade settlements are also idempotent item by item.
+* Errors are RFC 9457 `application/problem+json`; `type` is stable per failure.
+* Lists are paginated with opaque cursors that later rows never shift.
+"""
+
+TAGS = [
+    {"name": "participants", "description": "Directory; registration by registry operators"},
+    {"name": "me", "description": "The authenticated participant: balances, carbon account"},
+    {"name": "methodologies", "description": "方法学: versioned, regional"},
+    {"name": "behaviours", "description": "低碳行为, reported in bulk by platforms"},
+    {"name": "carbon accounts", "description": "碳账户 of persons"},
+    {"name": "issuance", "description": "归集 -> 核证 -> 签发"},
+    {"name": "batches", "description": "Credit batches, supply, serials; cancellations, "
+     "corrections, imports"},
+    {"name": "holdings", "description": "Transfers and exports"},
+    {"name": "exchanges", "description": "Listings in escrow and trade settlement"},
+    {"name": "pledges", "description": "质押: collateral locked for banks"},
+    {"name": "retirements", "description": "注销: the public retirement register"},
+    {"name": "claims", "description": "Neutrality claims"},
+]
+
+
+def create_app(settings: ApiSettings, runtime: LedgerRuntime | None = None) -> FastAPI:
+    """The API of the ledger ``settings.ledger``, opened on startup with its background
+    services (projector follower, anchorer) and closed on shutdown; or of ``runtime``, which
+    the caller keeps open, follows and closes."""
+
+    def attach(app: FastAPI, ledger: LedgerRuntime) -> None:
+        ledger.sync()
+        store = IdempotencyStore(ledger.engine)
+        store.create_table()
+        app.state.runtime = ledger
+        app.state.authenticator = Authenticator(ledger, settings)
+        app.state.idempotency = store
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if runtime is not None:
+            yield
+            return
+        with LedgerRuntime(settings.ledger) as opened:
+            attach(app, opened)
+            services = BackgroundServices(opened, anchoring=settings.anchoring)
+            services.start()  # follow other processes' writes; anchor while holding the lease
+            try:
+                yield
+            finally:
+                services.stop()
+
+    app = FastAPI(title="carbon-ledger", version="0.1.0", description=DESCRIPTION,
+                  openapi_tags=TAGS, lifespan=lifespan)
+    if runtime is not None:
+        attach(app, runtime)
+    install_problem_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    install_openapi(app)
+    return app

@@ -1,0 +1,138 @@
+"""Running one write command for the authenticated caller.
+
+:meth:`CommandRunner.run` is how every write route calls the ledger:
+
+1. with an ``Idempotency-Key``, a response already sent for that key is returned again
+   (same status and body, header ``Idempotent-Replayed: true``); the same key with another
+   request is an ``idempotency-key-reused`` problem (422);
+2. the command runs inside ``Ledger.command_context``, so a ``CommandRecord`` (caller,
+   command, request digest, signature, idempotency key) is saved in the same transaction as
+   the command's events; a key the ledger has recorded before is refused there, so it is
+   never applied twice (a key recorded without a kept response, because the first request
+   is still running or the server stopped in between, is a ``request-incomplete``
+   problem, 409, naming the command record);
+3. the read models are brought up to date (``runtime.sync()``), then the response is shaped
+   from them, so the caller reads its own write;
+4. the response (or the problem, for a refused command) is kept for the key.
+
+Bulk commands (behaviours, trade settlements) are also idempotent item by item without a
+key: a re-reported act is rejected naming its first record, a replayed trade id returns its
+first settlement with ``replayed: true``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import NoReturn, TypeVar
+from uuid import UUID
+
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from api.auth import Caller, RequestFacts
+from api.errors import IdempotencyKeyReusedError, RequestIncompleteError
+from api.idempotency import IdempotencyStore, StoredResponse
+from api.problems import PROBLEM_MEDIA_TYPE, problem_body, problem_of
+from ledger.application import CommandContext, DuplicateRequestError, Ledger
+from ledger.domain.errors import ConcurrencyError, LedgerError
+from ledger.runtime import LedgerRuntime
+
+__all__ = ["RECORD_HEADER", "REPLAYED_HEADER", "CommandRunner", "raise_duplicate_request"]
+
+R = TypeVar("R")
+REPLAYED_HEADER = "Idempotent-Replayed"
+RECORD_HEADER = "X-Carbon-Command-Record"
+
+
+def raise_duplicate_request(errors: Iterable[LedgerError | None]) -> None:
+    """Re-raise a refused idempotency key that a bulk command reported as an item error."""
+    for error in errors:
+        if isinstance(error, DuplicateRequestError):
+            raise error
+
+
+class CommandRunner:
+    """Runs write commands for one request (see the module documentation)."""
+
+    def __init__(self, runtime: LedgerRuntime, caller: Caller, facts: RequestFacts,
+                 store: IdempotencyStore, idempotency_key: str | None) -> None:
+        self.runtime = runtime
+        self.caller = caller
+        self.facts = facts
+        self.store = store
+        self.key = idempotency_key
+
+    @property
+    def ledger(self) -> Ledger:
+        return self.runtime.ledger
+
+    def run(self, command: str, action: Callable[[UUID], R],
+            shape: Callable[[R], BaseModel], *, status_code: int = 200,
+            redact: Callable[[BaseModel], BaseModel] | None = None) -> Response:
+        """Run ``action(actor)`` as ``command``; answer ``shape(result)``, read after the
+        read models caught up. ``redact`` is what is kept for retries, if not all of it."""
+        if self.key is not None and (stored := self._stored(self.key)) is not None:
+            return stored
+        context = CommandContext(
+            participant=self.caller.id, command=command,
+            request_sha256=self.facts.fingerprint,
+            authentication=self.caller.authentication, idempotency_key=self.key)
+        try:
+            with self.ledger.command_context(context):
+                result = action(self.caller.id)
+        except DuplicateRequestError as error:
+            return (self.key is not None and self._stored(self.key)) or self._incomplete(error)
+        except ConcurrencyError:
+            raise  # worth retrying with the same key: nothing is kept
+        except LedgerError as error:
+            problem = problem_of(error, self.facts.path)
+            return self._answer(command, None, problem.status, PROBLEM_MEDIA_TYPE,
+                                problem_body(problem))
+        self.runtime.sync()
+        model = shape(result)
+        record_id = str(context.record_id) if context.record_id else None
+        body = model.model_dump_json().encode()
+        kept = redact(model).model_dump_json().encode() if redact else body
+        return self._answer(command, record_id, status_code, "application/json", body, kept)
+
+    def _answer(self, command: str, record_id: str | None, status: int, media_type: str,
+                body: bytes, kept: bytes | None = None) -> Response:
+        if self.key is not None:
+            self.store.put(self.caller.id, self.key, StoredResponse(
+                fingerprint=self.facts.fingerprint, command=command, record_id=record_id,
+                status=status, media_type=media_type, body=body if kept is None else kept))
+        headers = {RECORD_HEADER: record_id} if record_id else None
+        return Response(body, status_code=status, media_type=media_type, headers=headers)
+
+    def _stored(self, key: str) -> Response | None:
+        """The response kept for ``key``, if this is the same request."""
+        stored = self.store.get(self.caller.id, key)
+        if stored is None:
+            return None
+        if stored.fingerprint != self.facts.fingerprint:
+            raise IdempotencyKeyReusedError(
+                f"idempotency key {key!r} was used for another request ({stored.command})",
+                idempotency_key=key, command=stored.command)
+        headers = {REPLAYED_HEADER: "true"}
+        if stored.record_id:
+            headers[RECORD_HEADER] = stored.record_id
+        return Response(stored.body, status_code=stored.status, media_type=stored.media_type,
+                        headers=headers)
+
+    def _incomplete(self, error: DuplicateRequestError) -> NoReturn:
+        record_id = str(error.details.get("record"))
+        try:
+            record = self.ledger.command_record(UUID(record_id))
+        except LedgerError:
+            record = None
+        if record is not None and record.request_sha256 != self.facts.fingerprint:
+            raise IdempotencyKeyReusedError(
+                f"idempotency key {self.key!r} was used for another request "
+                f"({record.command})", idempotency_key=self.key, command=record.command,
+                record=record_id)
+        raise RequestIncompleteError(
+            f"idempotency key {self.key!r} was applied by command record {record_id}, but its "
+            "response was not kept (the request is still running, or the server stopped "
+            "before answering); read the resource's state instead of retrying",
+            idempotency_key=self.key, record=record_id,
+            command=record.command if record is not None else None)

@@ -1,0 +1,122 @@
+"""Typed dependencies of the routes: the ledger, the read models, the caller, the runner.
+
+``RuntimeDep``/``ViewsDep`` give the ledger and its read models; ``CallerDep`` is the
+authenticated participant (API key, and a verified signature when one is sent);
+``CommandDep`` is a :class:`~api.commands.CommandRunner` for a write, which also requires
+the signature of participants that must sign and takes the ``Idempotency-Key`` header.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.auth import (
+    PARTICIPANT_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    Authenticator,
+    Caller,
+    RequestFacts,
+    SignatureHeaders,
+)
+from api.commands import CommandRunner
+from api.idempotency import IdempotencyStore
+from ledger.projections.queries import ReadModels
+from ledger.runtime import LedgerRuntime
+
+__all__ = [
+    "IDEMPOTENCY_HEADER",
+    "CallerDep",
+    "CommandDep",
+    "FactsDep",
+    "RuntimeDep",
+    "ViewsDep",
+    "api_key_scheme",
+]
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+api_key_scheme = HTTPBearer(
+    auto_error=False, scheme_name="ApiKey", bearerFormat="cl_<key_id>_<secret>",
+    description="API key of a participant, issued by POST /participants/{id}/api-keys.")
+
+
+def get_runtime(request: Request) -> LedgerRuntime:
+    return request.app.state.runtime
+
+
+def get_authenticator(request: Request) -> Authenticator:
+    return request.app.state.authenticator
+
+
+def get_store(request: Request) -> IdempotencyStore:
+    return request.app.state.idempotency
+
+
+RuntimeDep = Annotated[LedgerRuntime, Depends(get_runtime)]
+AuthenticatorDep = Annotated[Authenticator, Depends(get_authenticator)]
+StoreDep = Annotated[IdempotencyStore, Depends(get_store)]
+
+
+def get_views(runtime: RuntimeDep) -> ReadModels:
+    return runtime.views
+
+
+ViewsDep = Annotated[ReadModels, Depends(get_views)]
+
+
+async def request_facts(request: Request) -> RequestFacts:
+    """Method, raw path and query, and the body's SHA-256 (the body is read here, once)."""
+    body = await request.body()
+    raw_path = request.scope.get("raw_path") or request.url.path.encode()
+    return RequestFacts(method=request.method, path=raw_path.decode("latin-1"),
+                        query=request.scope.get("query_string", b"").decode("latin-1"),
+                        body_sha256=hashlib.sha256(body).hexdigest())
+
+
+FactsDep = Annotated[RequestFacts, Depends(request_facts)]
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(api_key_scheme)]
+
+
+def authenticated(
+    facts: FactsDep,
+    authenticator: AuthenticatorDep,
+    credentials: Credentials,
+    participant: Annotated[str | None, Header(
+        alias=PARTICIPANT_HEADER, max_length=64,
+        description="signed requests: the caller's participant id")] = None,
+    timestamp: Annotated[str | None, Header(
+        alias=TIMESTAMP_HEADER, max_length=32,
+        description="signed requests: Unix seconds")] = None,
+    signature: Annotated[str | None, Header(
+        alias=SIGNATURE_HEADER, max_length=256,
+        description="signed requests: base64 Ed25519 signature of the canonical string")] = None,
+) -> Caller:
+    return authenticator.authenticate(
+        facts, credentials.credentials if credentials else None,
+        SignatureHeaders(participant=participant, timestamp=timestamp, signature=signature))
+
+
+CallerDep = Annotated[Caller, Depends(authenticated)]
+
+
+def command_runner(
+    caller: CallerDep,
+    facts: FactsDep,
+    runtime: RuntimeDep,
+    authenticator: AuthenticatorDep,
+    store: StoreDep,
+    idempotency_key: Annotated[str | None, Header(
+        alias=IDEMPOTENCY_HEADER, min_length=1, max_length=200, pattern=r"^[!-~]+$",
+        description="retry-safe writes: a retry with the same key and request gets the "
+                    "first response")] = None,
+) -> CommandRunner:
+    authenticator.require_signature(caller)
+    return CommandRunner(runtime, caller, facts, store, idempotency_key)
+
+
+CommandDep = Annotated[CommandRunner, Depends(command_runner)]

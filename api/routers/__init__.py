@@ -1,0 +1,44 @@
+"""One router per resource. To add a resource (certificates, proofs, checkpoints), write
+its module with a ``router`` and append it to :data:`ROUTERS`."""
+
+from fastapi import APIRouter
+
+from api.routers import (
+    batches,
+    behaviours,
+    carbon_accounts,
+    claims,
+    holdings,
+    imports,
+    issuance,
+    listings,
+    me,
+    methodologies,
+    participants,
+    pledges,
+    retirements,
+    serials,
+    supply,
+    trades,
+)
+
+__all__ = ["ROUTERS"]
+
+ROUTERS: list[APIRouter] = [
+    participants.router,
+    me.router,
+    methodologies.router,
+    behaviours.router,
+    carbon_accounts.router,
+    issuance.router,
+    batches.router,
+    supply.router,
+    serials.router,
+    imports.router,
+    holdings.router,
+    listings.router,
+    trades.router,
+    pledges.router,
+    retirements.router,
+    claims.router,
+]
