@@ -34,6 +34,7 @@ from anchoring.merkle import inclusion_proof as list_inclusion_proof
 from anchoring.merkle import leaf_hash, verify_inclusion
 from anchoring.service import Anchorer, AnchorRecord
 from ledger.domain.behaviour import behaviour_leaf
+from ledger.domain.errors import ConflictError
 from ledger.domain.quantities import format_grams
 from ledger.runtime import LedgerRuntime
 
@@ -53,8 +54,11 @@ ISSUANCE_TOPICS = ("ledger.domain.credit_batch:CreditBatch.Issued",
                    "ledger.domain.credit_batch:CreditBatch.Imported")
 
 
-class CertificateError(Exception):
-    """A certificate cannot be built (unknown record, not yet anchored)."""
+class CertificateError(ConflictError):
+    """A certificate cannot be built yet: the record's events are not in a final anchored
+    checkpoint (or the record is unknown)."""
+
+    code = "certificate-unavailable"
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from api.routers import (
     methodologies,
     participants,
     pledges,
+    proofs,
     retirements,
     serials,
     supply,
@@ -25,6 +26,7 @@ from api.routers import (
 __all__ = ["ROUTERS"]
 
 ROUTERS: list[APIRouter] = [
+    proofs.router,
     participants.router,
     me.router,
     methodologies.router,

@@ -1,4 +1,5 @@
-"""The domain primer's real cases, replayed over HTTP from behaviours to retirement."""
+"""The domain primer's real cases, replayed over HTTP from behaviours to a verified
+retirement certificate."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from uuid import UUID
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from anchoring.certificate import verify_certificate
 from tests.api.support import EV, Actor, Api, World, assert_problem, public_hex
 
 T = 1_000_000  # grams per tonne
@@ -264,6 +266,25 @@ def test_hubei_trade_event_neutrality_eco_compensation_pledges_and_points(world:
     assert supply["issued_g"] == sum(supply[f"{s}_g"] for s in (
         "available", "escrowed", "pledged", "retired", "tokenised", "exported", "cancelled"))
     assert {r["registry"] for r in totals["by_registry"]} == {"HBCER", "SHCER", "PHCER"}
+
+    # -- the auditor's retirement certificate and the bank's pledge certificate: not before
+    # the retirement is anchored; then proofs against the anchored root, verified on chain
+    certificate_path = f"/retirements/{compliance['id']}/certificate"
+    assert_problem(api.get(None, certificate_path), 409, "certificate-unavailable")
+    anchoring = world.runtime.anchoring
+    anchoring.anchor_now()
+    checkpoints = api.get(None, "/checkpoints").json()["items"]
+    assert checkpoints and checkpoints[-1]["final"]
+    certificate = api.get(None, certificate_path)
+    assert certificate.status_code == 200, certificate.text
+    checks = verify_certificate(certificate.json(), anchoring.chain)
+    assert [c.name for c in checks if not c.ok] == []
+    assert certificate.json()["record"]["quantity_g"] == 2_000 * T
+    assert certificate.json()["anchor"]["tree_size"] == checkpoints[-1]["tree_size"]
+    pledge_certificate = api.get(bank_a, f"/pledges/{pledge['id']}/certificate")
+    assert pledge_certificate.status_code == 200, pledge_certificate.text
+    assert all(c.ok for c in verify_certificate(pledge_certificate.json(), anchoring.chain))
+    assert_problem(api.get(shu, f"/pledges/{pledge['id']}/certificate"), 403, "forbidden")
 
 
 def test_a_behaviour_reported_alone_reaches_the_carbon_account(world: World):

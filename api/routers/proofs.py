@@ -1,0 +1,66 @@
+"""Proofs: anchored checkpoints, and certificates anyone can verify without trusting us."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Path, Query
+
+from anchoring.certificate import build_pledge_certificate, build_retirement_certificate
+from api.access import PUBLIC_ITEM, PUBLIC_LIST, READ
+from api.deps import CallerDep, RuntimeDep, ViewsDep
+from api.problems import problem_responses
+from api.routers.pledges import _readable, pledge_row
+from api.routers.retirements import retirement_public
+from api.schemas.proofs import CertificateDocument, CheckpointPage, CheckpointPublic
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["proofs"])
+
+
+@router.get("/checkpoints", response_model=CheckpointPage, responses=PUBLIC_LIST)
+def list_checkpoints(runtime: RuntimeDep,
+                     after_tree_size: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
+                     limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> CheckpointPage:
+    """The Merkle roots of the event log anchored on chain, by increasing tree size."""
+    records = [r for r in runtime.anchoring.anchorer.anchors()
+               if r.tree_size > after_tree_size][: limit + 1]
+    items = [CheckpointPublic(
+        tree_size=r.tree_size, root=r.root.hex(), chain_id=r.chain_id,
+        contract_address=r.contract_address, transaction=r.tx_hash,
+        block_number=r.block_number, checkpoint_index=r.checkpoint_index, final=r.final,
+        submitted_at=r.submitted_at.isoformat()) for r in records[:limit]]
+    more = len(records) > limit
+    return CheckpointPage(items=items, next_after=items[-1].tree_size if more else None)
+
+
+def _document(cert: dict[str, Any]) -> CertificateDocument:
+    return CertificateDocument.model_validate(cert)
+
+
+@router.get("/retirements/{retirement_id}/certificate", response_model=CertificateDocument,
+            responses={**PUBLIC_ITEM, **problem_responses(409)})
+def retirement_certificate(retirement_id: Annotated[UUID, Path()], runtime: RuntimeDep,
+                           views: ViewsDep) -> CertificateDocument:
+    """The retirement certificate: the retirement and its batch's issuance as stored, their
+    inclusion proofs against an anchored root, and where that root is on chain. 409 until
+    the retirement is in a final anchored checkpoint."""
+    retirement_public(views, retirement_id)  # 404 for an unknown retirement
+    anchoring = runtime.anchoring
+    return _document(build_retirement_certificate(runtime, anchoring.merkle_log,
+                                                  anchoring.anchorer, retirement_id))
+
+
+@router.get("/pledges/{pledge_id}/certificate", response_model=CertificateDocument,
+            responses={**READ, **problem_responses(409)})
+def pledge_certificate(pledge_id: Annotated[UUID, Path()], caller: CallerDep,
+                       runtime: RuntimeDep) -> CertificateDocument:
+    """What a bank keeps: the pledge and its batch's issuance with proofs and the anchor
+    (the bank, the pledgor, registry operators and auditors)."""
+    row = pledge_row(runtime.views, pledge_id)
+    _readable(caller, row)
+    anchoring = runtime.anchoring
+    return _document(build_pledge_certificate(runtime, anchoring.merkle_log,
+                                              anchoring.anchorer, pledge_id))
