@@ -20,7 +20,7 @@ from api.settings import ApiSettings
 from ledger.runtime import LedgerRuntime
 from ledger.services import BackgroundServices
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "create_app_from_env"]
 
 DESCRIPTION = """\
 Carbon-inclusion (碳普惠) credits: behaviours reported by platforms, issuance, trading,
@@ -91,3 +91,8 @@ def create_app(settings: ApiSettings, runtime: LedgerRuntime | None = None) -> F
         app.include_router(router)
     install_openapi(app)
     return app
+
+
+def create_app_from_env() -> FastAPI:
+    """The app configured by the environment (for ``uvicorn --factory`` worker processes)."""
+    return create_app(ApiSettings.from_env())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import secrets
 import shutil
 import sys
@@ -168,6 +169,18 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
     from api import ApiSettings, create_app
 
+    if args.workers > 1:
+        # Each worker process builds its app from the environment; together they are one
+        # ledger (one database), and one of them at a time holds the anchorer lease.
+        if args.data_dir:
+            os.environ["CARBON_LEDGER_DATA_DIR"] = str(args.data_dir)
+        if args.signature_window is not None:
+            os.environ["CARBON_LEDGER_SIGNATURE_WINDOW_S"] = str(args.signature_window)
+        if args.no_anchoring:
+            os.environ["CARBON_LEDGER_API_ANCHORING"] = "0"
+        uvicorn.run("api.app:create_app_from_env", factory=True, workers=args.workers,
+                    host=args.host, port=args.port, log_level=args.log_level)
+        return
     settings = ApiSettings.from_env(args.data_dir, args.signature_window,
                                     anchoring=False if args.no_anchoring else None)
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
@@ -356,6 +369,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = add("serve", cmd_serve, "serve the HTTP API (uvicorn)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1,
+                       help="uvicorn worker processes (one ledger: use PostgreSQL for many)")
     serve.add_argument("--signature-window", type=int, default=None, metavar="SECONDS",
                        help="accepted clock skew of signed requests (default 300, or "
                        "CARBON_LEDGER_SIGNATURE_WINDOW_S)")
