@@ -24,6 +24,14 @@ ID = String(36)
 # Grams can exceed 2**31 (4,544.76 t = 4.5e9 g): always 64-bit.
 GRAMS = BigInteger
 
+STATES = ("available", "escrowed", "pledged", "retired", "tokenised", "exported", "cancelled")
+
+
+def _state_columns() -> list[Column[int]]:
+    """One grams column per lot state (see ledger.domain.credit_batch.LotState)."""
+    return [Column(state, GRAMS, nullable=False) for state in STATES]
+
+
 tracking = Table(
     "projection_tracking", metadata,
     Column("name", String(64), primary_key=True),
@@ -156,26 +164,14 @@ supply = Table(
     "supply", metadata,
     Column("batch", ID, primary_key=True),
     Column("issued", GRAMS, nullable=False),
-    Column("available", GRAMS, nullable=False),
-    Column("escrowed", GRAMS, nullable=False),
-    Column("pledged", GRAMS, nullable=False),
-    Column("retired", GRAMS, nullable=False),
-    Column("tokenised", GRAMS, nullable=False),
-    Column("exported", GRAMS, nullable=False),
-    Column("cancelled", GRAMS, nullable=False),
+    *_state_columns(),
 )
 
 balances = Table(
     "balances", metadata,
     Column("account", ID, primary_key=True),
     Column("batch", ID, primary_key=True),
-    Column("available", GRAMS, nullable=False),
-    Column("escrowed", GRAMS, nullable=False),
-    Column("pledged", GRAMS, nullable=False),
-    Column("retired", GRAMS, nullable=False),
-    Column("tokenised", GRAMS, nullable=False),
-    Column("exported", GRAMS, nullable=False),
-    Column("cancelled", GRAMS, nullable=False),
+    *_state_columns(),
     Index("ix_balances_batch", "batch"),
 )
 
