@@ -596,8 +596,8 @@ class Ledger(Application[UUID]):
     def donate_points(self, *, actor: UUID, points: int, claim_id: UUID) -> None:
         """A person donates points to an event's neutrality claim."""
         self._actor(actor, Role.HOLDER)
+        require_grams(points, "points")
         claim = self.claim(claim_id)
-        claim.receive_donation(account=actor, points=points, actor=actor)
 
         def claim_with_donation() -> Aggregate:
             fresh = self.claim(claim_id)

@@ -42,11 +42,9 @@ def check_ledger(runtime: LedgerRuntime) -> CheckReport:
         projected = {state: int(supply[state]) for state in totals}
         if projected != totals or int(supply["issued"]) != batch.quantity:
             report.problems.append(f"{batch.block}: supply view {projected} != {totals}")
-        lots = {
-            (r["state"], r["ref"]): [] for r in views.serial_ranges(batch.id)
-        }
+        lots: dict[tuple[str, str], list[list[int]]] = {}
         for r in views.serial_ranges(batch.id):
-            lots[(r["state"], r["ref"])].append([int(r["start"]), int(r["end"])])
+            lots.setdefault((r["state"], r["ref"]), []).append([int(r["start"]), int(r["end"])])
         expected = {
             (split_lot_key(key)[0].value, split_lot_key(key)[1]): ranges
             for key, ranges in batch.lots.items()

@@ -153,7 +153,8 @@ class Anchoring:
         self.anchorer: Anchorer = Anchorer(
             self.merkle_log, self.chain, self.engine,
             every_events=settings.anchor_every_events,
-            every_seconds=settings.anchor_every_seconds, confirmations=confirmations)
+            every_seconds=settings.anchor_every_seconds, confirmations=confirmations,
+            create_tables=False)  # created above, under the start-up lock
 
     @staticmethod
     def _open_chain(settings: Settings) -> ChainClient:

@@ -161,27 +161,14 @@ def _ensure_carbon_account(conn: Connection, account: str) -> None:
             account=account, earned=0, redeemed=0, donated=0, behaviours=0))
 
 
-@handles("Behaviour.Reported")
-def _behaviour_reported(conn: Connection, e: Any, position: int) -> None:
-    conn.execute(insert(t.behaviours).values(
-        id=str(e.originator_id), position=position, platform=e.platform,
-        platform_ref=e.platform_ref, account=e.account, methodology=e.methodology,
-        act_identity=e.act_identity, occurred_at=stamp(e.occurred_at),
-        reduction_g=e.reduction_g, request_id=None, reported_at=stamp(e.timestamp)))
-    _ensure_carbon_account(conn, e.account)
-    c = t.carbon_accounts.c
-    conn.execute(update(t.carbon_accounts).where(c.account == e.account).values(
-        earned=c.earned + e.reduction_g, behaviours=c.behaviours + 1))
-
-
 def _driver_sql(conn: Connection, sql: str) -> str:
     """``sql`` written with ``?`` placeholders, in the driver's own parameter style."""
     return sql if conn.dialect.paramstyle == "qmark" else sql.replace("?", "%s")
 
 
 def _behaviours_reported(conn: Connection, run: list[tuple[Any, int]]) -> None:
-    """Bulk form of :func:`_behaviour_reported`: one multi-row insert (straight to the
-    driver: the rows are plain values) and one update per account."""
+    """Behaviours (a run of one or many): one multi-row insert (straight to the driver: the
+    rows are plain values) and one update per account."""
     conn.exec_driver_sql(_driver_sql(
         conn, "INSERT INTO behaviours (id, position, platform, platform_ref, account, "
         "methodology, act_identity, occurred_at, reduction_g, request_id, reported_at) "
@@ -211,6 +198,8 @@ def _behaviours_reported(conn: Connection, run: list[tuple[Any, int]]) -> None:
 
 
 BULK_HANDLERS["Behaviour.Reported"] = _behaviours_reported
+HANDLERS["Behaviour.Reported"] = lambda conn, e, position: _behaviours_reported(
+    conn, [(e, position)])
 
 
 @handles("CarbonAccount.Opened")

@@ -156,7 +156,7 @@ class Projector:
     def _flush(cls, conn: Connection, name: str, run: list[tuple[Any, int]]) -> None:
         """Apply a run of consecutive events of one type, set-at-a-time when possible."""
         bulk = BULK_HANDLERS.get(name)
-        if bulk is not None and len(run) > 1:
+        if bulk is not None:
             bulk(conn, run)
             return
         for domain_event, position in run:
