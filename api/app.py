@@ -62,7 +62,7 @@ def create_app(settings: ApiSettings, runtime: LedgerRuntime | None = None) -> F
 
     def attach(app: FastAPI, ledger: LedgerRuntime) -> None:
         ledger.sync()
-        store = IdempotencyStore(ledger.engine)
+        store = IdempotencyStore(ledger.engine, ledger.reader)
         store.create_table()
         app.state.runtime = ledger
         app.state.authenticator = Authenticator(ledger, settings)

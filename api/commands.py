@@ -88,7 +88,7 @@ class CommandRunner:
             problem = problem_of(error, self.facts.path)
             return self._answer(command, None, problem.status, PROBLEM_MEDIA_TYPE,
                                 problem_body(problem))
-        self.runtime.sync()
+        self.runtime.sync(until=context.position or None)
         model = shape(result)
         record_id = str(context.record_id) if context.record_id else None
         body = model.model_dump_json().encode()

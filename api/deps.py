@@ -45,15 +45,19 @@ api_key_scheme = HTTPBearer(
     description="API key of a participant, issued by POST /participants/{id}/api-keys.")
 
 
-def get_runtime(request: Request) -> LedgerRuntime:
+# Dependencies that never block are ``async``: FastAPI runs a plain ``def`` dependency in its
+# thread pool, a hop that cost more than the work itself under concurrent requests.
+
+
+async def get_runtime(request: Request) -> LedgerRuntime:
     return request.app.state.runtime
 
 
-def get_authenticator(request: Request) -> Authenticator:
+async def get_authenticator(request: Request) -> Authenticator:
     return request.app.state.authenticator
 
 
-def get_store(request: Request) -> IdempotencyStore:
+async def get_store(request: Request) -> IdempotencyStore:
     return request.app.state.idempotency
 
 
@@ -62,7 +66,7 @@ AuthenticatorDep = Annotated[Authenticator, Depends(get_authenticator)]
 StoreDep = Annotated[IdempotencyStore, Depends(get_store)]
 
 
-def get_views(runtime: RuntimeDep) -> ReadModels:
+async def get_views(runtime: RuntimeDep) -> ReadModels:
     return runtime.views
 
 
@@ -104,7 +108,7 @@ def authenticated(
 CallerDep = Annotated[Caller, Depends(authenticated)]
 
 
-def command_runner(
+async def command_runner(
     caller: CallerDep,
     facts: FactsDep,
     runtime: RuntimeDep,

@@ -56,15 +56,19 @@ class StoredResponse:
 
 
 class IdempotencyStore:
-    def __init__(self, engine: Engine) -> None:
+    """Kept responses, written through ``engine`` and looked up through ``reader`` (on
+    SQLite a reader does not queue behind writers; by default the same engine)."""
+
+    def __init__(self, engine: Engine, reader: Engine | None = None) -> None:
         self.engine = engine
+        self.reader = reader or engine
 
     def create_table(self) -> None:
         metadata.create_all(self.engine)
 
     def get(self, participant: UUID, key: str) -> StoredResponse | None:
         c = responses.c
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             row = conn.execute(select(responses).where(
                 c.participant == str(participant), c.idempotency_key == key)).first()
         if row is None:

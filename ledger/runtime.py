@@ -8,6 +8,7 @@ are brought up to date after each command (``sync``) or by a follower.
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Self
@@ -124,11 +125,12 @@ class Settings:
             "SQLITE_LOCK_TIMEOUT": "30",
         }
 
-    def make_engine(self, url: str) -> Engine:
+    def make_engine(self, url: str, *, reader: bool = False) -> Engine:
         """An engine for ``url``; on PostgreSQL, bound to ``database_schema`` (created if
-        missing)."""
+        missing). A SQLite ``reader`` engine does not take the write lock (see
+        :func:`ledger.projections.database.make_engine`)."""
         if not self.is_postgres:
-            return make_engine(url)
+            return make_engine(url, reader=reader)
         return make_engine(url, schema=self.database_schema)
 
 
@@ -199,8 +201,13 @@ class LedgerRuntime:
             self.projector = Projector(self.ledger, self.engine)
             self.projector.create_tables()
         self.ledger.queries = ProjectedBehaviourQueries(self.projector)
-        self.views = ReadModels(self.engine)
+        # Queries read committed snapshots without queueing behind the projector's writes.
+        self.reader = (settings.make_engine(settings.views_url, reader=True)
+                       if not settings.is_postgres else self.engine)
+        self.views = ReadModels(self.reader)
         self._anchoring: Anchoring | None = None
+        self._sync_lock = threading.Lock()
+        self._synced = 0  # a position the read models are known to have reached
 
     @property
     def anchoring(self) -> Anchoring:
@@ -209,15 +216,25 @@ class LedgerRuntime:
             self._anchoring = Anchoring(self)
         return self._anchoring
 
-    def sync(self) -> int:
-        """Bring the read models up to date; returns the number of events applied."""
-        return self.projector.catch_up()
+    def sync(self, until: int | None = None) -> int:
+        """Bring the read models up to date; returns the number of events applied.
+
+        With ``until`` (a notification id the caller has written), a sync that another
+        thread has already carried past it is not repeated: under concurrent requests one
+        catch-up serves every request that was waiting for it."""
+        with self._sync_lock:
+            if until is not None and self._synced >= until:
+                return 0
+            applied = self.projector.catch_up()
+            self._synced = max(self._synced, self.projector.position())
+            return applied
 
     def close(self) -> None:
         if self._anchoring is not None:
             self._anchoring.close()
         self.ledger.close()
         self.engine.dispose()
+        self.reader.dispose()
 
     def __enter__(self) -> Self:
         return self

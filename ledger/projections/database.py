@@ -1,9 +1,11 @@
 """SQLAlchemy engines for the read models.
 
-SQLite: WAL journal, and every transaction starts with ``BEGIN IMMEDIATE`` so that two
-projectors (or a projector and a rebuild) serialise on the write lock instead of both
-reading the same tracking position. PostgreSQL serialises on ``SELECT ... FOR UPDATE`` of
-the tracking row instead.
+SQLite: WAL journal, and every transaction of a writing engine starts with ``BEGIN
+IMMEDIATE`` so that two projectors (or a projector and a rebuild) serialise on the write
+lock instead of both reading the same tracking position. A *reader* engine (``reader=True``,
+for queries) begins deferred transactions instead: in WAL mode readers never wait for the
+write lock and each sees one committed snapshot. PostgreSQL serialises writers on ``SELECT
+... FOR UPDATE`` of the tracking row instead.
 """
 
 from __future__ import annotations
@@ -26,9 +28,12 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def make_engine(url: str, schema: str | None = None, **kwargs: Any) -> Engine:
+def make_engine(url: str, schema: str | None = None, *, reader: bool = False,
+                **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+        begin = "BEGIN" if reader else "BEGIN IMMEDIATE"
+        kwargs["connect_args"] = {"timeout": 30, **kwargs.get("connect_args", {})}
+        engine = create_engine(url, **kwargs)
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_connection: Any, _: Any) -> None:
@@ -40,7 +45,7 @@ def make_engine(url: str, schema: str | None = None, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _on_begin(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            connection.exec_driver_sql(begin)
 
         return engine
     if schema is not None:
