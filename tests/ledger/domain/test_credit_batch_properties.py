@@ -47,6 +47,22 @@ holders = st.sampled_from(HOLDERS)
 banks = st.sampled_from(BANKS)
 
 
+def _is_range_pair(obj: object) -> bool:
+    return isinstance(obj, list) and len(obj) == 2 and all(type(x) is int for x in obj)
+
+
+def _shared_containers(a: object, b: object, path: str) -> list[tuple[str, object]]:
+    """Mutable containers that two copies share (``a is b``), with where they sit."""
+    if not isinstance(a, dict | list):
+        return []
+    if a is b:
+        return [(path, a)]
+    if isinstance(a, dict):
+        return [hit for key in a for hit in _shared_containers(a[key], b[key], f"{path}.{key}")]
+    return [hit for i, (x, y) in enumerate(zip(a, b, strict=True))
+            for hit in _shared_containers(x, y, f"{path}[{i}]")]
+
+
 class CreditBatchMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
@@ -306,6 +322,13 @@ class CreditBatchMachine(RuleBasedStateMachine):
             actual[(self.batch.owner_of_lot(key), state.value)] += sum(e - s for s, e in ranges)
         assert +actual == +self.model  # unary plus drops zero entries
         assert all(q >= 0 for q in self.model.values())
+
+    @invariant()
+    def a_copy_shares_no_container_but_the_never_mutated_range_pairs(self) -> None:
+        copied = copy.deepcopy(self.batch)
+        assert vars(copied) == vars(self.batch)
+        shared = _shared_containers(vars(copied), vars(self.batch), "batch")
+        assert all(_is_range_pair(obj) for path, obj in shared), shared
 
     @invariant()
     def history_replays_and_survives_json(self) -> None:
