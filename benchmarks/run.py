@@ -51,6 +51,7 @@ def run(quick: bool, backends: list[str], output: Path | None, database_url: str
             suite.ingestion(backend, baseline)
             suite.single_commands(backend)
             suite.concurrent_writers(backend)
+            suite.api(backend)
         suite.merkle_at_scale()
         suite.add(Result("peak memory of the benchmark process", "all", peak_memory_mb(),
                          "MiB"))

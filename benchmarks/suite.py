@@ -21,6 +21,15 @@ from uuid import UUID
 
 from anchoring.certificate import build_retirement_certificate, verify_certificate
 from anchoring.log import MerkleLog
+from benchmarks.api_load import (
+    Scenario,
+    bulk_ingestion,
+    prepare,
+    run_wrk,
+    scenarios,
+    serving,
+    wrk_path,
+)
 from benchmarks.data import behaviour_batches, make_cast
 from benchmarks.measure import Progress, Result, percentile, timed
 from ledger.application import TradeInstruction
@@ -59,6 +68,15 @@ class BenchConfig:
         return [100_000] if self.quick else [1_000_000, 10_000_000]
 
     @property
+    def api_seconds(self) -> int:
+        """How long wrk drives each API scenario."""
+        return 3 if self.quick else 15
+
+    @property
+    def api_bulk_behaviours(self) -> int:
+        return 20_000 if self.quick else 200_000
+
+    @property
     def people(self) -> int:
         return 5_000 if self.quick else 200_000
 
@@ -79,21 +97,24 @@ class Suite:
     # ------------------------------------------------------------------ environments
 
     @contextmanager
-    def ledger(self, backend: str, name: str) -> Iterator[LedgerRuntime]:
+    def settings(self, backend: str, name: str) -> Iterator[Settings]:
+        """A fresh ledger's settings: its own data directory, and on PostgreSQL its own
+        schema, dropped afterwards."""
         data_dir = self.config.work_dir / f"{backend}-{name}-{uuid.uuid4().hex[:6]}"
         if backend == "sqlite":
-            settings = Settings(data_dir=data_dir, database_url=None)
-            with LedgerRuntime(settings) as runtime:
-                yield runtime
+            yield Settings(data_dir=data_dir, database_url=None)
             return
         schema = f"bench_{uuid.uuid4().hex[:10]}"
-        settings = Settings(data_dir=data_dir, database_url=self.config.database_url,
-                            database_schema=schema)
         try:
-            with LedgerRuntime(settings) as runtime:
-                yield runtime
+            yield Settings(data_dir=data_dir, database_url=self.config.database_url,
+                           database_schema=schema)
         finally:
             self._drop_schema(schema)
+
+    @contextmanager
+    def ledger(self, backend: str, name: str) -> Iterator[LedgerRuntime]:
+        with self.settings(backend, name) as settings, LedgerRuntime(settings) as runtime:
+            yield runtime
 
     def _drop_schema(self, schema: str) -> None:
         import psycopg
@@ -323,6 +344,44 @@ class Suite:
             self.add(Result(f"events/s from {processes} concurrent writer processes", backend,
                             rate, "events/s", target=f">= {target:,}/s" if target else None,
                             met=rate >= target if target else None))
+
+    # ------------------------------------------------------------------ HTTP API
+
+    def api(self, backend: str) -> None:
+        """``carbon-ledger serve`` in its own process: bulk ingestion through ``POST
+        /behaviours``, then each main call under 32 concurrent connections (wrk)."""
+        with self.settings(backend, "api") as settings:
+            fixture = prepare(settings, self._project_batch)
+            with serving(settings) as url:
+                rate, accepted = bulk_ingestion(url, fixture, self.config.api_bulk_behaviours,
+                                                self.config.people, self.config.progress)
+                target = 5_500 if backend == "sqlite" else 15_000
+                self.add(Result("behaviours ingested (bulk HTTP endpoint)", backend, rate,
+                                "behaviours/s", target=f">= {target:,}/s", met=rate >= target,
+                                extra={"accepted": accepted}))
+                if wrk_path() is None:
+                    print("  wrk is not installed (apt-get install wrk): API latency under "
+                          "load not measured", flush=True)
+                    return
+                for scenario in scenarios(fixture):
+                    self._api_scenario(backend, url, scenario)
+
+    def _api_scenario(self, backend: str, url: str, scenario: Scenario) -> None:
+        figures = run_wrk(url, scenario, self.config.api_seconds)
+        name = scenario.name
+        gated = backend == "sqlite" and scenario.command
+        extra = {"p50_ms": figures.p50_ms, "requests": figures.requests,
+                 "failures": figures.failures}
+        self.add(Result(f"API {name}, 32 clients", backend, figures.requests_per_s,
+                        "requests/s", target=">= 500/s" if gated else None,
+                        met=figures.requests_per_s >= 500 if gated else None, extra=extra))
+        self.add(Result(f"API {name}, p50", backend, figures.p50_ms, "ms"))
+        self.add(Result(f"API {name}, p99", backend, figures.p99_ms, "ms",
+                        target="< 50 ms" if gated else None,
+                        met=figures.p99_ms < 50 if gated else None))
+        if figures.failures:
+            self.add(Result(f"API {name}, failed requests", backend, figures.failures,
+                            "requests", target="0", met=False))
 
     # ------------------------------------------------------------------ Merkle log at scale
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 
 from benchmarks.run import run
 from tests.conftest import database_url_for_tests, postgres_unavailable_reason, require_postgres
@@ -24,5 +25,14 @@ def test_quick_benchmarks_run_and_report(tmp_path):
     ingest = next(r for r in results if r.name.startswith("behaviours ingested"))
     assert ingest.extra["duplicates_rejected"] > 0  # the generated load has duplicates
     assert ingest.baseline and ingest.ratio and ingest.ratio > 0
+    for backend in backends:
+        http = next(r for r in results
+                    if (r.backend, r.name) == (backend, "behaviours ingested (bulk HTTP endpoint)"))
+        assert 0 < http.extra["accepted"] < 20_000  # through the server, duplicates refused
+    if shutil.which("wrk"):  # the API under 32 concurrent connections
+        loads = [r for r in results if r.name.endswith(", 32 clients")]
+        assert {r.backend for r in loads} == set(backends)
+        assert all(r.extra["requests"] > 0 and r.extra["failures"] == 0 for r in loads)
+        assert any(r.name.startswith("API report one behaviour") and r.target for r in loads)
     assert "| sqlite | behaviours ingested" in report.read_text()
     assert (tmp_path / "benchmarks-throughput.svg").read_text().startswith("<svg")
