@@ -305,9 +305,22 @@ def cmd_bench(args: argparse.Namespace) -> None:
 
     backends = ["sqlite", "postgres"] if args.backend == "all" else [args.backend]
     output = Path(args.output) if args.output else None
-    if output is None and not args.quick:
+    if output is None and args.scale:
+        output = Path("docs/BENCHMARKS-SCALE.md")
+    elif output is None and not args.quick:
         output = Path("docs/BENCHMARKS.md")
-    run(quick=args.quick, backends=backends, output=output, database_url=args.database_url)
+    run(quick=args.quick, backends=backends, output=output, database_url=args.database_url,
+        scale=args.scale)
+
+
+def _positive_count(text: str) -> int:
+    try:
+        value = int(text.replace(",", "").replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 10_000:
+        raise argparse.ArgumentTypeError(f"at least 10,000 behaviours, got {value:,}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -359,6 +372,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench = add("bench", cmd_bench, "measure the ledger (see docs/BENCHMARKS.md)")
     bench.add_argument("--quick", action="store_true", help="small sizes (what CI runs)")
     bench.add_argument("--backend", choices=["sqlite", "postgres", "all"], default="all")
+    bench.add_argument("--scale", type=_positive_count, metavar="N",
+                       help="only the ingestion curve up to N behaviours, e.g. 10000000 "
+                       "(default report docs/BENCHMARKS-SCALE.md)")
     bench.add_argument("--output", help="report file (default docs/BENCHMARKS.md for a full "
                        "run; none for --quick)")
     bench.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/test",
