@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, and_, insert, select, update
 from sqlalchemy import delete as sql_delete
@@ -18,15 +18,21 @@ from sqlalchemy import delete as sql_delete
 from ledger.domain.credit_batch import LotState, decode_bridge_lock_message, token_pool_id
 from ledger.projections import schema as t
 
-__all__ = ["BULK_HANDLERS", "HANDLERS", "stamp"]
+__all__ = ["BULK_HANDLERS", "HANDLERS", "INDEXES_USED", "BehaviourRow", "stamp"]
 
 STATES = [s.value for s in LotState]
 
 Handler = Callable[[Connection, Any, int], None]
-BulkHandler = Callable[[Connection, list[tuple[Any, int]]], None]
+# (connection, events, their positions)
+BulkHandler = Callable[[Connection, list[Any], list[int]], None]
 HANDLERS: dict[str, Handler] = {}
 # Optional set-at-a-time versions of handlers, for runs of the same event (bulk ingestion).
 BULK_HANDLERS: dict[str, BulkHandler] = {}
+# The secondary indexes a handler's own queries need (a rebuild that deferred them creates
+# them before applying the first such event, instead of scanning the table for each).
+INDEXES_USED: dict[str, tuple[str, ...]] = {
+    "IssuanceRequest.Requested": ("ix_behaviours_selection",),
+}
 
 
 def stamp(moment: datetime | str) -> str:
@@ -161,45 +167,100 @@ def _ensure_carbon_account(conn: Connection, account: str) -> None:
             account=account, earned=0, redeemed=0, donated=0, behaviours=0))
 
 
-def _driver_sql(conn: Connection, sql: str) -> str:
-    """``sql`` written with ``?`` placeholders, in the driver's own parameter style."""
-    return sql if conn.dialect.paramstyle == "qmark" else sql.replace("?", "%s")
+class BehaviourRow(NamedTuple):
+    """One row of the behaviour index, as inserted (``request_id`` starts empty). The
+    projector's readers build these straight from the stored JSON of ``Behaviour.Reported``;
+    :meth:`from_event` builds them from a decoded domain event."""
+
+    id: str
+    position: int
+    platform: str
+    platform_ref: str
+    account: str
+    methodology: str
+    act_identity: str
+    occurred_at: str  # stamp()
+    reduction_g: int
+    reported_at: str  # stamp() of the event's timestamp
+
+    @classmethod
+    def from_event(cls, e: Any, position: int) -> BehaviourRow:
+        return cls(str(e.originator_id), position, e.platform, e.platform_ref, e.account,
+                   e.methodology, e.act_identity, stamp(e.occurred_at), int(e.reduction_g),
+                   stamp(e.timestamp))
 
 
-def _behaviours_reported(conn: Connection, run: list[tuple[Any, int]]) -> None:
-    """Behaviours (a run of one or many): one multi-row insert (straight to the driver: the
-    rows are plain values) and one update per account."""
-    conn.exec_driver_sql(_driver_sql(
-        conn, "INSERT INTO behaviours (id, position, platform, platform_ref, account, "
-        "methodology, act_identity, occurred_at, reduction_g, request_id, reported_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)"), [
-        (str(e.originator_id), position, e.platform, e.platform_ref, e.account, e.methodology,
-         e.act_identity, stamp(e.occurred_at), e.reduction_g, stamp(e.timestamp))
-        for e, position in run])
-    earned: dict[str, list[int]] = {}
-    for e, _ in run:
-        totals = earned.setdefault(e.account, [0, 0])
-        totals[0] += e.reduction_g
-        totals[1] += 1
-    c = t.carbon_accounts.c
-    accounts = list(earned)
-    existing: set[str] = set()
-    for i in range(0, len(accounts), 500):
-        chunk = accounts[i : i + 500]
-        existing.update(conn.execute(select(c.account).where(c.account.in_(chunk))).scalars())
-    missing = [a for a in accounts if a not in existing]
-    if missing:
-        conn.execute(insert(t.carbon_accounts), [
-            {"account": a, "earned": 0, "redeemed": 0, "donated": 0, "behaviours": 0}
-            for a in missing])
-    conn.exec_driver_sql(_driver_sql(
-        conn, "UPDATE carbon_accounts SET earned = earned + ?, behaviours = behaviours + ? "
-        "WHERE account = ?"), [(g, n, a) for a, (g, n) in earned.items()])
+_BEHAVIOUR_COLUMNS = ", ".join(BehaviourRow._fields)
+_INSERT_BEHAVIOURS = (f"INSERT INTO behaviours ({_BEHAVIOUR_COLUMNS}) "
+                      f"VALUES ({', '.join('?' * len(BehaviourRow._fields))})")
+_COPY_BEHAVIOURS = f"COPY behaviours ({_BEHAVIOUR_COLUMNS}) FROM STDIN"
+# Points earned, added to each account's totals; the account is created on first use.
+_ADD_EARNED = ("INSERT INTO carbon_accounts (account, earned, redeemed, donated, behaviours) "
+               "{rows} ON CONFLICT (account) DO UPDATE SET "
+               "earned = carbon_accounts.earned + excluded.earned, "
+               "behaviours = carbon_accounts.behaviours + excluded.behaviours")
+_ADD_EARNED_SQLITE = _ADD_EARNED.format(rows="VALUES (?, ?, 0, 0, ?)")
+_ADD_EARNED_POSTGRES = _ADD_EARNED.format(
+    rows="SELECT account, earned, 0, 0, behaviours FROM unnest(%s::varchar[], %s::bigint[], "
+    "%s::bigint[]) AS u(account, earned, behaviours)")
+
+
+def _is_postgres(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+def _behaviour_rows(events: list[Any], positions: list[int]) -> list[BehaviourRow]:
+    """The rows of a run: fast-decoded events are rows already; domain events are converted."""
+    if all(type(e) is BehaviourRow for e in events):
+        return events
+    return [e if type(e) is BehaviourRow else BehaviourRow.from_event(e, position)
+            for e, position in zip(events, positions, strict=True)]
+
+
+def _insert_behaviours(conn: Connection, rows: list[BehaviourRow]) -> None:
+    """Straight to the driver (the rows are plain values): ``COPY`` on PostgreSQL, one
+    ``executemany`` on SQLite."""
+    if _is_postgres(conn):
+        with conn.connection.cursor() as cursor, cursor.copy(_COPY_BEHAVIOURS) as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    conn.exec_driver_sql(_INSERT_BEHAVIOURS, rows)
+
+
+def _earned_by_account(rows: list[BehaviourRow]) -> tuple[dict[str, int], dict[str, int]]:
+    """Grams earned and behaviours reported per account, over ``rows``."""
+    grams: dict[str, int] = {}
+    counts: dict[str, int] = {}
+    for row in rows:
+        account = row.account
+        grams[account] = grams.get(account, 0) + row.reduction_g
+        counts[account] = counts.get(account, 0) + 1
+    return grams, counts
+
+
+def _add_earned(conn: Connection, grams: dict[str, int], counts: dict[str, int]) -> None:
+    """Add to each account's totals, creating missing accounts: one upsert statement (with
+    arrays on PostgreSQL: one round trip)."""
+    accounts = list(grams)
+    if _is_postgres(conn):
+        conn.exec_driver_sql(_ADD_EARNED_POSTGRES, (
+            accounts, [grams[a] for a in accounts], [counts[a] for a in accounts]))
+        return
+    conn.exec_driver_sql(_ADD_EARNED_SQLITE, [(a, grams[a], counts[a]) for a in accounts])
+
+
+def _behaviours_reported(conn: Connection, events: list[Any], positions: list[int]) -> None:
+    """Behaviours (a run of one or many): one bulk insert of their rows and one upsert of the
+    points earned per account."""
+    rows = _behaviour_rows(events, positions)
+    _insert_behaviours(conn, rows)
+    _add_earned(conn, *_earned_by_account(rows))
 
 
 BULK_HANDLERS["Behaviour.Reported"] = _behaviours_reported
 HANDLERS["Behaviour.Reported"] = lambda conn, e, position: _behaviours_reported(
-    conn, [(e, position)])
+    conn, [e], [position])
 
 
 @handles("CarbonAccount.Opened")
