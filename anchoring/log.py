@@ -317,13 +317,16 @@ class MerkleLog(MerkleTree):
         """Stored root of the perfect subtree ``(level, index)``.
 
         Looked up in the in-memory last strip of the level, then in the LRU cache, then in
-        storage (one ``SELECT``). During the dry run of :meth:`_prefetched` it only records
-        the request.
+        storage (one ``SELECT``). During the dry run of :meth:`_prefetched` a node not in
+        memory is only recorded (and a placeholder returned).
         """
         recording = self._recording
         if recording is not None:
-            recording.append((level, index))
-            return _PLACEHOLDER
+            value = self._cached(level, index)
+            if value is None:
+                recording.append((level, index))
+                return _PLACEHOLDER
+            return value
         value = self._cached(level, index)
         if value is None:
             strip = index // STRIP
@@ -426,24 +429,22 @@ class MerkleLog(MerkleTree):
         raise MerkleError("a MerkleLog is appended to only by catch_up()")
 
     def _prefetched(self, tree_size: int | None, operation: Callable[[], T]) -> T:
-        """Run ``operation`` twice: a dry run noting the nodes it reads, then for real once the
-        missing strips are fetched in one query. (Which nodes an RFC 9162 root or proof reads
-        depends only on the sizes and indices, never on hash values.)"""
+        """Run ``operation`` as a dry run noting the nodes it reads that are not in memory; if
+        there were none, that run was the real one (the cached case); otherwise run it again
+        once the missing strips are fetched in one query. (Which nodes an RFC 9162 root or
+        proof reads depends only on the sizes and indices, never on hash values.)"""
         with self._lock:
             if isinstance(tree_size, int) and tree_size > self._size:
                 self.refresh()
             self._recording = []
             try:
-                operation()
-                needed = self._recording
+                result = operation()
+                absent = self._recording
             finally:
                 self._recording = None
-            missing = {
-                (level, index // STRIP)
-                for level, index in needed
-                if self._cached(level, index) is None
-            }
-            self._fetch(sorted(missing))
+            if not absent:
+                return result
+            self._fetch(sorted({(level, index // STRIP) for level, index in absent}))
             return operation()
 
     def _fetch(self, keys: Sequence[tuple[int, int]]) -> None:

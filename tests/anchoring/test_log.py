@@ -343,3 +343,29 @@ def test_invalid_arguments(ledger, store_engine):
         MerkleLog(ledger, store_engine, page_size=0)
     with pytest.raises(ValueError):
         MerkleLog(ledger, store_engine, cache_size=0)
+
+
+def test_a_proof_whose_nodes_are_in_memory_is_computed_once_without_storage(
+        ledger, store_engine, monkeypatch):
+    add_events(ledger, N_EVENTS)
+    MerkleLog(ledger, store_engine).catch_up()
+    log = MerkleLog(ledger, store_engine)  # a fresh instance: nodes come from storage first
+    reference = reference_tree(ledger)
+    index = STRIP + 5
+    assert log.inclusion_proof(index) == reference.inclusion_proof(index)
+
+    walks = 0
+    walk = MerkleTree.inclusion_proof
+
+    def counting(*args, **kwargs):
+        nonlocal walks
+        walks += 1
+        return walk(*args, **kwargs)
+
+    def no_storage(keys):
+        raise AssertionError(f"read storage for {keys}")
+
+    monkeypatch.setattr(MerkleTree, "inclusion_proof", counting)
+    monkeypatch.setattr(log, "_fetch", no_storage)
+    assert log.inclusion_proof(index) == reference.inclusion_proof(index)
+    assert walks == 2  # once for the log (the dry run was the real run), once for reference
