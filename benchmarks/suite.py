@@ -188,9 +188,10 @@ class Suite:
 
     # ------------------------------------------------------------------ ledger
 
-    def ingestion(self, backend: str, baseline: float) -> None:
+    def ingestion(self, backend: str, baseline: float, *, then_rebuild: bool = True) -> None:
         """Behaviours through the application in bulk calls, with duplicate detection; the
-        rate is sampled as the ledger grows."""
+        rate is sampled as the ledger grows. Then (unless ``then_rebuild`` is false) the
+        projection rebuild, storage and the Merkle catch-up of the ledger it made."""
         total, size = self.config.behaviours, 5_000
         with self.ledger(backend, "ingest") as runtime:
             ledger = runtime.ledger
@@ -231,9 +232,10 @@ class Suite:
             events = runtime.ledger.recorder.max_notification_id() or 0
             self.add(Result("events stored by bulk ingestion", backend, events / t.seconds,
                             "events/s", baseline, "plain batched inserts"))
-            self.rebuild(runtime, backend, baseline)
-            self.storage(runtime, backend, accepted)  # after the rebuild built the read models
-            self.merkle_catch_up(runtime, backend)
+            if then_rebuild:
+                self.rebuild(runtime, backend, baseline)
+                self.storage(runtime, backend, accepted)  # the rebuild built the read models
+                self.merkle_catch_up(runtime, backend)
             if len(curve) >= 2:
                 first, last = curve[0][1], curve[-1][1]
                 self.add(Result(f"ingestion rate at {curve[-1][0]:,} vs {curve[0][0]:,} "

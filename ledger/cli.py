@@ -373,7 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--quick", action="store_true", help="small sizes (what CI runs)")
     bench.add_argument("--backend", choices=["sqlite", "postgres", "all"], default="all")
     bench.add_argument("--scale", type=_positive_count, metavar="N",
-                       help="only the ingestion curve up to N behaviours, e.g. 10000000 "
+                       help="only the ingestion curve, up to N behaviours, e.g. 10000000 "
                        "(default report docs/BENCHMARKS-SCALE.md)")
     bench.add_argument("--output", help="report file (default docs/BENCHMARKS.md for a full "
                        "run; none for --quick)")
