@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from sqlalchemy import text
 from ledger.application import CommandContext
 from ledger.projections.database import make_engine
 from ledger.runtime import LedgerRuntime, Settings
+from ledger.striped_locks import StripedLocks
 from tests.ledger.projections.scenario import issue_batch, make_cast, sessions
 
 
@@ -142,3 +144,12 @@ def test_concurrent_commands_on_one_batch_queue_instead_of_conflicting(tmp_path:
         assert failures == []
         assert back_offs == []  # no thread lost an optimistic-concurrency race
         assert ledger.batch(batch).available(cast.platform) == before - 16_000
+
+
+def test_striped_locks_give_one_key_one_lock_and_refuse_no_stripes():
+    locks = StripedLocks(stripes=4)
+    key = uuid.uuid4()
+    assert locks.holding(key) is locks.holding(uuid.UUID(str(key)))
+    assert len({id(locks.holding(uuid.UUID(int=i))) for i in range(8)}) == 4
+    with pytest.raises(ValueError, match="at least 1"):
+        StripedLocks(stripes=0)
