@@ -226,7 +226,7 @@ class LedgerRuntime:
             if until is not None and self._synced >= until:
                 return 0
             applied = self.projector.catch_up()
-            self._synced = max(self._synced, self.projector.position())
+            self._synced = max(self._synced, self.projector.reached)
             return applied
 
     def close(self) -> None:
