@@ -17,6 +17,7 @@ from api.openapi import install_openapi
 from api.problems import install_problem_handlers
 from api.routers import ROUTERS
 from api.settings import ApiSettings
+from ledger.gc_tuning import tune_gc
 from ledger.runtime import LedgerRuntime
 from ledger.services import BackgroundServices
 
@@ -77,6 +78,7 @@ def create_app(settings: ApiSettings, runtime: LedgerRuntime | None = None) -> F
             attach(app, opened)
             services = BackgroundServices(opened, anchoring=settings.anchoring)
             services.start()  # follow other processes' writes; anchor while holding the lease
+            tune_gc()  # a server process: started up, so its objects can be frozen
             try:
                 yield
             finally:

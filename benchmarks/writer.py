@@ -11,6 +11,7 @@ from uuid import UUID
 
 from benchmarks.data import behaviour_batches
 from ledger.domain.participant import ParticipantKind
+from ledger.gc_tuning import tune_gc
 from ledger.runtime import LedgerRuntime, Settings
 
 
@@ -19,6 +20,7 @@ def main(argv: list[str]) -> None:
     settings = Settings(data_dir=Path(data_dir), database_url=url or None,
                         database_schema=schema)
     with LedgerRuntime(settings) as runtime:
+        tune_gc()
         runtime.sync()
         platforms = [p["id"] for p in runtime.views.participants()
                      if p["kind"] == ParticipantKind.PLATFORM.value]

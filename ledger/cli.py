@@ -19,6 +19,7 @@ from typing import Any
 from ledger.domain.errors import LedgerError
 from ledger.domain.ids import individual_account_id
 from ledger.domain.quantities import format_grams
+from ledger.gc_tuning import tune_gc
 from ledger.runtime import LedgerRuntime, Settings
 
 __all__ = ["main"]
@@ -398,6 +399,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if argv is None:  # this process's own command line (not a caller in its own process)
+        tune_gc()
     try:
         args.handler(args)
     except LedgerError as error:

@@ -108,6 +108,7 @@ class Settings:
                 raise LedgerError(f"database URL {self.database_url} names no database")
             return {
                 "PERSISTENCE_MODULE": "eventsourcing.postgres",
+                "APPLICATION_RECORDER_TOPIC": "ledger.pg_recorder:LedgerPostgresRecorder",
                 "POSTGRES_DBNAME": parts.path.strip("/"),
                 "POSTGRES_HOST": parts.hostname or "127.0.0.1",
                 "POSTGRES_PORT": str(parts.port or 5432),

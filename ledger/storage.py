@@ -6,45 +6,54 @@ from __future__ import annotations
 from collections.abc import Iterable
 from uuid import UUID
 
-from eventsourcing.persistence import ApplicationRecorder
+from eventsourcing.persistence import ApplicationRecorder, StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder
 
-__all__ = ["existing_originators"]
+__all__ = ["first_events"]
 
 _CHUNK = 500
 
 
-def existing_originators(recorder: ApplicationRecorder, ids: Iterable[UUID]) -> set[UUID]:
-    """Which of ``ids`` already have events in the store (one query per 500 ids)."""
+def first_events(recorder: ApplicationRecorder, ids: Iterable[UUID]) -> dict[UUID, StoredEvent]:
+    """The first stored event (version 1) of each of ``ids`` that has one (one query per
+    500 ids): which aggregates exist, and what created them."""
     wanted = list(ids)
-    found: set[UUID] = set()
-    module = type(recorder).__module__
+    found: dict[UUID, StoredEvent] = {}
     for start in range(0, len(wanted), _CHUNK):
         chunk = wanted[start : start + _CHUNK]
-        if module == "eventsourcing.sqlite":
-            found |= _sqlite(recorder, chunk)
-        elif module == "eventsourcing.postgres":
-            found |= _postgres(recorder, chunk)
+        if isinstance(recorder, SQLiteApplicationRecorder):
+            events = _sqlite(recorder, chunk)
+        elif isinstance(recorder, PostgresApplicationRecorder):
+            events = _postgres(recorder, chunk)
         else:  # any other recorder: ask one aggregate at a time
-            found |= {i for i in chunk if recorder.select_events(i, limit=1)}
+            events = [e for i in chunk for e in recorder.select_events(i, limit=1)]
+        found.update((UUID(str(e.originator_id)), e) for e in events)
     return found
 
 
-def _sqlite(recorder: ApplicationRecorder, ids: list[UUID]) -> set[UUID]:
-    table = recorder.events_table_name  # type: ignore[attr-defined]
+def _sqlite(recorder: SQLiteApplicationRecorder, ids: list[UUID]) -> list[StoredEvent]:
     marks = ",".join("?" * len(ids))
-    with recorder.datastore.transaction(commit=False) as c:  # type: ignore[attr-defined]
-        c.execute(f"SELECT DISTINCT originator_id FROM {table} WHERE originator_id IN ({marks})",
+    with recorder.datastore.transaction(commit=False) as c:
+        c.execute(f"SELECT originator_id, originator_version, topic, state "
+                  f"FROM {recorder.events_table_name} "
+                  f"WHERE originator_id IN ({marks}) AND originator_version = 1",
                   [i.hex for i in ids])
-        return {UUID(row[0]) for row in c.fetchall()}
+        return [StoredEvent(originator_id=UUID(row[0]), originator_version=row[1],
+                            topic=row[2], state=row[3]) for row in c.fetchall()]
 
 
-def _postgres(recorder: ApplicationRecorder, ids: list[UUID]) -> set[UUID]:
+def _postgres(recorder: PostgresApplicationRecorder, ids: list[UUID]) -> list[StoredEvent]:
     from psycopg.sql import SQL, Identifier
 
-    statement = SQL("SELECT DISTINCT originator_id FROM {schema}.{table} "
-                    "WHERE originator_id = ANY(%s)").format(
-        schema=Identifier(recorder.datastore.schema),  # type: ignore[attr-defined]
-        table=Identifier(recorder.events_table_name))  # type: ignore[attr-defined]
-    with recorder.datastore.get_connection() as conn, conn.cursor() as curs:  # type: ignore[attr-defined]
+    statement = SQL("SELECT originator_id, originator_version, topic, state "
+                    "FROM {schema}.{table} "
+                    "WHERE originator_id = ANY(%s) AND originator_version = 1").format(
+        schema=Identifier(recorder.datastore.schema),
+        table=Identifier(recorder.events_table_name))
+    with recorder.datastore.get_connection() as conn, conn.cursor() as curs:
         curs.execute(statement, [ids])
-        return {UUID(str(row["originator_id"])) for row in curs.fetchall()}
+        return [StoredEvent(originator_id=row["originator_id"],
+                            originator_version=row["originator_version"],
+                            topic=row["topic"], state=bytes(row["state"]))
+                for row in curs.fetchall()]
