@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar, cast
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
@@ -62,6 +62,7 @@ from ledger.domain.registry import ExternalRegistry, Registry, validate_prefix
 from ledger.domain.serials import Range
 from ledger.domain.timeutil import parse_time
 from ledger.domain.trade import Trade
+from ledger.repository import LedgerRepository
 from ledger.storage import first_events
 from ledger.striped_locks import StripedLocks
 
@@ -253,6 +254,19 @@ class Ledger(Application[UUID]):
             else nullcontext())
         self._batch_locks = StripedLocks()
 
+    def construct_repository(self) -> LedgerRepository:
+        library = super().construct_repository()  # the same settings, read from the env
+        return LedgerRepository(
+            event_store=self.events, snapshot_store=self.snapshots,
+            cache_maxsize=int(self.env.get(self.AGGREGATE_CACHE_MAXSIZE) or 0) or None,
+            fastforward=library.fastforward,
+            fastforward_skipping=library.fastforward_skipping,
+            deepcopy_from_cache=library.deepcopy_from_cache)
+
+    @property
+    def repository(self) -> LedgerRepository:
+        return cast(LedgerRepository, self._repository)
+
     # ------------------------------------------------------------------ command records
 
     @contextmanager
@@ -323,9 +337,11 @@ class Ledger(Application[UUID]):
     # ------------------------------------------------------------------ plumbing
 
     def _get(self, aggregate_id: UUID, kind: type[A], error: type[LedgerError],
-             what: str) -> A:
+             what: str, *, copy: bool = True) -> A:
+        """The aggregate; with ``copy=False`` the cached instance itself, which the caller
+        only reads and must never change."""
         try:
-            aggregate = self.repository.get(aggregate_id)
+            aggregate = self.repository.get(aggregate_id, deepcopy_from_cache=copy)
         except AggregateNotFoundError:
             raise error(f"unknown {what} {aggregate_id}", id=str(aggregate_id)) from None
         if not isinstance(aggregate, kind):
@@ -333,7 +349,11 @@ class Ledger(Application[UUID]):
         return aggregate
 
     def _exists(self, aggregate_id: UUID) -> bool:
-        return aggregate_id in self.repository
+        try:
+            self.repository.get(aggregate_id, deepcopy_from_cache=False)
+        except AggregateNotFoundError:
+            return False
+        return True
 
     def participant(self, participant_id: UUID) -> Participant:
         return self._get(participant_id, Participant, ParticipantNotFoundError, "participant")
@@ -353,20 +373,22 @@ class Ledger(Application[UUID]):
     def trade(self, trade_id: UUID) -> Trade:
         return self._get(trade_id, Trade, RecordNotFoundError, "trade")
 
-    def _actor(self, actor: UUID, role: Role) -> Participant:
-        participant = self.participant(actor)
-        require_role(participant, role)
-        return participant
+    def _checked(self, participant_id: UUID) -> Participant:
+        """A participant to check, not to change (no copy)."""
+        return self._get(participant_id, Participant, ParticipantNotFoundError, "participant",
+                         copy=False)
 
-    def _holder(self, account: UUID, what: str) -> Participant:
-        participant = self.participant(account)
+    def _actor(self, actor: UUID, role: Role) -> None:
+        require_role(self._checked(actor), role)
+
+    def _holder(self, account: UUID, what: str) -> None:
+        participant = self._checked(account)
         if not participant.has_role(Role.HOLDER):
             raise PermissionDeniedError(f"{what} {participant.name} cannot hold credits",
                                         participant=str(account))
         if participant.suspended:
             raise PermissionDeniedError(f"{what} {participant.name} is suspended",
                                         participant=str(account))
-        return participant
 
     def _retrying(self, command: Callable[[], R]) -> R:
         """Run ``command`` again with fresh state when it loses a concurrency race."""
@@ -374,6 +396,7 @@ class Ledger(Application[UUID]):
             try:
                 return command()
             except IntegrityError:
+                self.repository.forget_fast_forwarded()  # read afresh before retrying
                 _back_off(attempt)
         raise ConcurrencyError("the command kept conflicting with concurrent writes; retry")
 
@@ -822,6 +845,14 @@ class Ledger(Application[UUID]):
 
     # ------------------------------------------------------------------ batch commands
 
+    @contextmanager
+    def _commanding(self, batch_id: UUID, *participants: UUID) -> Iterator[None]:
+        """Queue on the batch's in-process lock, then bring the cached batch and
+        participants up to date with one query (see :class:`LedgerRepository`)."""
+        with self._batch_locks.holding(batch_id), \
+                self.repository.fast_forwarded(batch_id, *participants):
+            yield
+
     def _on_batch(self, batch_id: UUID, command: Callable[[CreditBatch], R],
                   *others: Callable[[], Aggregate]) -> R:
         """Load the batch, run one domain command, save it (with ``others``) atomically."""
@@ -836,27 +867,30 @@ class Ledger(Application[UUID]):
 
     def transfer(self, *, actor: UUID, batch_id: UUID, recipient: UUID,
                  quantity: int) -> list[Range]:
-        self._actor(actor, Role.HOLDER)
-        self._holder(recipient, "recipient")
-        return self._on_batch(batch_id, lambda b: b.transfer(
-            sender=actor, recipient=recipient, quantity=quantity, actor=actor))
+        with self._commanding(batch_id, actor, recipient):
+            self._actor(actor, Role.HOLDER)
+            self._holder(recipient, "recipient")
+            return self._on_batch(batch_id, lambda b: b.transfer(
+                sender=actor, recipient=recipient, quantity=quantity, actor=actor))
 
     def list_for_sale(self, *, actor: UUID, batch_id: UUID, seller: UUID, listing_ref: str,
                       quantity: int) -> UUID:
         """The exchange escrows a seller's credits for a listing; returns the listing id."""
-        self._actor(actor, Role.SETTLER)
-        self._holder(seller, "seller")
-        listing_id = ids.listing_id(actor, listing_ref)
-        self._on_batch(batch_id, lambda b: b.escrow(
-            listing_id=listing_id, listing_ref=listing_ref, exchange=actor, seller=seller,
-            quantity=quantity, actor=actor))
-        return listing_id
+        with self._commanding(batch_id, actor, seller):
+            self._actor(actor, Role.SETTLER)
+            self._holder(seller, "seller")
+            listing_id = ids.listing_id(actor, listing_ref)
+            self._on_batch(batch_id, lambda b: b.escrow(
+                listing_id=listing_id, listing_ref=listing_ref, exchange=actor, seller=seller,
+                quantity=quantity, actor=actor))
+            return listing_id
 
     def cancel_listing(self, *, actor: UUID, batch_id: UUID, listing_ref: str) -> list[Range]:
-        self._actor(actor, Role.SETTLER)
-        listing_id = ids.listing_id(actor, listing_ref)
-        return self._on_batch(batch_id, lambda b: b.cancel_listing(listing_id=listing_id,
-                                                                   actor=actor))
+        with self._commanding(batch_id, actor):
+            self._actor(actor, Role.SETTLER)
+            listing_id = ids.listing_id(actor, listing_ref)
+            return self._on_batch(batch_id, lambda b: b.cancel_listing(listing_id=listing_id,
+                                                                       actor=actor))
 
     def settle_trades(self, *, actor: UUID,
                       trades: Sequence[TradeInstruction]) -> list[TradeResult]:
@@ -970,72 +1004,78 @@ class Ledger(Application[UUID]):
     def pledge(self, *, actor: UUID, batch_id: UUID, holder: UUID, bank: UUID,
                loan_reference: str, quantity: int) -> UUID:
         """Lock credits as loan collateral; registered by the pledgor or the bank."""
-        self._actor(actor, Role.LENDER if actor == bank else Role.HOLDER)
-        self._actor(bank, Role.LENDER)
-        self._holder(holder, "pledgor")
-        pledge_id = uuid4()
-        self._on_batch(batch_id, lambda b: b.pledge(
-            pledge_id=pledge_id, holder=holder, bank=bank, loan_reference=loan_reference,
-            quantity=quantity, actor=actor))
-        return pledge_id
+        with self._commanding(batch_id, actor, bank, holder):
+            self._actor(actor, Role.LENDER if actor == bank else Role.HOLDER)
+            self._actor(bank, Role.LENDER)
+            self._holder(holder, "pledgor")
+            pledge_id = uuid4()
+            self._on_batch(batch_id, lambda b: b.pledge(
+                pledge_id=pledge_id, holder=holder, bank=bank, loan_reference=loan_reference,
+                quantity=quantity, actor=actor))
+            return pledge_id
 
     def release_pledge(self, *, actor: UUID, batch_id: UUID, pledge_id: UUID) -> list[Range]:
-        self._actor(actor, Role.LENDER)
-        return self._on_batch(batch_id, lambda b: b.release_pledge(pledge_id=pledge_id,
-                                                                   actor=actor))
+        with self._commanding(batch_id, actor):
+            self._actor(actor, Role.LENDER)
+            return self._on_batch(batch_id, lambda b: b.release_pledge(pledge_id=pledge_id,
+                                                                       actor=actor))
 
     def enforce_pledge(self, *, actor: UUID, batch_id: UUID, pledge_id: UUID) -> list[Range]:
-        self._actor(actor, Role.LENDER)
-        return self._on_batch(batch_id, lambda b: b.enforce_pledge(pledge_id=pledge_id,
-                                                                   actor=actor))
+        with self._commanding(batch_id, actor):
+            self._actor(actor, Role.LENDER)
+            return self._on_batch(batch_id, lambda b: b.enforce_pledge(pledge_id=pledge_id,
+                                                                       actor=actor))
 
     def retire(self, *, actor: UUID, batch_id: UUID, quantity: int, beneficiary: str,
                purpose: str, jurisdiction: str, consumption_period: str,
                details: dict[str, Any] | None = None) -> UUID:
         """Retire credits for a beneficiary and purpose. Permanent. With ``claim_id`` in
         ``details`` the retirement also counts toward that neutrality claim, atomically."""
-        self._actor(actor, Role.HOLDER)
-        retirement_id = uuid4()
-        description = {"beneficiary": beneficiary, "purpose": purpose,
-                       "jurisdiction": jurisdiction, "consumption_period": consumption_period,
-                       "details": details or {}}
-        others: list[Callable[[], Aggregate]] = []
-        claim_ref = (details or {}).get("claim_id")
-        if claim_ref is not None:
-            try:
-                claim_id = UUID(str(claim_ref))
-            except ValueError:
-                raise ValidationError("claim_id is not a UUID", field="claim_id") from None
-            self.claim(claim_id)
+        with self._commanding(batch_id, actor):
+            self._actor(actor, Role.HOLDER)
+            retirement_id = uuid4()
+            description = {"beneficiary": beneficiary, "purpose": purpose,
+                           "jurisdiction": jurisdiction, "consumption_period": consumption_period,
+                           "details": details or {}}
+            others: list[Callable[[], Aggregate]] = []
+            claim_ref = (details or {}).get("claim_id")
+            if claim_ref is not None:
+                try:
+                    claim_id = UUID(str(claim_ref))
+                except ValueError:
+                    raise ValidationError("claim_id is not a UUID", field="claim_id") from None
+                self.claim(claim_id)
 
-            def counted_claim() -> Aggregate:
-                claim = self.claim(claim_id)
-                claim.count_retirement(retirement_id=retirement_id, batch=batch_id,
-                                       quantity=quantity, actor=actor)
-                return claim
+                def counted_claim() -> Aggregate:
+                    claim = self.claim(claim_id)
+                    claim.count_retirement(retirement_id=retirement_id, batch=batch_id,
+                                           quantity=quantity, actor=actor)
+                    return claim
 
-            others.append(counted_claim)
-        self._on_batch(batch_id, lambda b: b.retire(
-            retirement_id=retirement_id, holder=actor, quantity=quantity, details=description,
-            actor=actor), *others)
-        return retirement_id
+                others.append(counted_claim)
+            self._on_batch(batch_id, lambda b: b.retire(
+                retirement_id=retirement_id, holder=actor, quantity=quantity, details=description,
+                actor=actor), *others)
+            return retirement_id
 
     def export(self, *, actor: UUID, batch_id: UUID, quantity: int, destination: str) -> UUID:
-        self._actor(actor, Role.HOLDER)
-        export_id = uuid4()
-        self._on_batch(batch_id, lambda b: b.export(
-            export_id=export_id, holder=actor, quantity=quantity, destination=destination,
-            actor=actor))
-        return export_id
+        with self._commanding(batch_id, actor):
+            self._actor(actor, Role.HOLDER)
+            export_id = uuid4()
+            self._on_batch(batch_id, lambda b: b.export(
+                export_id=export_id, holder=actor, quantity=quantity, destination=destination,
+                actor=actor))
+            return export_id
 
     def cancel(self, *, actor: UUID, batch_id: UUID, holder: UUID, quantity: int,
                reason: str) -> UUID:
-        self._actor(actor, Role.ISSUER)
-        cancellation_id = uuid4()
-        self._on_batch(batch_id, lambda b: b.cancel(
-            cancellation_id=cancellation_id, holder=holder, quantity=quantity, reason=reason,
-            actor=actor))
-        return cancellation_id
+        with self._commanding(batch_id, actor):
+            self._actor(actor, Role.ISSUER)
+            cancellation_id = uuid4()
+            self._on_batch(batch_id, lambda b: b.cancel(
+                cancellation_id=cancellation_id, holder=holder, quantity=quantity, reason=reason,
+                actor=actor))
+            return cancellation_id
 
     def correct_batch(self, *, actor: UUID, batch_id: UUID, field: str, value: Any,
                       reason: str) -> None:
@@ -1051,14 +1091,15 @@ class Ledger(Application[UUID]):
         With ``chain_id`` and ``token_contract`` the lock is bridged: that token contract can
         mint ``quantity * 10**12`` token units to ``chain_address`` once the lock event is
         anchored (see :mod:`anchoring.bridge`)."""
-        self._actor(actor, Role.HOLDER)
-        lock_id = uuid4()
-        self._on_batch(batch_id, lambda b: b.lock_for_tokens(
-            lock_id=lock_id, holder=actor, quantity=quantity, chain_address=chain_address,
-            actor=actor, chain_id=chain_id, token_contract=token_contract))
-        return lock_id
+        with self._commanding(batch_id, actor):
+            self._actor(actor, Role.HOLDER)
+            lock_id = uuid4()
+            self._on_batch(batch_id, lambda b: b.lock_for_tokens(
+                lock_id=lock_id, holder=actor, quantity=quantity, chain_address=chain_address,
+                actor=actor, chain_id=chain_id, token_contract=token_contract))
+            return lock_id
 
-    # ------------------------------------------------------------------ token bridge
+        # ------------------------------------------------------------------ token bridge
 
     def record_token_mint(self, *, actor: UUID, batch_id: UUID, lock_id: UUID,
                           chain_reference: str) -> list[Range]:

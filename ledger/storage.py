@@ -10,7 +10,7 @@ from eventsourcing.persistence import ApplicationRecorder, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
-__all__ = ["first_events"]
+__all__ = ["first_events", "newer_events"]
 
 _CHUNK = 500
 
@@ -53,6 +53,51 @@ def _postgres(recorder: PostgresApplicationRecorder, ids: list[UUID]) -> list[St
         table=Identifier(recorder.events_table_name))
     with recorder.datastore.get_connection() as conn, conn.cursor() as curs:
         curs.execute(statement, [ids])
+        return [StoredEvent(originator_id=row["originator_id"],
+                            originator_version=row["originator_version"],
+                            topic=row["topic"], state=bytes(row["state"]))
+                for row in curs.fetchall()]
+
+
+def newer_events(recorder: ApplicationRecorder,
+                 versions: dict[UUID, int]) -> dict[UUID, list[StoredEvent]]:
+    """Each aggregate's stored events after the given version, in version order, in one
+    query: what fast-forwarding several cached aggregates needs."""
+    if isinstance(recorder, PostgresApplicationRecorder):
+        events = _newer_postgres(recorder, versions)
+    elif isinstance(recorder, SQLiteApplicationRecorder):
+        events = _newer_sqlite(recorder, versions)
+    else:
+        events = [e for i, v in versions.items() for e in recorder.select_events(i, gt=v)]
+    found: dict[UUID, list[StoredEvent]] = {i: [] for i in versions}
+    for stored in sorted(events, key=lambda e: e.originator_version):
+        found[UUID(str(stored.originator_id))].append(stored)
+    return found
+
+
+def _newer_sqlite(recorder: SQLiteApplicationRecorder,
+                  versions: dict[UUID, int]) -> list[StoredEvent]:
+    where = " OR ".join(["(originator_id = ? AND originator_version > ?)"] * len(versions))
+    with recorder.datastore.transaction(commit=False) as c:
+        c.execute(f"SELECT originator_id, originator_version, topic, state "
+                  f"FROM {recorder.events_table_name} WHERE {where}",
+                  [x for i, v in versions.items() for x in (i.hex, v)])
+        return [StoredEvent(originator_id=UUID(row[0]), originator_version=row[1],
+                            topic=row[2], state=row[3]) for row in c.fetchall()]
+
+
+def _newer_postgres(recorder: PostgresApplicationRecorder,
+                    versions: dict[UUID, int]) -> list[StoredEvent]:
+    from psycopg.sql import SQL, Identifier
+
+    statement = SQL("SELECT e.originator_id, e.originator_version, e.topic, e.state "
+                    "FROM unnest(%b::uuid[], %b::int4[]) AS w(id, version) "
+                    "JOIN {schema}.{table} AS e ON e.originator_id = w.id "
+                    "AND e.originator_version > w.version").format(
+        schema=Identifier(recorder.datastore.schema),
+        table=Identifier(recorder.events_table_name))
+    with recorder.datastore.get_connection() as conn, conn.cursor() as curs:
+        curs.execute(statement, [list(versions), list(versions.values())], prepare=True)
         return [StoredEvent(originator_id=row["originator_id"],
                             originator_version=row["originator_version"],
                             topic=row["topic"], state=bytes(row["state"]))

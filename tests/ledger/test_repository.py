@@ -1,0 +1,128 @@
+"""LedgerRepository: several cached aggregates brought up to date with one query."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eventsourcing.domain import Aggregate, event
+
+from ledger.application import Ledger
+from tests.ledger.conftest import TONNE, World, sqlite_env
+
+
+class Counter(Aggregate):
+    @event("Started")
+    def __init__(self) -> None:
+        self.count = 0
+
+    @event("Incremented")
+    def increment(self) -> None:
+        self.count += 1
+
+
+def two_ledgers(tmp_path: Path) -> tuple[Ledger, Ledger]:
+    """Two processes' views of one store (each with its own cache)."""
+    env = sqlite_env(tmp_path / "events.sqlite")
+    return Ledger(env=env), Ledger(env=env)
+
+
+def count_reads(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    calls: list[Any] = []
+    select = ledger.recorder.select_events
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args or kwargs)
+        return select(*args, **kwargs)
+
+    monkeypatch.setattr(ledger.recorder, "select_events", counting)
+    return calls
+
+
+def test_cached_aggregates_catch_up_with_another_writer_in_one_query(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    mine, theirs = two_ledgers(tmp_path)
+    counters = [Counter() for _ in range(3)]
+    mine.save(*counters)
+    for counter in counters:
+        mine.repository.get(counter.id)  # now cached here
+    for steps, counter in enumerate(counters):  # the other process moves them on
+        other = theirs.repository.get(counter.id)
+        for _ in range(steps + 1):
+            other.increment()
+        theirs.save(other)
+    reads = count_reads(mine, monkeypatch)
+
+    with mine.repository.fast_forwarded(*(c.id for c in counters)):
+        seen = [mine.repository.get(c.id).count for c in counters]
+
+    assert seen == [1, 2, 3]
+    assert reads == []  # one set-at-a-time query, none per aggregate
+
+
+def test_a_copy_is_handed_out_and_the_cache_is_not_changed_through_it(
+        tmp_path: Path) -> None:
+    mine, _ = two_ledgers(tmp_path)
+    counter = Counter()
+    mine.save(counter)
+    mine.repository.get(counter.id)
+    with mine.repository.fast_forwarded(counter.id):
+        copy = mine.repository.get(counter.id)
+        copy.increment()  # not saved
+        assert mine.repository.get(counter.id).count == 0
+
+
+def test_outside_the_block_and_after_forgetting_reads_go_to_the_store(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    mine, theirs = two_ledgers(tmp_path)
+    counter = Counter()
+    mine.save(counter)
+    mine.repository.get(counter.id)
+    reads = count_reads(mine, monkeypatch)
+    with mine.repository.fast_forwarded(counter.id):
+        other = theirs.repository.get(counter.id)
+        other.increment()
+        theirs.save(other)  # written after the block's query
+        assert mine.repository.get(counter.id).count == 0  # as of the block's start
+        assert reads == []
+        mine.repository.forget_fast_forwarded()  # e.g. a command lost a race
+        assert mine.repository.get(counter.id).count == 1
+        assert len(reads) == 1
+    assert mine.repository.get(counter.id).count == 1
+    assert len(reads) == 2
+
+
+def test_aggregates_not_cached_are_read_as_usual(tmp_path: Path) -> None:
+    mine, theirs = two_ledgers(tmp_path)
+    counter = Counter()
+    theirs.save(counter)
+    with mine.repository.fast_forwarded(counter.id):
+        assert mine.repository.get(counter.id).count == 0
+
+
+def test_a_command_that_read_a_stale_batch_retries_with_fresh_state(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The batch moves on in another process between the block's query and the save:
+    the save conflicts, and the retry must read the batch again, not the block's copy."""
+    batch_id = world.project_batch(quantity=10 * TONNE)
+    ledger = world.ledger
+    other = Ledger(env=sqlite_env(world.db))
+    ledger.batch(batch_id)  # cached here
+    apply = ledger.repository._apply
+    writes: list[Any] = []
+
+    def and_then_another_process_writes(*args: Any) -> None:
+        apply(*args)
+        if args[0] == batch_id and not writes:
+            writes.append(other.transfer(actor=world.emitter, batch_id=batch_id,
+                                         recipient=world.organiser, quantity=1))
+
+    monkeypatch.setattr(ledger.repository, "_apply", and_then_another_process_writes)
+    ledger.transfer(actor=world.emitter, batch_id=batch_id, recipient=world.organiser,
+                    quantity=2)
+
+    assert writes  # the race happened, and the command still applied once, on fresh state
+    batch = ledger.batch(batch_id)
+    assert batch.available(world.organiser) == 3
+    assert batch.available(world.emitter) == 10 * TONNE - 3
