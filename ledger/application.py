@@ -29,7 +29,7 @@ from typing import Any, ClassVar, Protocol, TypeVar, cast
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
-from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Aggregate, DomainEvent
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
@@ -100,12 +100,24 @@ def _duplicate(behaviour_id: UUID, act_identity: str, first_platform: str,
     )
 
 
+def _events_of(objs: Sequence[Any]) -> Iterator[DomainEvent]:
+    """The new events a save records: aggregates' pending events, and events saved as
+    such (a new behaviour is saved as its first event)."""
+    for obj in objs:
+        if isinstance(obj, Aggregate):
+            yield from obj.pending_events
+        elif isinstance(obj, DomainEvent):
+            yield obj
+
+
 class _ProcessingEvent(ProcessingEvent[UUID]):
     def collect_events(self, *objs: Any, **kwargs: Any) -> None:
         for obj in objs:
-            if isinstance(obj, Aggregate):  # a class check, not a Protocol's
+            if isinstance(obj, Aggregate):  # class checks, not a Protocol's
                 self.events.extend(obj.collect_events())
                 self.aggregates[obj.id] = obj
+            elif isinstance(obj, DomainEvent):
+                self.events.append(obj)
             elif obj is not None:
                 super().collect_events(obj)
         self.saved_kwargs.update(kwargs)
@@ -290,8 +302,7 @@ class Ledger(Application[UUID]):
         if context is None:
             return self._write(*objs, **kwargs)
         events = [[str(e.originator_id), e.originator_version]
-                  for obj in objs if isinstance(obj, Aggregate)
-                  for e in obj.pending_events]
+                  for e in _events_of(objs)]
         if context.record is not None:  # a later save of the same command
             context.record.add_events(events)
             try:
@@ -538,33 +549,43 @@ class Ledger(Application[UUID]):
         methodologies: dict[UUID, Methodology | LedgerError] = {}
         schedules: dict[UUID, IssuanceSchedule | None] = {}
         results: list[BehaviourResult | None] = [None] * len(reports)
-        pending: dict[UUID, tuple[int, Behaviour]] = {}
+        seen: dict[UUID, tuple[int, str]] = {}  # this call's acts: item, platform ref
 
-        for index, report in enumerate(reports):
-            try:
-                behaviour = self._prepare_behaviour(platform, report, methodologies, schedules)
-                if behaviour.id in pending:
-                    first = pending[behaviour.id][1]
-                    raise DuplicateBehaviourError(
-                        f"act {report.act_identity!r} already reported in this call as "
-                        f"{first.platform_ref!r} (item {pending[behaviour.id][0]})",
-                        behaviour=str(behaviour.id), first_platform_ref=first.platform_ref,
-                    )
-                pending[behaviour.id] = (index, behaviour)
-            except LedgerError as error:
-                results[index] = BehaviourResult(index=index, accepted=False, error=error)
-
-        for behaviour_id, stored in first_events(self.recorder, pending).items():
-            index, behaviour = pending.pop(behaviour_id)
-            first = self.mapper.to_domain_event(stored)
-            results[index] = BehaviourResult(index=index, accepted=False, error=_duplicate(
-                behaviour_id, behaviour.act_identity, first.platform, first.platform_ref))
-        self._save_behaviours(pending, results)
+        for start in range(0, len(reports), SAVE_CHUNK):  # a chunk per transaction
+            pending: dict[UUID, tuple[int, Behaviour.Reported]] = {}
+            for index in range(start, min(start + SAVE_CHUNK, len(reports))):
+                report = reports[index]
+                try:
+                    reported = self._prepare_behaviour(platform, report, methodologies,
+                                                       schedules)
+                    behaviour_id = reported.originator_id
+                    if behaviour_id in seen:
+                        item, ref = seen[behaviour_id]
+                        raise DuplicateBehaviourError(
+                            f"act {report.act_identity!r} already reported in this call "
+                            f"as {ref!r} (item {item})",
+                            behaviour=str(behaviour_id), first_platform_ref=ref,
+                        )
+                    seen[behaviour_id] = (index, reported.platform_ref)
+                    pending[behaviour_id] = (index, reported)
+                except LedgerError as error:
+                    results[index] = BehaviourResult(index=index, accepted=False,
+                                                     error=error)
+            for behaviour_id, stored in first_events(self.recorder, pending).items():
+                index, reported = pending.pop(behaviour_id)
+                first = self.mapper.to_domain_event(stored)
+                results[index] = BehaviourResult(
+                    index=index, accepted=False, error=_duplicate(
+                        behaviour_id, reported.act_identity, first.platform,
+                        first.platform_ref))
+            if pending:
+                self._save_behaviours(list(pending.values()), results)
         return [r for r in results if r is not None]
 
     def _prepare_behaviour(self, platform: UUID, report: BehaviourReport,
                            methodologies: dict[UUID, Methodology | LedgerError],
-                           schedules: dict[UUID, IssuanceSchedule | None]) -> Behaviour:
+                           schedules: dict[UUID, IssuanceSchedule | None]
+                           ) -> Behaviour.Reported:
         for name in ("person", "methodology_code", "methodology_version", "act_identity",
                      "platform_ref"):
             value = getattr(report, name)
@@ -595,7 +616,7 @@ class Ledger(Application[UUID]):
                 f"behaviours of {occurred_at.isoformat()} were already requested for issuance "
                 f"(request {request}); late reports are not accepted", request=request,
             )
-        return Behaviour.report(
+        return Behaviour.reported(
             ids.behaviour_id(methodology.scene, report.act_identity.strip()),
             platform=platform, platform_ref=report.platform_ref,
             account=_account_id(report.person.strip()),
@@ -608,32 +629,31 @@ class Ledger(Application[UUID]):
         first = self.repository.get(behaviour_id)
         return _duplicate(behaviour_id, act_identity, first.platform, first.platform_ref)
 
-    def _save_behaviours(self, pending: dict[UUID, tuple[int, Behaviour]],
+    def _save_behaviours(self, chunk: list[tuple[int, Behaviour.Reported]],
                          results: list[BehaviourResult | None]) -> None:
-        def accepted(index: int, behaviour: Behaviour) -> BehaviourResult:
-            return BehaviourResult(index=index, accepted=True, behaviour_id=behaviour.id,
-                                   reduction_g=behaviour.reduction_g)
+        """Save one chunk in one transaction; if one of its acts was reported concurrently,
+        save them one at a time (that one is then rejected naming the first record)."""
+        def accepted(index: int, reported: Behaviour.Reported) -> BehaviourResult:
+            return BehaviourResult(index=index, accepted=True,
+                                   behaviour_id=reported.originator_id,
+                                   reduction_g=reported.reduction_g)
 
-        items = list(pending.values())
-        # Behaviours are independent facts: saved a chunk per transaction. (One save of
-        # 10,000 large events deadlocks psycopg's pipelined executemany on PostgreSQL.)
-        for start in range(0, len(items), SAVE_CHUNK):
-            chunk = items[start : start + SAVE_CHUNK]
+        try:
+            self.save(*(reported for _, reported in chunk))
+        except IntegrityError:
+            pass
+        else:
+            for index, reported in chunk:
+                results[index] = accepted(index, reported)
+            return
+        for index, reported in chunk:
             try:
-                self.save(*(b for _, b in chunk))
-                for index, behaviour in chunk:
-                    results[index] = accepted(index, behaviour)
-                continue
+                self.save(reported)
+                results[index] = accepted(index, reported)
             except IntegrityError:
-                pass  # a concurrent report of one of these acts: one at a time
-            for index, behaviour in chunk:
-                try:
-                    self.save(behaviour)
-                    results[index] = accepted(index, behaviour)
-                except IntegrityError:
-                    results[index] = BehaviourResult(
-                        index=index, accepted=False,
-                        error=self._duplicate_error(behaviour.id, behaviour.act_identity))
+                results[index] = BehaviourResult(
+                    index=index, accepted=False, error=self._duplicate_error(
+                        reported.originator_id, reported.act_identity))
 
     # ------------------------------------------------------------------ points
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import Aggregate, event, get_topic
 
 from ledger.domain.errors import ValidationError
 from ledger.domain.methodology import Methodology
@@ -80,31 +81,63 @@ class Behaviour(Aggregate):
         occurred_at: datetime,
     ) -> Behaviour:
         """Quantify the act with ``methodology`` (which must be valid when it occurred)."""
-        if not methodology.is_valid_at(occurred_at):
-            raise ValidationError(
-                f"{methodology.label} is not valid at {occurred_at.isoformat()}",
-                field="occurred_at",
-            )
-        quantification = methodology.quantify(activity_amount)
-        if quantification.reduction_g <= 0:
-            raise ValidationError(
-                f"activity {activity_amount} {methodology.activity_unit} quantifies to less "
-                "than one gram", field="activity_amount")
-        return cls._create(
-            cls.Reported,
-            id=behaviour_id,
-            platform=str(platform),
-            platform_ref=_text(platform_ref, "platform_ref"),
-            account=str(account),
-            methodology=str(methodology.id),
-            scene=methodology.scene,
-            act_identity=_text(act_identity, "act_identity"),
-            activity_amount=str(activity_amount),
-            occurred_at=occurred_at,
-            reduction_g=quantification.reduction_g,
-            exact_g=quantification.exact_g,
-        )
+        return cls._create(cls.Reported, id=behaviour_id, **_reported_fields(
+            platform, platform_ref, account, methodology, act_identity, activity_amount,
+            occurred_at))
+
+    @classmethod
+    def reported(
+        cls,
+        behaviour_id: UUID,
+        *,
+        platform: UUID,
+        platform_ref: str,
+        account: UUID,
+        methodology: Methodology,
+        act_identity: str,
+        activity_amount: Decimal,
+        occurred_at: datetime,
+    ) -> Behaviour.Reported:
+        """The event :meth:`report` records, validated the same way, without building the
+        aggregate: for bulk ingestion, where saving the fact is all a new behaviour needs
+        (the aggregate is reconstructed from it when it is read)."""
+        return cls.Reported(
+            originator_topic=_TOPIC, originator_id=behaviour_id,
+            originator_version=cls.INITIAL_VERSION,
+            timestamp=cls.Reported.create_timestamp(),
+            **_reported_fields(platform, platform_ref, account, methodology, act_identity,
+                               activity_amount, occurred_at))
 
     def leaf(self) -> bytes:
         return behaviour_leaf(self.id, self.account, self.reduction_g, self.methodology,
                               self.occurred_at)
+
+
+_TOPIC = get_topic(Behaviour)
+
+
+def _reported_fields(platform: UUID, platform_ref: str, account: UUID, methodology: Methodology,
+                     act_identity: str, activity_amount: Decimal,
+                     occurred_at: datetime) -> dict[str, Any]:
+    if not methodology.is_valid_at(occurred_at):
+        raise ValidationError(
+            f"{methodology.label} is not valid at {occurred_at.isoformat()}",
+            field="occurred_at",
+        )
+    quantification = methodology.quantify(activity_amount)
+    if quantification.reduction_g <= 0:
+        raise ValidationError(
+            f"activity {activity_amount} {methodology.activity_unit} quantifies to less "
+            "than one gram", field="activity_amount")
+    return {
+        "platform": str(platform),
+        "platform_ref": _text(platform_ref, "platform_ref"),
+        "account": str(account),
+        "methodology": str(methodology.id),
+        "scene": methodology.scene,
+        "act_identity": _text(act_identity, "act_identity"),
+        "activity_amount": str(activity_amount),
+        "occurred_at": occurred_at,
+        "reduction_g": quantification.reduction_g,
+        "exact_g": quantification.exact_g,
+    }
