@@ -175,7 +175,7 @@ class Authenticator:
         if row is None or not hmac.compare_digest(digest, row["secret_sha256"]):
             raise InvalidApiKeyError("unknown API key")
         try:
-            participant = self.runtime.ledger.participant(UUID(row["participant"]))
+            participant = self.runtime.ledger.participant(UUID(row["participant"]), copy=False)
         except LedgerError:
             raise InvalidApiKeyError("unknown API key") from None
         if not row["active"] or key_id not in participant.api_keys:  # aggregate decides

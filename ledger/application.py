@@ -366,8 +366,11 @@ class Ledger(Application[UUID]):
             return False
         return True
 
-    def participant(self, participant_id: UUID) -> Participant:
-        return self._get(participant_id, Participant, ParticipantNotFoundError, "participant")
+    def participant(self, participant_id: UUID, *, copy: bool = True) -> Participant:
+        """The participant, up to date; with ``copy=False`` the cached instance, for a
+        caller that only reads it (authentication, role checks)."""
+        return self._get(participant_id, Participant, ParticipantNotFoundError, "participant",
+                         copy=copy)
 
     def methodology(self, methodology_id: UUID) -> Methodology:
         return self._get(methodology_id, Methodology, MethodologyNotFoundError, "methodology")
@@ -384,16 +387,11 @@ class Ledger(Application[UUID]):
     def trade(self, trade_id: UUID) -> Trade:
         return self._get(trade_id, Trade, RecordNotFoundError, "trade")
 
-    def _checked(self, participant_id: UUID) -> Participant:
-        """A participant to check, not to change (no copy)."""
-        return self._get(participant_id, Participant, ParticipantNotFoundError, "participant",
-                         copy=False)
-
     def _actor(self, actor: UUID, role: Role) -> None:
-        require_role(self._checked(actor), role)
+        require_role(self.participant(actor, copy=False), role)
 
     def _holder(self, account: UUID, what: str) -> None:
-        participant = self._checked(account)
+        participant = self.participant(account, copy=False)
         if not participant.has_role(Role.HOLDER):
             raise PermissionDeniedError(f"{what} {participant.name} cannot hold credits",
                                         participant=str(account))
