@@ -354,12 +354,26 @@ class Suite:
             before = runtime.ledger.recorder.max_notification_id() or 0
             args = [sys.executable, "-m", "benchmarks.writer", str(settings.data_dir),
                     settings.database_url or "", settings.database_schema, str(per_process)]
-            with timed() as t:
-                workers = [subprocess.Popen([*args, str(i)], env={**os.environ})
-                           for i in range(processes)]
+            workers = [subprocess.Popen([*args, str(i)], env={**os.environ}, text=True,
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+                       for i in range(processes)]
+            try:
+                for worker in workers:  # timed from when all have started (imports, caches)
+                    if worker.stdout is None or worker.stdout.readline().strip() != "ready":
+                        raise RuntimeError("a benchmark writer failed to start")
+                with timed() as t:
+                    for worker in workers:
+                        assert worker.stdin is not None
+                        worker.stdin.write("go\n")
+                        worker.stdin.close()
+                    for worker in workers:
+                        if worker.wait() != 0:
+                            raise RuntimeError("a benchmark writer failed")
+            finally:
                 for worker in workers:
-                    if worker.wait() != 0:
-                        raise RuntimeError("a benchmark writer failed")
+                    if worker.poll() is None:
+                        worker.kill()
+                        worker.wait()
             events = (runtime.ledger.recorder.max_notification_id() or 0) - before
             rate = events / t.seconds
             target = 5_000 if backend == "postgres" else None

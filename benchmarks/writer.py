@@ -1,6 +1,8 @@
 """One concurrent writer process of the benchmarks: reports behaviours in bulk.
 
 python -m benchmarks.writer DATA_DIR DATABASE_URL SCHEMA COUNT WORKER_INDEX
+
+It prints ``ready`` once started up, and begins when it reads a line on standard input.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ def main(argv: list[str]) -> None:
                      if p["kind"] == ParticipantKind.PLATFORM.value]
         platform = UUID(platforms[int(worker) % len(platforms)])
         offset = 10_000_000 * (int(worker) + 1)
+        print("ready", flush=True)  # started up: the timing starts when all are
+        sys.stdin.readline()  # go
         for _, reports in behaviour_batches(int(count), 2_000, 50_000, 1, duplicate_rate=0,
                                             start_index=offset):
             runtime.ledger.report_behaviours(platform=platform, reports=reports)
