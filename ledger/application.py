@@ -342,6 +342,22 @@ class Ledger(Application[UUID]):
                                    max(r.notification.id for r in recordings))
         return recordings
 
+    def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
+        """Snapshot an aggregate that reached its interval from the instance just saved,
+        which is exactly its recorded state (the library reconstructs it from the previous
+        snapshot and the events since: on PostgreSQL a fifth of single commands' time)."""
+        if not (self.snapshots and self.snapshotting_intervals):
+            return
+        for event in processing_event.events:
+            aggregate = processing_event.aggregates.get(event.originator_id)
+            interval = self.snapshotting_intervals.get(type(aggregate))  # type: ignore[arg-type]
+            if interval is None or event.originator_version % interval:
+                continue
+            if aggregate is not None and aggregate.version == event.originator_version:
+                self.snapshots.put([type(aggregate).Snapshot.take(aggregate)])
+            else:  # a later event of the same save moved it on: reconstruct, as the library
+                self.take_snapshot(event.originator_id, version=event.originator_version)
+
     def command_record(self, record_id: UUID) -> CommandRecord:
         return self._get(record_id, CommandRecord, RecordNotFoundError, "command record")
 

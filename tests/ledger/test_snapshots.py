@@ -1,0 +1,31 @@
+"""Snapshots taken from the instance just saved are exactly the recorded state."""
+
+from __future__ import annotations
+
+from eventsourcing.application import project_aggregate
+
+from ledger.domain.credit_batch import CreditBatch
+from tests.ledger.conftest import TONNE, World
+
+
+def test_a_batch_snapshot_equals_the_state_replayed_from_its_events(world: World) -> None:
+    ledger = world.ledger
+    batch_id = world.project_batch(quantity=100 * TONNE)
+    interval = ledger.snapshotting_intervals[CreditBatch]
+    recipients = [world.organiser, world.bank, world.exchange]
+    for i in range(interval * 2 + 5):  # across two intervals, with listings and pledges
+        if i % 7 == 3:
+            ledger.pledge(actor=world.emitter, batch_id=batch_id, holder=world.emitter,
+                          bank=world.bank, loan_reference=f"loan-{i}", quantity=5)
+        else:
+            ledger.transfer(actor=world.emitter, batch_id=batch_id,
+                            recipient=recipients[i % 3], quantity=1_000 + i)
+
+    snapshots = list(ledger.snapshots.get(batch_id))
+    assert [s.originator_version for s in snapshots] == [interval, 2 * interval]
+    for snapshot in snapshots:
+        replayed = project_aggregate(
+            None, ledger.events.get(batch_id, lte=snapshot.originator_version))
+        assert snapshot.state == CreditBatch.Snapshot.take(replayed).state
+    assert ledger.batch(batch_id).totals_by_state() == \
+        project_aggregate(None, ledger.events.get(batch_id)).totals_by_state()
