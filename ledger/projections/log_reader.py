@@ -10,6 +10,11 @@ limit, without building ``Notification`` objects) and the database extracts the 
 behaviour index needs; any other recorder is read with ``select_notifications``. Every other
 event, and a behaviour whose JSON is not of the expected shape, is decoded by the
 application's mapper, so both paths give the same rows (the tests compare them).
+
+A rebuild on PostgreSQL reads pages without the behaviour fields (``behaviour_fields=False``):
+each behaviour event is then :data:`IN_STORE`, until
+:class:`~ledger.projections.pg_behaviours.PostgresRowReader` puts in its place the read-model
+row that the server makes from it.
 """
 
 from __future__ import annotations
@@ -26,12 +31,25 @@ from eventsourcing.utils import retry
 from ledger.application import Ledger
 from ledger.projections.handlers import BehaviourRow, stamp
 
-__all__ = ["BEHAVIOUR_REPORTED", "LogPage", "LogReader", "Run", "log_reader"]
+__all__ = ["BEHAVIOUR_NAME", "BEHAVIOUR_REPORTED", "IN_STORE", "LogPage", "LogReader", "Run",
+           "log_reader"]
 
 BEHAVIOUR_REPORTED = "ledger.domain.behaviour:Behaviour.Reported"
 BEHAVIOUR_NAME = "Behaviour.Reported"
 DATETIME = "datetime_iso"  # the transcoding of datetimes in stored JSON
 _JSON = json.JSONDecoder()
+
+
+class InStore:
+    """Stands for a ``Behaviour.Reported`` event not read from the event store."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "IN_STORE"
+
+
+IN_STORE = InStore()
 
 # The stored fields a behaviour row is made of, in the order of :func:`behaviour_row`.
 FIELDS: tuple[tuple[str, ...], ...] = (
@@ -209,11 +227,12 @@ class SQLiteReader(_Decoder):
 class PostgresReader(_Decoder):
     """The PostgreSQL recorder's table read directly; the server extracts the behaviour
     fields as columns (``jsonb``), so they arrive as plain values, and leaves out the state
-    of those events."""
+    of those events. With ``behaviour_fields=False`` it reads neither their fields nor their
+    state: each is :data:`IN_STORE`."""
 
     read_ahead = True
 
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: Ledger, *, behaviour_fields: bool = True) -> None:
         from psycopg.sql import SQL, Identifier
 
         super().__init__(ledger)
@@ -221,22 +240,34 @@ class PostgresReader(_Decoder):
         self.recorder = recorder
         self.datastore = recorder.datastore
         self.uuid_ids = self.datastore.originator_id_type == "uuid"
-        columns = ", ".join(
-            "j" + "".join(f"->'{key}'" for key in path[:-1]) + f"->>'{path[-1]}'"
-            for path in FIELDS)
-        self.statement = SQL(
-            "SELECT notification_id, originator_id::text, originator_version, topic, "
-            "CASE WHEN j IS NULL THEN state END, j IS NOT NULL, " + columns + " FROM ("
-            "SELECT *, CASE WHEN topic = %(topic)s THEN convert_from(state, 'UTF8')::jsonb END "
-            "AS j FROM {schema}.{table} WHERE notification_id > %(after)s "
-            "ORDER BY notification_id LIMIT %(limit)s) AS page ORDER BY notification_id",
-        ).format(schema=Identifier(self.datastore.schema),
-                 table=Identifier(recorder.events_table_name))
+        self.behaviour_fields = behaviour_fields
+        if behaviour_fields:
+            columns = ", ".join(
+                "j" + "".join(f"->'{key}'" for key in path[:-1]) + f"->>'{path[-1]}'"
+                for path in FIELDS)
+            select = ("SELECT notification_id, originator_id::text, originator_version, topic, "
+                      "CASE WHEN j IS NULL THEN state END, j IS NOT NULL, " + columns + " FROM ("
+                      "SELECT *, CASE WHEN topic = %(topic)s THEN convert_from(state, 'UTF8')"
+                      "::jsonb END AS j FROM {schema}.{table} WHERE notification_id > %(after)s "
+                      "ORDER BY notification_id LIMIT %(limit)s) AS page ORDER BY notification_id")
+        else:
+            select = ("SELECT notification_id, CASE WHEN b THEN NULL ELSE originator_id::text END, "
+                      "originator_version, CASE WHEN b THEN NULL ELSE topic END, "
+                      "CASE WHEN b THEN NULL ELSE state END, b FROM ("
+                      "SELECT *, topic = %(topic)s AS b FROM {schema}.{table} "
+                      "WHERE notification_id > %(after)s ORDER BY notification_id "
+                      "LIMIT %(limit)s) AS page ORDER BY notification_id")
+        self.statement = SQL(select).format(schema=Identifier(self.datastore.schema),
+                                            table=Identifier(recorder.events_table_name))
 
     def read(self, after: int, limit: int) -> LogPage:
         page = LogPage()
+        fields = self.behaviour_fields
         for row in self._select(after, limit):
             position, originator_id, version, topic, state, is_behaviour = row[:6]
+            if is_behaviour and not fields:
+                page.append(position, BEHAVIOUR_NAME, IN_STORE)
+                continue
             behaviour = behaviour_row(position, originator_id, row[6:]) if is_behaviour else None
             if behaviour is not None:
                 page.append(position, BEHAVIOUR_NAME, behaviour)

@@ -9,7 +9,10 @@ the position, so two projectors never apply the same event twice, and a crash le
 the whole page or none of it applied.
 
 A rebuild drops the read models and replays the log in larger pages, with the behaviour
-index's secondary indexes created once at the end. Its pages commit one by one like any other
+index's secondary indexes created once at the end. On PostgreSQL (event store and read
+models) the rebuild's reader has the event store's server make the behaviour rows, which the
+page's transaction loads with ``COPY`` (see :mod:`ledger.projections.pg_behaviours`); every
+other event goes through its handler, in log order. Its pages commit one by one like any other
 catch-up, so a rebuild that crashes leaves consistent read models at some position, which
 catching up completes; if the process was killed before the end, the deferred indexes are
 missing until a rebuild runs to its end. Nothing is made less durable for a rebuild: in WAL
@@ -23,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from itertools import groupby
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, Index, insert, select, update
@@ -32,7 +36,12 @@ from ledger.application import Ledger
 from ledger.projections import schema
 from ledger.projections.database import is_sqlite
 from ledger.projections.handlers import BULK_HANDLERS, HANDLERS, INDEXES_USED
-from ledger.projections.log_reader import LogPage, LogReader, Run, log_reader
+from ledger.projections.log_reader import BEHAVIOUR_NAME, LogPage, LogReader, Run, log_reader
+from ledger.projections.pg_behaviours import (
+    PostgresRowReader,
+    copy_behaviours,
+    postgres_row_reader,
+)
 
 __all__ = ["Projector", "UnknownEventError"]
 
@@ -64,6 +73,11 @@ class Projector:
         self.fast_decoding = (getattr(mapper, "cipher", None) is None
                               and getattr(mapper, "compressor", None) is None)
         self._readers = {fast: log_reader(ledger, fast=fast) for fast in (True, False)}
+        # Whether a rebuild on PostgreSQL has the server make the behaviour rows (with
+        # fast_decoding; see pg_behaviours); set to False to make them in Python.
+        self.rebuild_rows_by_server = True
+        self._row_reader = postgres_row_reader(ledger, engine)
+        self._rebuild_reader: LogReader | None = None  # during a rebuild
         self._lock = threading.Lock()
         # A position the read models are known to have reached (committed by this projector,
         # or found by it under the write lock); saves a query after each catch-up.
@@ -134,7 +148,14 @@ class Projector:
 
     @property
     def reader(self) -> LogReader:
+        if self._rebuild_reader is not None:
+            return self._rebuild_reader
         return self._readers[self.fast_decoding]
+
+    def _reader_for_rebuild(self) -> PostgresRowReader | None:
+        if self.rebuild_rows_by_server and self.fast_decoding:
+            return self._row_reader
+        return None
 
     def _apply_page(self, page_size: int, ahead: ReadAhead | None = None) -> int:
         with self.engine.begin() as conn:
@@ -162,15 +183,34 @@ class Projector:
             index.create(conn, checkfirst=True)
             self._deferred_indexes.remove(index)
 
-    @classmethod
-    def _flush(cls, conn: Connection, run: Run) -> None:
+    def _flush(self, conn: Connection, run: Run) -> None:
         """Apply a run of consecutive events of one type, set-at-a-time when possible."""
+        if run.name == BEHAVIOUR_NAME and self._rebuild_reader is not None:
+            self._flush_behaviours(conn, run)
+        else:
+            self._flush_events(conn, run)
+
+    def _flush_events(self, conn: Connection, run: Run) -> None:
         bulk = BULK_HANDLERS.get(run.name)
         if bulk is not None:
             bulk(conn, run.events, run.positions)
             return
         for domain_event, position in zip(run.events, run.positions, strict=True):
-            cls._handle(conn, run.name, domain_event, position)
+            self._handle(conn, run.name, domain_event, position)
+
+    def _flush_behaviours(self, conn: Connection, run: Run) -> None:
+        """Behaviours read by the rebuild's row reader: rows made by the server (COPY text)
+        loaded as they are, the others (decoded by the mapper) through the handler; each
+        consecutive stretch in turn."""
+        start = 0
+        for rows, group in groupby(run.events, key=lambda event: type(event) is bytes):
+            end = start + sum(1 for _ in group)
+            events, positions = run.events[start:end], run.positions[start:end]
+            if rows:
+                copy_behaviours(conn, events, positions)
+            else:
+                self._flush_events(conn, Run(run.name, events, positions))
+            start = end
 
     @staticmethod
     def _handle(conn: Connection, name: str, domain_event: Any, position: int) -> None:
@@ -194,11 +234,13 @@ class Projector:
         try:
             with self._lock:
                 self._deferred_indexes = list(deferred)
+                self._rebuild_reader = self._reader_for_rebuild()
                 if self.reader.read_ahead:
                     return self._catch_up_reading_ahead(self.rebuild_page_size)
                 return self._catch_up(self.rebuild_page_size)
         finally:
             self._deferred_indexes = []
+            self._rebuild_reader = None
             with self.engine.begin() as conn:
                 for index in deferred:
                     index.create(conn, checkfirst=True)
