@@ -18,7 +18,7 @@ import random
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -108,6 +108,31 @@ def _events_of(objs: Sequence[Any]) -> Iterator[DomainEvent]:
             yield from obj.pending_events
         elif isinstance(obj, DomainEvent):
             yield obj
+
+
+def _nul_in(value: Any, path: str) -> str | None:
+    """The path of a text in ``value`` that contains NUL, if any."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _nul_in(key, path) or _nul_in(item, f"{path}.{key}")
+            if found:
+                return found
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            if found := _nul_in(item, f"{path}[{index}]"):
+                return found
+    return None
+
+
+def _refuse_nul(events: Iterable[DomainEvent]) -> None:
+    """No event may carry a NUL character: PostgreSQL text and jsonb cannot hold one, so
+    such an event would stop every projection of the log at its position."""
+    for event in events:
+        for name, value in vars(event).items():
+            if found := _nul_in(value, name):
+                raise ValidationError(f"{found} contains a NUL character", field=found)
 
 
 class _ProcessingEvent(ProcessingEvent[UUID]):
@@ -298,6 +323,7 @@ class Ledger(Application[UUID]):
             _command_context.reset(token)
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
+        _refuse_nul(_events_of(objs))
         context = _command_context.get()
         if context is None:
             return self._write(*objs, **kwargs)

@@ -11,6 +11,7 @@ from eventsourcing.domain import Aggregate, event, get_topic
 
 from ledger.domain.errors import ValidationError
 from ledger.domain.methodology import Methodology
+from ledger.domain.quantities import MAX_GRAMS
 
 __all__ = ["Behaviour", "behaviour_leaf"]
 
@@ -20,6 +21,8 @@ MAX_TEXT = 200
 def _text(value: str, name: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValidationError(f"{name} must not be empty", field=name)
+    if "\x00" in value:
+        raise ValidationError(f"{name} contains a NUL character", field=name)
     if len(value) > MAX_TEXT:
         raise ValidationError(f"{name} is longer than {MAX_TEXT} characters", field=name)
     return value.strip()
@@ -129,6 +132,10 @@ def _reported_fields(platform: UUID, platform_ref: str, account: UUID, methodolo
         raise ValidationError(
             f"activity {activity_amount} {methodology.activity_unit} quantifies to less "
             "than one gram", field="activity_amount")
+    if quantification.reduction_g > MAX_GRAMS:
+        raise ValidationError(
+            f"activity {activity_amount} {methodology.activity_unit} quantifies to more "
+            f"than {MAX_GRAMS} grams", field="activity_amount")
     return {
         "platform": str(platform),
         "platform_ref": _text(platform_ref, "platform_ref"),

@@ -13,11 +13,15 @@ from typing import Any
 
 from ledger.domain.errors import ValidationError
 
-__all__ = ["GRAMS_PER_KG", "GRAMS_PER_TONNE", "format_grams", "parse_quantity", "require_grams"]
+__all__ = ["GRAMS_PER_KG", "GRAMS_PER_TONNE", "MAX_GRAMS", "format_grams", "parse_quantity",
+           "require_grams"]
 
 GRAMS_PER_KG = 1_000
 MAX_TEXT = 64
 GRAMS_PER_TONNE = 1_000_000
+# The largest quantity a record may carry: read models keep grams in 64-bit integers
+# (about 9.2 trillion tonnes, far beyond any real batch or behaviour).
+MAX_GRAMS = 2**63 - 1
 
 _UNITS = {"g": 1, "kg": GRAMS_PER_KG, "t": GRAMS_PER_TONNE, "tco2e": GRAMS_PER_TONNE}
 
@@ -36,6 +40,9 @@ def require_grams(value: Any, name: str = "quantity", *, allow_zero: bool = Fals
     if value < 0 or (value == 0 and not allow_zero):
         bound = "zero or more" if allow_zero else "greater than zero"
         raise ValidationError(f"{name} must be {bound}, got {value}", field=name, value=value)
+    if value > MAX_GRAMS:
+        raise ValidationError(f"{name} must be at most {MAX_GRAMS} grams, got {value}",
+                              field=name, value=str(value))
     return value
 
 

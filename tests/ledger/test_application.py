@@ -812,3 +812,28 @@ def test_report_with_absurdly_long_amount_is_rejected_alone(world):
     ])
     assert [r.accepted for r in results] == [True, False]
     assert isinstance(results[1].error, ValidationError)
+
+
+def test_an_event_carrying_a_nul_character_is_refused_and_nothing_is_written(world):
+    before = world.ledger.recorder.max_notification_id()
+    with pytest.raises(ValidationError) as raised:
+        world.ledger.register_participant(kind="enterprise", name="nul\x00corp",
+                                          registered_by=world.operator)
+    assert raised.value.details["field"] == "name"
+    batch = world.project_batch(quantity=10 * TONNE)
+    before = world.ledger.recorder.max_notification_id()
+    with pytest.raises(ValidationError) as raised:
+        world.ledger.retire(actor=world.emitter, batch_id=batch, quantity=1,
+                            beneficiary="b", purpose="voluntary", jurisdiction="Wuhan",
+                            consumption_period="2024", details={"note": "bad\x00"})
+    assert raised.value.details["field"] == "details.note"
+    assert "NUL" in str(raised.value)
+    assert world.ledger.recorder.max_notification_id() == before
+
+
+def test_a_bulk_report_refuses_only_the_item_with_a_nul_character(world):
+    good = world.charge("p1", "10", "2024-09-02T10:00:00+08:00")
+    bad = world.charge("p2", "10", "2024-09-02T11:00:00+08:00", ref="rec\x00")
+    results = world.report(world.ev_app, [good, bad])
+    assert [r.accepted for r in results] == [True, False]
+    assert results[1].error.details["field"] == "platform_ref"

@@ -29,7 +29,7 @@ def both(**overrides: object) -> tuple[Behaviour, Behaviour.Reported]:
             Behaviour.reported(behaviour_id, **kwargs))  # type: ignore[arg-type]
 
 
-@given(ref=st.text(min_size=1, max_size=200).filter(str.strip),
+@given(ref=st.text(min_size=1, max_size=200).filter(lambda s: s.strip() and "\x00" not in s),
        amount=st.decimals(min_value=Decimal("0.1"), max_value=Decimal("10000000"),
                           places=3))
 def test_reported_event_is_the_event_report_records(ref: str, amount: Decimal) -> None:
@@ -58,3 +58,23 @@ def test_reported_validates_like_report(overrides: dict[str, object], field: str
                                 "occurred_at": datetime(2024, 5, 1, tzinfo=UTC),
                                 **overrides})  # type: ignore[arg-type]
         assert raised.value.details.get("field", field) == field
+
+
+def test_a_nul_character_is_refused_in_the_texts_a_behaviour_stores() -> None:
+    for name in ("platform_ref", "act_identity"):
+        with pytest.raises(ValidationError) as raised:
+            both(**{name: "ride\x00-1"})
+        assert raised.value.details["field"] == name
+
+
+def test_a_behaviour_quantifying_beyond_64_bit_grams_is_refused() -> None:
+    huge = publish(code="WH-HUGE", factor="1000000000000", unit="t", scene="huge")
+    Behaviour.reported(uuid4(), platform=uuid4(), platform_ref="r", account=uuid4(),
+                       methodology=huge, act_identity="a", activity_amount=Decimal("9000000"),
+                       occurred_at=datetime(2024, 5, 1, tzinfo=UTC))  # 9e18 g: fits
+    with pytest.raises(ValidationError) as raised:
+        Behaviour.reported(uuid4(), platform=uuid4(), platform_ref="r", account=uuid4(),
+                           methodology=huge, act_identity="a",
+                           activity_amount=Decimal("123456789.123456"),
+                           occurred_at=datetime(2024, 5, 1, tzinfo=UTC))
+    assert raised.value.details["field"] == "activity_amount"

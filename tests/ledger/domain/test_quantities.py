@@ -10,6 +10,7 @@ from ledger.domain.errors import ValidationError
 from ledger.domain.quantities import (
     GRAMS_PER_KG,
     GRAMS_PER_TONNE,
+    MAX_GRAMS,
     format_grams,
     parse_quantity,
     require_grams,
@@ -127,3 +128,10 @@ def test_whole_units_parse_to_their_multiple_of_grams(whole, unit):
             parse_quantity(text)
     else:
         assert parse_quantity(text) == whole * factor
+
+
+def test_require_grams_refuses_what_a_64_bit_read_model_cannot_hold():
+    assert require_grams(MAX_GRAMS) == MAX_GRAMS
+    with pytest.raises(ValidationError) as raised:
+        require_grams(MAX_GRAMS + 1, "quantity")
+    assert raised.value.details["field"] == "quantity"
