@@ -131,7 +131,14 @@ def _refuse_nul(events: Iterable[DomainEvent]) -> None:
     such an event would stop every projection of the log at its position."""
     for event in events:
         for name, value in vars(event).items():
-            if found := _nul_in(value, name):
+            kind = type(value)  # most fields are plain text, numbers, ids or times
+            if kind is str:
+                found = name if "\x00" in value else None
+            elif kind is dict or kind is list or kind is tuple:
+                found = _nul_in(value, name)
+            else:
+                continue
+            if found:
                 raise ValidationError(f"{found} contains a NUL character", field=found)
 
 
