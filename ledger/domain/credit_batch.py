@@ -39,7 +39,7 @@ from ledger.domain.errors import (
     RecordNotFoundError,
     ValidationError,
 )
-from ledger.domain.quantities import require_grams
+from ledger.domain.quantities import MAX_GRAMS, require_grams
 from ledger.domain.retirement import validate_retirement_details
 from ledger.domain.serials import Range, add_ranges, ranges_total, remove_ranges, take_lowest
 
@@ -120,6 +120,9 @@ def units_to_grams(units: int) -> int:
         raise ValidationError(
             f"token amount {units} is not a whole number of grams (10**12 units per gram)",
             field="amount", value=units)
+    if grams > MAX_GRAMS:
+        raise ValidationError(f"token amount {units} is more than a ledger record can hold "
+                              f"({MAX_GRAMS} g)", field="amount", value=str(units))
     return grams
 
 

@@ -15,8 +15,9 @@ from anchoring.bridge import PURPOSE_DETAIL_FIELDS, UNITS_PER_GRAM, grams_to_uni
 from ledger.domain import retirement
 from ledger.domain.credit_batch import bridge_lock_message, decode_bridge_lock_message
 from ledger.domain.errors import ValidationError
+from ledger.domain.quantities import MAX_GRAMS
 
-grams = st.integers(min_value=1, max_value=10**40)
+grams = st.integers(min_value=1, max_value=MAX_GRAMS)  # what a ledger record may carry
 addresses = st.binary(min_size=20, max_size=20).filter(any).map(lambda b: "0x" + b.hex())
 uuids = st.binary(min_size=16, max_size=16).map(lambda b: UUID(bytes=b))
 
@@ -64,8 +65,15 @@ def test_amounts_beyond_uint256_are_refused():
         units_to_grams(2**256 * UNITS_PER_GRAM)
 
 
-@given(st.integers(min_value=1, max_value=2**64), addresses, uuids, uuids, addresses,
-       st.integers(min_value=1, max_value=10**30))
+def test_amounts_beyond_what_a_ledger_record_holds_are_refused():
+    assert units_to_grams(MAX_GRAMS * UNITS_PER_GRAM) == MAX_GRAMS
+    with pytest.raises(ValidationError):
+        units_to_grams((MAX_GRAMS + 1) * UNITS_PER_GRAM)
+    with pytest.raises(ValidationError):
+        grams_to_units(MAX_GRAMS + 1)
+
+
+@given(st.integers(min_value=1, max_value=2**64), addresses, uuids, uuids, addresses, grams)
 def test_bridge_message_is_the_abi_encoding_of_the_lock(chain_id, token, batch, lock,
                                                          recipient, g):
     message = bridge_lock_message(chain_id=chain_id, token_contract=token, batch_id=batch,

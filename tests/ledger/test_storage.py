@@ -57,8 +57,8 @@ def test_the_postgres_recorder_returns_notification_ids_in_order_and_keeps_bytes
     ledger = make_ledger(tmp_path)
     assert isinstance(ledger.recorder, LedgerPostgresRecorder)
     # Bytes that a text-format composite would have to escape: quotes, backslashes,
-    # commas, braces, NUL and non-ASCII.
-    blob = 'a"b\\c,{d}\x00 é 中 ' + "".join(map(chr, range(1, 32)))
+    # commas, braces, control characters and non-ASCII (NUL is refused by every save).
+    blob = 'a"b\\c,{d} é 中 ' + "".join(map(chr, range(1, 32)))
     things = [Thing(label=f"t{i}", blob=blob) for i in range(3)]
 
     recordings = ledger.save(*things)
