@@ -8,6 +8,7 @@ arguments.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 
 from ledger.domain.errors import InsufficientBalanceError
@@ -45,9 +46,34 @@ def normalise(ranges: Iterable[Sequence[int]]) -> list[Range]:
     return merged
 
 
+def _start(r: Sequence[int]) -> int:
+    return r[0]
+
+
 def add_ranges(held: Sequence[Sequence[int]], added: Iterable[Sequence[int]]) -> list[Range]:
-    """Union of two disjoint range lists."""
-    return normalise([*held, *added])
+    """Union of two disjoint range lists: ``held`` a holding (sorted and merged, as every
+    function here returns), ``added`` in any order. Each added range is placed by binary
+    search and merged with its neighbours, so adding to a fragmented holding costs
+    O(len(held)) list copying, not a sort of the whole holding. The result shares
+    ``held``'s range lists, which nothing changes in place (see the module doc)."""
+    result: list[Range] = list(held)  # type: ignore[arg-type]
+    for start, end in sorted((int(s), int(e)) for s, e in added):
+        if start >= end:
+            raise ValueError(f"empty or inverted serial range [{start}, {end})")
+        i = bisect_left(result, start, key=_start)  # the first range starting at or after
+        if (i < len(result) and result[i][0] < end) or (i > 0 and result[i - 1][1] > start):
+            raise ValueError(f"serial ranges overlap at {start}")
+        joins_left = i > 0 and result[i - 1][1] == start
+        joins_right = i < len(result) and result[i][0] == end
+        if joins_left and joins_right:
+            result[i - 1 : i + 1] = [[result[i - 1][0], result[i][1]]]
+        elif joins_left:
+            result[i - 1] = [result[i - 1][0], end]
+        elif joins_right:
+            result[i] = [start, result[i][1]]
+        else:
+            result.insert(i, [start, end])
+    return result
 
 
 def take_lowest(held: Sequence[Sequence[int]], quantity: int) -> list[Range]:

@@ -94,3 +94,20 @@ def test_taking_then_removing_partitions_the_holding(held, data):
     if rest:
         # lowest first: every serial taken is below every serial left
         assert max(end for _, end in taken) <= min(start for start, _ in rest)
+
+
+@given(held=held_ranges(), data=st.data())
+def test_adding_to_a_holding_is_the_normalised_union(held, data):
+    """add_ranges places each range by binary search; the result must be exactly what
+    sorting and merging everything gives, and overlaps must be refused as normalise does."""
+    free = remove_ranges([[0, 10_001]], held)
+    pieces = [r for r in free if data.draw(st.booleans())]
+    cuts = [[s, m, e] for s, e in pieces for m in [data.draw(st.integers(s, e))]]
+    added = [r for s, m, e in cuts for r in ([s, m], [m, e]) if r[0] < r[1]]
+    shuffled = data.draw(st.permutations(added))
+    assert add_ranges(held, shuffled) == normalise([*held, *added])
+    if held:
+        start, end = held[data.draw(st.integers(0, len(held) - 1))]
+        clash = data.draw(st.integers(start, end - 1))
+        with pytest.raises(ValueError):
+            add_ranges(held, [*shuffled, [clash, clash + 1]])
