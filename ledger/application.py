@@ -302,7 +302,8 @@ class Ledger(Application[UUID]):
         library = super().construct_repository()  # the same settings, read from the env
         return LedgerRepository(
             event_store=self.events, snapshot_store=self.snapshots,
-            cache_maxsize=int(self.env.get(self.AGGREGATE_CACHE_MAXSIZE) or 0) or None,
+            cache_maxsize=(int(maxsize) if (maxsize := self.env.get(
+                self.AGGREGATE_CACHE_MAXSIZE)) else None),  # as the library reads it
             fastforward=library.fastforward,
             fastforward_skipping=library.fastforward_skipping,
             deepcopy_from_cache=library.deepcopy_from_cache)
@@ -330,12 +331,12 @@ class Ledger(Application[UUID]):
             _command_context.reset(token)
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
-        _refuse_nul(_events_of(objs))
+        new_events = list(_events_of(objs))
+        _refuse_nul(new_events)
         context = _command_context.get()
         if context is None:
             return self._write(*objs, **kwargs)
-        events = [[str(e.originator_id), e.originator_version]
-                  for e in _events_of(objs)]
+        events = [[str(e.originator_id), e.originator_version] for e in new_events]
         if context.record is not None:  # a later save of the same command
             context.record.add_events(events)
             try:
@@ -922,15 +923,15 @@ class Ledger(Application[UUID]):
 
     def _on_batch(self, batch_id: UUID, command: Callable[[CreditBatch], R],
                   *others: Callable[[], Aggregate]) -> R:
-        """Load the batch, run one domain command, save it (with ``others``) atomically."""
+        """Load the batch, run one domain command, save it (with ``others``) atomically.
+        Called inside :meth:`_commanding` for that batch (which holds its lock)."""
         def attempt() -> R:
             batch = self.batch(batch_id)
             result = command(batch)
             self.save(batch, *(make() for make in others))
             return result
 
-        with self._batch_locks.holding(batch_id):
-            return self._retrying(attempt)
+        return self._retrying(attempt)
 
     def transfer(self, *, actor: UUID, batch_id: UUID, recipient: UUID,
                  quantity: int) -> list[Range]:
@@ -1146,9 +1147,10 @@ class Ledger(Application[UUID]):
 
     def correct_batch(self, *, actor: UUID, batch_id: UUID, field: str, value: Any,
                       reason: str) -> None:
-        self._actor(actor, Role.ISSUER)
-        self._on_batch(batch_id, lambda b: b.correct(field=field, value=value, reason=reason,
-                                                     actor=actor))
+        with self._commanding(batch_id, actor):
+            self._actor(actor, Role.ISSUER)
+            self._on_batch(batch_id, lambda b: b.correct(field=field, value=value, reason=reason,
+                                                         actor=actor))
 
     def lock_for_tokens(self, *, actor: UUID, batch_id: UUID, quantity: int,
                         chain_address: str, chain_id: int | None = None,
@@ -1166,16 +1168,17 @@ class Ledger(Application[UUID]):
                 actor=actor, chain_id=chain_id, token_contract=token_contract))
             return lock_id
 
-        # ------------------------------------------------------------------ token bridge
+    # ------------------------------------------------------------------ token bridge
 
     def record_token_mint(self, *, actor: UUID, batch_id: UUID, lock_id: UUID,
                           chain_reference: str) -> list[Range]:
         """The bridge saw a bridged lock minted on chain (with enough confirmations): its
         credits move to the batch's token pool. A lock is recorded as minted once
         (:class:`DuplicateRecordError` after that)."""
-        self._actor(actor, Role.BRIDGE)
-        return self._on_batch(batch_id, lambda b: b.record_token_mint(
-            lock_id=lock_id, chain_reference=chain_reference, actor=actor))
+        with self._commanding(batch_id, actor):
+            self._actor(actor, Role.BRIDGE)
+            return self._on_batch(batch_id, lambda b: b.record_token_mint(
+                lock_id=lock_id, chain_reference=chain_reference, actor=actor))
 
     def unlock_tokens(self, *, actor: UUID, batch_id: UUID, lock_id: UUID, recipient: UUID,
                       quantity: int, chain_reference: str,
@@ -1183,11 +1186,12 @@ class Ledger(Application[UUID]):
         """The bridge saw tokens burned on chain for ledger account ``recipient``: that
         quantity becomes available to it. A burn id is applied once
         (:class:`DuplicateRecordError` after that)."""
-        self._actor(actor, Role.BRIDGE)
-        self._holder(recipient, "recipient")
-        return self._on_batch(batch_id, lambda b: b.unlock_tokens(
-            lock_id=lock_id, recipient=recipient, quantity=quantity,
-            chain_reference=chain_reference, actor=actor, burn_id=burn_id))
+        with self._commanding(batch_id, actor, recipient):
+            self._actor(actor, Role.BRIDGE)
+            self._holder(recipient, "recipient")
+            return self._on_batch(batch_id, lambda b: b.unlock_tokens(
+                lock_id=lock_id, recipient=recipient, quantity=quantity,
+                chain_reference=chain_reference, actor=actor, burn_id=burn_id))
 
     def retire_tokenised(self, *, actor: UUID, batch_id: UUID, pool_id: UUID, quantity: int,
                          beneficiary: str, purpose: str, jurisdiction: str,
@@ -1197,16 +1201,17 @@ class Ledger(Application[UUID]):
         from the token pool. Permanent. The retirement id derives from the burn id
         (:func:`~ledger.domain.credit_batch.token_retirement_id`) and a burn is applied once
         (:class:`DuplicateRecordError` after that)."""
-        self._actor(actor, Role.BRIDGE)
-        retirement_id = token_retirement_id(burn_id)
-        description = {"beneficiary": beneficiary, "purpose": purpose,
-                       "jurisdiction": jurisdiction, "consumption_period": consumption_period,
-                       "details": details or {}}
-        self._on_batch(batch_id, lambda b: b.retire_tokenised(
-            retirement_id=retirement_id, pool_id=pool_id, quantity=quantity,
-            details=description, chain_reference=chain_reference, burn_id=burn_id,
-            chain_account=chain_account, actor=actor))
-        return retirement_id
+        with self._commanding(batch_id, actor):
+            self._actor(actor, Role.BRIDGE)
+            retirement_id = token_retirement_id(burn_id)
+            description = {"beneficiary": beneficiary, "purpose": purpose,
+                           "jurisdiction": jurisdiction, "consumption_period": consumption_period,
+                           "details": details or {}}
+            self._on_batch(batch_id, lambda b: b.retire_tokenised(
+                retirement_id=retirement_id, pool_id=pool_id, quantity=quantity,
+                details=description, chain_reference=chain_reference, burn_id=burn_id,
+                chain_account=chain_account, actor=actor))
+            return retirement_id
 
     # ------------------------------------------------------------------ neutrality claims
 

@@ -18,14 +18,13 @@ class StripedLocks:
     """``holding(key)`` is one of ``stripes`` locks, always the same for the same key.
 
     Two keys may share a lock (they then queue together in this process, which is still
-    correct); a command must not take a second key's lock while holding one. The locks are
-    reentrant: a command may take its own key's lock again.
+    correct); a command must not take a second key's lock while holding one.
     """
 
     def __init__(self, stripes: int = 64) -> None:
         if stripes < 1:
             raise ValueError("stripes must be at least 1")
-        self._locks = [threading.RLock() for _ in range(stripes)]
+        self._locks = [threading.Lock() for _ in range(stripes)]
 
-    def holding(self, key: UUID) -> threading.RLock:
+    def holding(self, key: UUID) -> threading.Lock:
         return self._locks[key.int % len(self._locks)]
