@@ -17,6 +17,7 @@ from api.openapi import install_openapi
 from api.problems import install_problem_handlers
 from api.routers import ROUTERS
 from api.settings import ApiSettings
+from api.writer import WriteQueue
 from ledger.gc_tuning import tune_gc
 from ledger.runtime import LedgerRuntime
 from ledger.services import BackgroundServices
@@ -68,6 +69,9 @@ def create_app(settings: ApiSettings, runtime: LedgerRuntime | None = None) -> F
         app.state.runtime = ledger
         app.state.authenticator = Authenticator(ledger, settings)
         app.state.idempotency = store
+        # PostgreSQL commands wait on the network: several writers overlap those waits.
+        app.state.writes = WriteQueue(ledger.sync, threads=4 if ledger.settings.is_postgres
+                                      else 1)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -15,6 +15,10 @@
    from them, so the caller reads its own write;
 4. the response (or the problem, for a refused command) is kept for the key.
 
+All of it, from authenticating the caller on, runs on the app's writer thread
+(:class:`api.writer.WriteQueue`), where the catch-up of step 3 is shared by every request
+that wrote in the same group.
+
 Bulk commands (behaviours, trade settlements) are also idempotent item by item without a
 key: a re-reported act is rejected naming its first record, a replayed trade id returns its
 first settlement with ``replayed: true``.
@@ -23,6 +27,7 @@ first settlement with ``replayed: true``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import NoReturn, TypeVar
 from uuid import UUID
 
@@ -33,6 +38,7 @@ from api.auth import Caller, RequestFacts
 from api.errors import IdempotencyKeyReusedError, RequestIncompleteError
 from api.idempotency import IdempotencyStore, StoredResponse
 from api.problems import PROBLEM_MEDIA_TYPE, problem_body, problem_of
+from api.writer import Deferred, WriteQueue
 from ledger.application import CommandContext, DuplicateRequestError, Ledger
 from ledger.domain.errors import ConcurrencyError, LedgerError
 from ledger.runtime import LedgerRuntime
@@ -52,34 +58,54 @@ def raise_duplicate_request(errors: Iterable[LedgerError | None]) -> None:
 
 
 class CommandRunner:
-    """Runs write commands for one request (see the module documentation)."""
+    """Runs write commands for one request (see the module documentation).
 
-    def __init__(self, runtime: LedgerRuntime, caller: Caller, facts: RequestFacts,
-                 store: IdempotencyStore, idempotency_key: str | None) -> None:
+    ``authenticate`` names the caller; it is called on the writer thread, before anything
+    else the command does, and may refuse the request."""
+
+    def __init__(self, runtime: LedgerRuntime, authenticate: Callable[[], Caller],
+                 facts: RequestFacts, store: IdempotencyStore, idempotency_key: str | None,
+                 writes: WriteQueue) -> None:
         self.runtime = runtime
-        self.caller = caller
         self.facts = facts
         self.store = store
         self.key = idempotency_key
+        self.writes = writes
+        self._authenticate = authenticate
+        self._caller: Caller | None = None
 
     @property
     def ledger(self) -> Ledger:
         return self.runtime.ledger
 
-    def run(self, command: str, action: Callable[[UUID], R],
-            shape: Callable[[R], BaseModel], *, status_code: int = 200,
-            redact: Callable[[BaseModel], BaseModel] | None = None) -> Response:
+    @property
+    def caller(self) -> Caller:
+        """The authenticated caller (authenticated on first use)."""
+        if self._caller is None:
+            self._caller = self._authenticate()
+        return self._caller
+
+    async def run(self, command: str, action: Callable[[UUID], R],
+                  shape: Callable[[R], BaseModel], *, status_code: int = 200,
+                  redact: Callable[[BaseModel], BaseModel] | None = None) -> Response:
         """Run ``action(actor)`` as ``command``; answer ``shape(result)``, read after the
         read models caught up. ``redact`` is what is kept for retries, if not all of it."""
+        return await self.writes.submit(
+            partial(self._execute, command, action, shape, status_code, redact))
+
+    def _execute(self, command: str, action: Callable[[UUID], R],
+                 shape: Callable[[R], BaseModel], status_code: int,
+                 redact: Callable[[BaseModel], BaseModel] | None,
+                 ) -> Response | Deferred[Response]:
+        caller = self.caller
         if self.key is not None and (stored := self._stored(self.key)) is not None:
             return stored
         context = CommandContext(
-            participant=self.caller.id, command=command,
-            request_sha256=self.facts.fingerprint,
-            authentication=self.caller.authentication, idempotency_key=self.key)
+            participant=caller.id, command=command, request_sha256=self.facts.fingerprint,
+            authentication=caller.authentication, idempotency_key=self.key)
         try:
             with self.ledger.command_context(context):
-                result = action(self.caller.id)
+                result = action(caller.id)
         except DuplicateRequestError as error:
             return (self.key is not None and self._stored(self.key)) or self._incomplete(error)
         except ConcurrencyError:
@@ -88,7 +114,13 @@ class CommandRunner:
             problem = problem_of(error, self.facts.path)
             return self._answer(command, None, problem.status, PROBLEM_MEDIA_TYPE,
                                 problem_body(problem))
-        self.runtime.sync(until=context.position or None)
+        return Deferred(context.position or None, partial(
+            self._shaped, command, context, result, shape, status_code, redact))
+
+    def _shaped(self, command: str, context: CommandContext, result: R,
+                shape: Callable[[R], BaseModel], status_code: int,
+                redact: Callable[[BaseModel], BaseModel] | None) -> Response:
+        """The answer to a command that was applied, read after the catch-up."""
         model = shape(result)
         record_id = str(context.record_id) if context.record_id else None
         body = model.model_dump_json().encode()

@@ -25,6 +25,7 @@ from api.auth import (
 )
 from api.commands import CommandRunner
 from api.idempotency import IdempotencyStore
+from api.writer import WriteQueue
 from ledger.projections.queries import ReadModels
 from ledger.runtime import LedgerRuntime
 
@@ -86,10 +87,7 @@ FactsDep = Annotated[RequestFacts, Depends(request_facts)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(api_key_scheme)]
 
 
-def authenticated(
-    facts: FactsDep,
-    authenticator: AuthenticatorDep,
-    credentials: Credentials,
+async def signature_headers(
     participant: Annotated[str | None, Header(
         alias=PARTICIPANT_HEADER, max_length=64,
         description="signed requests: the caller's participant id")] = None,
@@ -99,28 +97,49 @@ def authenticated(
     signature: Annotated[str | None, Header(
         alias=SIGNATURE_HEADER, max_length=256,
         description="signed requests: base64 Ed25519 signature of the canonical string")] = None,
-) -> Caller:
+) -> SignatureHeaders:
+    return SignatureHeaders(participant=participant, timestamp=timestamp, signature=signature)
+
+
+SignatureDep = Annotated[SignatureHeaders, Depends(signature_headers)]
+
+
+def authenticated(facts: FactsDep, authenticator: AuthenticatorDep, credentials: Credentials,
+                  headers: SignatureDep) -> Caller:
     return authenticator.authenticate(
-        facts, credentials.credentials if credentials else None,
-        SignatureHeaders(participant=participant, timestamp=timestamp, signature=signature))
+        facts, credentials.credentials if credentials else None, headers)
 
 
 CallerDep = Annotated[Caller, Depends(authenticated)]
 
 
+async def get_writes(request: Request) -> WriteQueue:
+    return request.app.state.writes
+
+
 async def command_runner(
-    caller: CallerDep,
     facts: FactsDep,
     runtime: RuntimeDep,
     authenticator: AuthenticatorDep,
     store: StoreDep,
+    writes: Annotated[WriteQueue, Depends(get_writes)],
+    credentials: Credentials,
+    headers: SignatureDep,
     idempotency_key: Annotated[str | None, Header(
         alias=IDEMPOTENCY_HEADER, min_length=1, max_length=200, pattern=r"^[!-~]+$",
         description="retry-safe writes: a retry with the same key and request gets the "
                     "first response")] = None,
 ) -> CommandRunner:
-    authenticator.require_signature(caller)
-    return CommandRunner(runtime, caller, facts, store, idempotency_key)
+    """The runner of one write; the caller is authenticated by it, on the writer thread
+    (reading the key and the participant there, not on the event loop)."""
+    bearer = credentials.credentials if credentials else None
+
+    def authenticate() -> Caller:
+        caller = authenticator.authenticate(facts, bearer, headers)
+        authenticator.require_signature(caller)
+        return caller
+
+    return CommandRunner(runtime, authenticate, facts, store, idempotency_key, writes)
 
 
 CommandDep = Annotated[CommandRunner, Depends(command_runner)]

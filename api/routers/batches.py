@@ -58,7 +58,7 @@ def get_batch(batch_id: BatchId, views: ViewsDep) -> BatchPublic:
 
 @router.post("/{batch_id}/cancellations", status_code=201, response_model=CancellationPublic,
              responses=WRITE)
-def cancel_credits(batch_id: BatchId, body: CancellationCreate,
+async def cancel_credits(batch_id: BatchId, body: CancellationCreate,
                    command: CommandDep) -> Response:
     """Cancel a holder's available credits (registry operators): invalid issuance, buffer."""
     def shape(cancellation_id: UUID) -> CancellationPublic:
@@ -67,7 +67,7 @@ def cancel_credits(batch_id: BatchId, body: CancellationCreate,
             raise RecordNotFoundError(f"unknown cancellation {cancellation_id}")
         return CancellationPublic.from_row(row)
 
-    return command.run(
+    return await command.run(
         "cancel",
         lambda actor: command.ledger.cancel(actor=actor, batch_id=batch_id, holder=body.holder,
                                             quantity=body.quantity_g, reason=body.reason),
@@ -75,14 +75,14 @@ def cancel_credits(batch_id: BatchId, body: CancellationCreate,
 
 
 @router.post("/{batch_id}/corrections", response_model=BatchPublic, responses=WRITE)
-def correct_batch(
+async def correct_batch(
     batch_id: BatchId,
     body: Annotated[VintageCorrection | TextCorrection, Body(discriminator="field")],
     command: CommandDep,
 ) -> Response:
     """Correct a descriptive field (region, vintage, project name) of a batch (registry
     operators); the original stays in the history."""
-    return command.run(
+    return await command.run(
         "correct_batch",
         lambda actor: command.ledger.correct_batch(actor=actor, batch_id=batch_id,
                                                    field=body.field, value=body.value,

@@ -30,7 +30,7 @@ def _results(results: list[BehaviourResult]) -> BehaviourBatchPublic:
 
 
 @router.post("", response_model=BehaviourBatchPublic, responses=WRITE)
-def report_behaviours(body: BehaviourBatchCreate, command: CommandDep) -> Response:
+async def report_behaviours(body: BehaviourBatchCreate, command: CommandDep) -> Response:
     """Report up to 10,000 behaviours (platforms) in one request. Each is accepted or
     rejected on its own: the same physical act reported again, by any platform, is rejected
     as ``duplicate-behaviour`` naming the first record, so re-sending a report is safe.
@@ -41,7 +41,7 @@ def report_behaviours(body: BehaviourBatchCreate, command: CommandDep) -> Respon
         methodology_version=b.methodology_version, act_identity=b.act_identity,
         activity_amount=b.activity_amount, occurred_at=b.occurred_at,
         platform_ref=b.platform_ref) for b in body.behaviours]
-    return command.run(
+    return await command.run(
         "report_behaviours",
         lambda actor: command.ledger.report_behaviours(platform=actor, reports=reports),
         _results)

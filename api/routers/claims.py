@@ -44,9 +44,9 @@ def get_claim(claim_id: Annotated[UUID, Path()], views: ViewsDep) -> ClaimPublic
 
 
 @router.post("", status_code=201, response_model=ClaimPublic, responses=WRITE)
-def register_claim(body: ClaimCreate, command: CommandDep) -> Response:
+async def register_claim(body: ClaimCreate, command: CommandDep) -> Response:
     """Register a footprint to neutralise, e.g. 4,544.76 t for an event (holders)."""
-    return command.run(
+    return await command.run(
         "register_claim",
         lambda actor: command.ledger.register_claim(actor=actor, event_name=body.event_name,
                                                     footprint_g=body.footprint_g,

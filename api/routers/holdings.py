@@ -18,9 +18,9 @@ router = APIRouter(tags=["holdings"])
 
 
 @router.post("/transfers", status_code=201, response_model=TransferPublic, responses=WRITE)
-def transfer(body: TransferCreate, command: CommandDep) -> Response:
+async def transfer(body: TransferCreate, command: CommandDep) -> Response:
     """Transfer available credits to another holder; the lowest serials move first."""
-    return command.run(
+    return await command.run(
         "transfer",
         lambda actor: command.ledger.transfer(actor=actor, batch_id=body.batch_id,
                                               recipient=body.recipient,
@@ -32,7 +32,7 @@ def transfer(body: TransferCreate, command: CommandDep) -> Response:
 
 
 @router.post("/exports", status_code=201, response_model=ExportPublic, responses=WRITE)
-def export(body: ExportCreate, command: CommandDep) -> Response:
+async def export(body: ExportCreate, command: CommandDep) -> Response:
     """Export credits to another registry, for good."""
     def shape(export_id: UUID) -> ExportPublic:
         row = command.runtime.views.export_record(export_id)
@@ -40,7 +40,7 @@ def export(body: ExportCreate, command: CommandDep) -> Response:
             raise RecordNotFoundError(f"unknown export {export_id}")
         return ExportPublic.from_row(row)
 
-    return command.run(
+    return await command.run(
         "export",
         lambda actor: command.ledger.export(actor=actor, batch_id=body.batch_id,
                                             quantity=body.quantity_g,

@@ -16,10 +16,10 @@ router = APIRouter(prefix="/imports", tags=["batches"])
 
 
 @router.post("", status_code=201, response_model=BatchPublic, responses=WRITE)
-def import_batch(body: ImportCreate, command: CommandDep) -> Response:
+async def import_batch(body: ImportCreate, command: CommandDep) -> Response:
     """Import an external serial range as a batch; a range overlapping an earlier import of
     the same external block is refused (``overlapping-import``)."""
-    return command.run(
+    return await command.run(
         "import_batch",
         lambda actor: command.ledger.import_batch(
             actor=actor, external_registry=body.external_registry,

@@ -70,10 +70,10 @@ def get_request(request_id: RequestId, caller: CallerDep,
 
 
 @router.post("", status_code=201, response_model=IssuanceRequestPublic, responses=WRITE)
-def request_issuance(body: IssuanceRequestCreate, command: CommandDep) -> Response:
+async def request_issuance(body: IssuanceRequestCreate, command: CommandDep) -> Response:
     """Request issuance of the platform's unissued behaviours of one methodology and period
     (platforms). The request fixes its behaviours and their Merkle root."""
-    return command.run(
+    return await command.run(
         "request_issuance",
         lambda actor: command.ledger.request_issuance(
             platform=actor, methodology_id=body.methodology_id,
@@ -84,11 +84,11 @@ def request_issuance(body: IssuanceRequestCreate, command: CommandDep) -> Respon
 
 @router.post("/project", status_code=201, response_model=IssuanceRequestPublic,
              responses=WRITE)
-def request_project_issuance(body: ProjectIssuanceRequestCreate,
+async def request_project_issuance(body: ProjectIssuanceRequestCreate,
                              command: CommandDep) -> Response:
     """Request issuance of project credits from a monitoring report (platforms and other
     reporters)."""
-    return command.run(
+    return await command.run(
         "request_project_issuance",
         lambda actor: command.ledger.request_project_issuance(
             platform=actor, methodology_id=body.methodology_id,
@@ -101,10 +101,10 @@ def request_project_issuance(body: ProjectIssuanceRequestCreate,
 
 @router.post("/{request_id}/attestation", response_model=IssuanceRequestPublic,
              responses=WRITE)
-def attest_request(request_id: RequestId, body: AttestationCreate,
+async def attest_request(request_id: RequestId, body: AttestationCreate,
                    command: CommandDep) -> Response:
     """Attest a request (verifiers)."""
-    return command.run(
+    return await command.run(
         "attest_request",
         lambda actor: command.ledger.attest_request(actor=actor, request_id=request_id,
                                                     statement=body.statement),
@@ -113,10 +113,10 @@ def attest_request(request_id: RequestId, body: AttestationCreate,
 
 @router.post("/{request_id}/rejection", response_model=IssuanceRequestPublic,
              responses=WRITE)
-def reject_request(request_id: RequestId, body: RejectionCreate,
+async def reject_request(request_id: RequestId, body: RejectionCreate,
                    command: CommandDep) -> Response:
     """Reject a request (verifiers)."""
-    return command.run(
+    return await command.run(
         "reject_request",
         lambda actor: command.ledger.reject_request(actor=actor, request_id=request_id,
                                                     reason=body.reason),
@@ -125,10 +125,10 @@ def reject_request(request_id: RequestId, body: RejectionCreate,
 
 @router.post("/{request_id}/issuance", status_code=201, response_model=BatchPublic,
              responses=WRITE)
-def issue_batch(request_id: RequestId, body: IssuanceCreate, command: CommandDep) -> Response:
+async def issue_batch(request_id: RequestId, body: IssuanceCreate, command: CommandDep) -> Response:
     """Issue an attested request as a credit batch to the requesting platform (registry
     operators)."""
-    return command.run(
+    return await command.run(
         "issue_batch",
         lambda actor: command.ledger.issue_batch(
             actor=actor, request_id=request_id, registry=body.registry, vintage=body.vintage,

@@ -28,9 +28,9 @@ def listing_public(views: ReadModels, listing: UUID) -> ListingPublic:
 
 
 @router.post("", status_code=201, response_model=ListingPublic, responses=WRITE)
-def list_for_sale(body: ListingCreate, command: CommandDep) -> Response:
+async def list_for_sale(body: ListingCreate, command: CommandDep) -> Response:
     """Escrow a seller's available credits for a listing of this exchange (exchanges)."""
-    return command.run(
+    return await command.run(
         "list_for_sale",
         lambda actor: command.ledger.list_for_sale(
             actor=actor, batch_id=body.batch_id, seller=body.seller,
@@ -40,10 +40,10 @@ def list_for_sale(body: ListingCreate, command: CommandDep) -> Response:
 
 
 @router.post("/{listing_ref}/cancellation", response_model=ListingPublic, responses=WRITE)
-def cancel_listing(listing_ref: Annotated[str, Path(min_length=1, max_length=200)],
+async def cancel_listing(listing_ref: Annotated[str, Path(min_length=1, max_length=200)],
                    body: ListingCancel, command: CommandDep) -> Response:
     """Cancel a listing of this exchange: what is left in escrow returns to the seller."""
-    return command.run(
+    return await command.run(
         "cancel_listing",
         lambda actor: command.ledger.cancel_listing(actor=actor, batch_id=body.batch_id,
                                                     listing_ref=listing_ref),

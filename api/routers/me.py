@@ -49,9 +49,9 @@ def my_carbon_account(caller: CallerDep, views: ViewsDep,
 
 @router.post("/carbon-account/redemptions", status_code=201,
              response_model=CarbonAccountPublic, responses=WRITE)
-def redeem_points(body: RedemptionCreate, command: CommandDep) -> Response:
+async def redeem_points(body: RedemptionCreate, command: CommandDep) -> Response:
     """Redeem points for a reward (权益兑换)."""
-    return command.run(
+    return await command.run(
         "redeem_points",
         lambda actor: command.ledger.redeem_points(actor=actor, points=body.points,
                                                    reward=body.reward),
@@ -62,9 +62,9 @@ def redeem_points(body: RedemptionCreate, command: CommandDep) -> Response:
 
 @router.post("/carbon-account/donations", status_code=201,
              response_model=CarbonAccountPublic, responses=WRITE)
-def donate_points(body: DonationCreate, command: CommandDep) -> Response:
+async def donate_points(body: DonationCreate, command: CommandDep) -> Response:
     """Donate points (碳捐赠) to an event's neutrality claim."""
-    return command.run(
+    return await command.run(
         "donate_points",
         lambda actor: command.ledger.donate_points(actor=actor, points=body.points,
                                                    claim_id=body.claim_id),

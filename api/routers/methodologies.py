@@ -54,9 +54,9 @@ def get_methodology(methodology_id: MethodologyId, views: ViewsDep) -> Methodolo
 
 
 @router.post("", status_code=201, response_model=MethodologyPublic, responses=WRITE)
-def publish_methodology(body: MethodologyCreate, command: CommandDep) -> Response:
+async def publish_methodology(body: MethodologyCreate, command: CommandDep) -> Response:
     """Publish a methodology version (registry operators)."""
-    return command.run(
+    return await command.run(
         "publish_methodology",
         lambda actor: command.ledger.publish_methodology(
             actor=actor, code=body.code, version=body.version, region=body.region,
@@ -69,10 +69,10 @@ def publish_methodology(body: MethodologyCreate, command: CommandDep) -> Respons
 
 @router.post("/{methodology_id}/supersession", response_model=MethodologyPublic,
              responses=WRITE)
-def supersede_methodology(methodology_id: MethodologyId, body: SupersessionCreate,
+async def supersede_methodology(methodology_id: MethodologyId, body: SupersessionCreate,
                           command: CommandDep) -> Response:
     """Supersede a methodology by a successor (registry operators)."""
-    return command.run(
+    return await command.run(
         "supersede_methodology",
         lambda actor: command.ledger.supersede_methodology(
             actor=actor, methodology_id=methodology_id, successor_id=body.successor_id),

@@ -59,7 +59,7 @@ def get_participant(participant_id: ParticipantId, views: ViewsDep) -> Participa
 
 
 @router.post("", status_code=201, response_model=ParticipantPublic, responses=WRITE)
-def register_participant(
+async def register_participant(
     body: Annotated[IndividualCreate | OrganisationCreate, Body(discriminator="kind")],
     command: CommandDep,
 ) -> Response:
@@ -67,7 +67,7 @@ def register_participant(
     pseudonym only."""
     name = body.pseudonym if isinstance(body, IndividualCreate) else body.name
     pseudonym = body.pseudonym if isinstance(body, IndividualCreate) else None
-    return command.run(
+    return await command.run(
         "register_participant",
         lambda actor: command.ledger.register_participant(
             kind=body.kind, name=name, registered_by=actor,
@@ -79,10 +79,10 @@ def register_participant(
 
 @router.post("/{participant_id}/suspension", response_model=ParticipantPublic,
              responses=WRITE)
-def suspend_participant(participant_id: ParticipantId, body: SuspensionCreate,
+async def suspend_participant(participant_id: ParticipantId, body: SuspensionCreate,
                         command: CommandDep) -> Response:
     """Suspend a participant: its API keys stop working (registry operators)."""
-    return command.run(
+    return await command.run(
         "suspend_participant",
         lambda actor: command.ledger.suspend_participant(
             actor=actor, participant_id=participant_id, reason=body.reason),
@@ -91,9 +91,9 @@ def suspend_participant(participant_id: ParticipantId, body: SuspensionCreate,
 
 @router.post("/{participant_id}/reinstatement", response_model=ParticipantPublic,
              responses=WRITE)
-def reinstate_participant(participant_id: ParticipantId, command: CommandDep) -> Response:
+async def reinstate_participant(participant_id: ParticipantId, command: CommandDep) -> Response:
     """Lift a suspension (registry operators)."""
-    return command.run(
+    return await command.run(
         "reinstate_participant",
         lambda actor: command.ledger.reinstate_participant(actor=actor,
                                                            participant_id=participant_id),
@@ -101,11 +101,11 @@ def reinstate_participant(participant_id: ParticipantId, command: CommandDep) ->
 
 
 @router.post("/{participant_id}/roles", response_model=ParticipantPublic, responses=WRITE)
-def grant_role(participant_id: ParticipantId, body: RoleGrant,
+async def grant_role(participant_id: ParticipantId, body: RoleGrant,
                command: CommandDep) -> Response:
     """Grant a role, e.g. ``reporter`` to a cooperative requesting project issuance
     (registry operators)."""
-    return command.run(
+    return await command.run(
         "grant_role",
         lambda actor: command.ledger.grant_role(actor=actor, participant_id=participant_id,
                                                 role=body.role.value),
@@ -114,9 +114,9 @@ def grant_role(participant_id: ParticipantId, body: RoleGrant,
 
 @router.delete("/{participant_id}/roles/{role}", response_model=ParticipantPublic,
                responses=WRITE)
-def revoke_role(participant_id: ParticipantId, role: Role, command: CommandDep) -> Response:
+async def revoke_role(participant_id: ParticipantId, role: Role, command: CommandDep) -> Response:
     """Revoke a role (registry operators)."""
-    return command.run(
+    return await command.run(
         "revoke_role",
         lambda actor: command.ledger.revoke_role(actor=actor, participant_id=participant_id,
                                                  role=role.value),
@@ -125,10 +125,10 @@ def revoke_role(participant_id: ParticipantId, role: Role, command: CommandDep) 
 
 @router.post("/{participant_id}/api-keys", status_code=201, response_model=ApiKeyIssued,
              responses=WRITE)
-def issue_api_key(participant_id: ParticipantId, command: CommandDep) -> Response:
+async def issue_api_key(participant_id: ParticipantId, command: CommandDep) -> Response:
     """Issue an API key (registry operators, or the participant itself). The secret is
     shown once; only its SHA-256 is stored."""
-    return command.run(
+    return await command.run(
         "issue_api_key",
         lambda actor: command.ledger.issue_api_key(actor=actor,
                                                    participant_id=participant_id),
@@ -140,10 +140,10 @@ def issue_api_key(participant_id: ParticipantId, command: CommandDep) -> Respons
 
 @router.delete("/{participant_id}/api-keys/{key_id}", response_model=ApiKeyRevoked,
                responses=WRITE)
-def revoke_api_key(participant_id: ParticipantId, key_id: KeyId,
+async def revoke_api_key(participant_id: ParticipantId, key_id: KeyId,
                    command: CommandDep) -> Response:
     """Revoke an API key (registry operators, or the participant itself)."""
-    return command.run(
+    return await command.run(
         "revoke_api_key",
         lambda actor: command.ledger.revoke_api_key(actor=actor, participant_id=participant_id,
                                                     key_id=key_id),
@@ -152,11 +152,11 @@ def revoke_api_key(participant_id: ParticipantId, key_id: KeyId,
 
 @router.put("/{participant_id}/public-key", response_model=ParticipantPublic,
             responses=WRITE)
-def register_public_key(participant_id: ParticipantId, body: PublicKeyUpdate,
+async def register_public_key(participant_id: ParticipantId, body: PublicKeyUpdate,
                         command: CommandDep) -> Response:
     """Register the Ed25519 public key that verifies the participant's request signatures
     (registry operators)."""
-    return command.run(
+    return await command.run(
         "register_public_key",
         lambda actor: command.ledger.register_public_key(
             actor=actor, participant_id=participant_id, public_key=body.public_key),

@@ -36,11 +36,11 @@ def _readable(caller: Caller, row: dict[str, Any]) -> None:
 
 
 @router.post("", status_code=201, response_model=PledgePublic, responses=WRITE)
-def create_pledge(body: PledgeCreate, command: CommandDep) -> Response:
+async def create_pledge(body: PledgeCreate, command: CommandDep) -> Response:
     """Lock a holder's available credits as collateral for a loan of ``bank`` (by the bank
     or by the pledgor). Pledged credits cannot be sold, retired, transferred or pledged
     again."""
-    return command.run(
+    return await command.run(
         "pledge",
         lambda actor: command.ledger.pledge(
             actor=actor, batch_id=body.batch_id, holder=body.holder, bank=body.bank,
@@ -72,22 +72,22 @@ def get_pledge(pledge_id: PledgeId, caller: CallerDep, views: ViewsDep) -> Pledg
 
 
 @router.post("/{pledge_id}/release", response_model=PledgePublic, responses=WRITE)
-def release_pledge(pledge_id: PledgeId, command: CommandDep) -> Response:
+async def release_pledge(pledge_id: PledgeId, command: CommandDep) -> Response:
     """The loan was repaid: the credits return to the pledgor (the pledgee bank only)."""
-    row = pledge_row(command.runtime.views, pledge_id)
-    return command.run(
+    return await command.run(
         "release_pledge",
-        lambda actor: command.ledger.release_pledge(actor=actor, batch_id=UUID(row["batch"]),
-                                                    pledge_id=pledge_id),
+        lambda actor: command.ledger.release_pledge(
+            actor=actor, batch_id=UUID(pledge_row(command.runtime.views, pledge_id)["batch"]),
+            pledge_id=pledge_id),
         lambda _: PledgePublic.from_row(pledge_row(command.runtime.views, pledge_id)))
 
 
 @router.post("/{pledge_id}/enforcement", response_model=PledgePublic, responses=WRITE)
-def enforce_pledge(pledge_id: PledgeId, command: CommandDep) -> Response:
+async def enforce_pledge(pledge_id: PledgeId, command: CommandDep) -> Response:
     """The loan defaulted: the credits move to the bank (the pledgee bank only)."""
-    row = pledge_row(command.runtime.views, pledge_id)
-    return command.run(
+    return await command.run(
         "enforce_pledge",
-        lambda actor: command.ledger.enforce_pledge(actor=actor, batch_id=UUID(row["batch"]),
-                                                    pledge_id=pledge_id),
+        lambda actor: command.ledger.enforce_pledge(
+            actor=actor, batch_id=UUID(pledge_row(command.runtime.views, pledge_id)["batch"]),
+            pledge_id=pledge_id),
         lambda _: PledgePublic.from_row(pledge_row(command.runtime.views, pledge_id)))

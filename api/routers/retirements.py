@@ -54,12 +54,12 @@ def get_retirement(retirement_id: Annotated[UUID, Path()],
 
 
 @router.post("", status_code=201, response_model=RetirementPublic, responses=WRITE)
-def retire(body: RetirementCreate, command: CommandDep) -> Response:
+async def retire(body: RetirementCreate, command: CommandDep) -> Response:
     """Retire the caller's available credits for a beneficiary and purpose. **Permanent**:
     retired credits can never be transferred, sold, pledged or retired again. With
     ``purpose.claim_id`` the retirement also counts toward that neutrality claim."""
     terms = body.ledger_terms()
-    return command.run(
+    return await command.run(
         "retire",
         lambda actor: command.ledger.retire(actor=actor, batch_id=body.batch_id,
                                             quantity=body.quantity_g, **terms),

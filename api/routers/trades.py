@@ -41,7 +41,7 @@ def _results(results: list[TradeResult]) -> TradeSettlementBatchPublic:
 
 
 @router.post("/settlements", response_model=TradeSettlementBatchPublic, responses=WRITE)
-def settle_trades(body: TradeSettlementBatchCreate, command: CommandDep) -> Response:
+async def settle_trades(body: TradeSettlementBatchCreate, command: CommandDep) -> Response:
     """Settle matched trades of this exchange's listings (exchanges), each on its own: up
     to 1,000 per request, each answered separately. A trade id settled before returns its
     first settlement with ``replayed: true`` and delivers nothing again; the same trade id
@@ -59,7 +59,7 @@ def settle_trades(body: TradeSettlementBatchCreate, command: CommandDep) -> Resp
         raise_duplicate_request(r.error for r in results)
         return results
 
-    return command.run("settle_trades", settle, _results)
+    return await command.run("settle_trades", settle, _results)
 
 
 @router.get("", response_model=Page[TradePublic], responses=READ)

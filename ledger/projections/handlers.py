@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, and_, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, insert, select, update
 from sqlalchemy import delete as sql_delete
 
 from ledger.domain.credit_batch import LotState, decode_bridge_lock_message, token_pool_id
@@ -70,7 +70,7 @@ def _dumps(value: Any) -> str:
 
 @handles("Participant.Registered")
 def _participant_registered(conn: Connection, e: Any, _: int) -> None:
-    conn.execute(insert(t.participants).values(
+    conn.execute(insert(t.participants), dict(
         id=str(e.originator_id), kind=e.kind, name=e.name, roles=",".join(e.roles),
         suspended=False, public_key=e.public_key, registered_at=stamp(e.timestamp)))
 
@@ -102,7 +102,7 @@ def _suspension(conn: Connection, e: Any, _: int) -> None:
 
 @handles("Participant.ApiKeyIssued")
 def _api_key_issued(conn: Connection, e: Any, _: int) -> None:
-    conn.execute(insert(t.api_keys).values(
+    conn.execute(insert(t.api_keys), dict(
         key_id=e.key_id, participant=str(e.originator_id), secret_sha256=e.secret_sha256,
         active=True, issued_at=stamp(e.timestamp)))
 
@@ -121,7 +121,7 @@ def _public_key_registered(conn: Connection, e: Any, _: int) -> None:
 
 @handles("CommandRecord.Recorded")
 def _command_recorded(conn: Connection, e: Any, position: int) -> None:
-    conn.execute(insert(t.command_records).values(
+    conn.execute(insert(t.command_records), dict(
         id=str(e.originator_id), participant=e.participant, command=e.command,
         request_sha256=e.request_sha256, authentication=_dumps(e.authentication),
         idempotency_key=e.idempotency_key, events=_dumps(e.events), position=position,
@@ -138,7 +138,7 @@ def _command_events_added(conn: Connection, e: Any, _: int) -> None:
 
 @handles("Methodology.Published")
 def _methodology_published(conn: Connection, e: Any, _: int) -> None:
-    conn.execute(insert(t.methodologies).values(
+    conn.execute(insert(t.methodologies), dict(
         id=str(e.originator_id), code=e.code, version=e.methodology_version, region=e.region,
         scene=e.scene, activity_unit=e.activity_unit, factor_g_per_unit=e.factor_g_per_unit,
         valid_from=stamp(e.valid_from),
@@ -163,7 +163,7 @@ def _ensure_carbon_account(conn: Connection, account: str) -> None:
     exists = conn.execute(select(t.carbon_accounts.c.account).where(
         t.carbon_accounts.c.account == account)).first()
     if exists is None:
-        conn.execute(insert(t.carbon_accounts).values(
+        conn.execute(insert(t.carbon_accounts), dict(
             account=account, earned=0, redeemed=0, donated=0, behaviours=0))
 
 
@@ -286,7 +286,7 @@ def _record_spend(conn: Connection, account: str, e: Any, position: int, kind: s
     column = c.redeemed if kind == "redeemed" else c.donated
     conn.execute(update(t.carbon_accounts).where(c.account == account)
                  .values({column.name: column + e.points}))
-    conn.execute(insert(t.point_spends).values(
+    conn.execute(insert(t.point_spends), dict(
         position=position, account=account, kind=kind, points=e.points, reference=reference,
         at=stamp(e.timestamp)))
 
@@ -305,7 +305,7 @@ def _no_view(conn: Connection, e: Any, position: int) -> None:
 @handles("IssuanceRequest.Requested")
 def _requested(conn: Connection, e: Any, position: int) -> None:
     request_id = str(e.originator_id)
-    conn.execute(insert(t.issuance_requests).values(
+    conn.execute(insert(t.issuance_requests), dict(
         id=request_id, platform=e.platform, methodology=e.methodology, source=e.source,
         period_start=stamp(e.period_start), period_end=stamp(e.period_end),
         quantity=e.quantity, status="requested", evidence=_dumps(e.evidence),
@@ -344,34 +344,56 @@ def _batch_issued(conn: Connection, e: Any, _: int) -> None:
 @handles("CreditBatch.Issued", "CreditBatch.Imported")
 def _batch_created(conn: Connection, e: Any, position: int) -> None:
     batch = str(e.originator_id)
-    conn.execute(insert(t.batches).values(
+    conn.execute(insert(t.batches), dict(
         id=batch, block=e.block, registry=e.registry, vintage=e.vintage,
         methodology=e.methodology, methodology_label=e.methodology_label, region=e.region,
         project_type=e.project_type, quantity=e.quantity, serial_start=e.serial_start,
         behaviours_root=e.behaviours_root, source=_dumps(e.source),
         origin="imported" if type(e).__name__ == "Imported" else "issued",
         issued_at=stamp(e.timestamp), position=position))
-    conn.execute(insert(t.supply).values(batch=batch, issued=e.quantity,
+    conn.execute(insert(t.supply), dict(batch=batch, issued=e.quantity,
                                          **{s: 0 for s in STATES}))
     _adjust(conn, batch, e.holder, "available", e.quantity)
-    conn.execute(insert(t.serials).values(batch=batch, start=e.serial_start,
+    conn.execute(insert(t.serials), dict(batch=batch, start=e.serial_start,
                                           end=e.serial_start + e.quantity, state="available",
                                           ref=e.holder, holder=e.holder))
 
 
+# The statements of the serial and balance moves (every transfer, trade, pledge and
+# retirement runs about a dozen) are built once: building a SQLAlchemy expression costs
+# several times what executing its cached compiled form does.
+_b = t.balances.c
+_u = t.supply.c
+_s = t.serials.c
+_BALANCE_EXISTS = select(_b.account).where(and_(_b.account == bindparam("p_account"),
+                                                _b.batch == bindparam("p_batch")))
+_BALANCE_ADD = {state: update(t.balances).where(and_(
+    _b.account == bindparam("p_account"), _b.batch == bindparam("p_batch")))
+    .values({state: _b[state] + bindparam("p_delta")}) for state in STATES}
+_SUPPLY_ADD = {state: update(t.supply).where(_u.batch == bindparam("p_batch"))
+               .values({state: _u[state] + bindparam("p_delta")}) for state in STATES}
+_SAME_LOT = and_(_s.batch == bindparam("p_batch"), _s.state == bindparam("p_state"),
+                 _s.ref == bindparam("p_ref"))
+_RANGE_HOLDING = select(_s.start, _s.end).where(and_(
+    _SAME_LOT, _s.start <= bindparam("p_start"), _s.end >= bindparam("p_end")))
+_RANGE_ENDING_AT = select(_s.start).where(and_(_SAME_LOT, _s.end == bindparam("p_at")))
+_RANGE_STARTING_AT = select(_s.end).where(and_(_SAME_LOT, _s.start == bindparam("p_at")))
+_RANGE_DELETE = sql_delete(t.serials).where(and_(_s.batch == bindparam("p_batch"),
+                                                 _s.start == bindparam("p_start")))
+_RANGE_EXTEND = update(t.serials).where(and_(
+    _s.batch == bindparam("p_batch"), _s.start == bindparam("p_start"))).values(
+    end=bindparam("p_new_end"))
+_RANGE_INSERT = insert(t.serials)
+
+
 def _adjust(conn: Connection, batch: str, account: str, state: str, delta: int) -> None:
     """Add ``delta`` to an account's balance in ``state`` and to the batch supply."""
-    c = t.balances.c
-    row = conn.execute(select(c.account).where(and_(c.account == account,
-                                                    c.batch == batch))).first()
-    if row is None:
-        conn.execute(insert(t.balances).values(account=account, batch=batch,
+    key = {"p_account": account, "p_batch": batch}
+    if conn.execute(_BALANCE_EXISTS, key).first() is None:
+        conn.execute(insert(t.balances), dict(account=account, batch=batch,
                                                **{s: 0 for s in STATES}))
-    column = c[state]
-    conn.execute(update(t.balances).where(and_(c.account == account, c.batch == batch))
-                 .values({state: column + delta}))
-    s = t.supply.c
-    conn.execute(update(t.supply).where(s.batch == batch).values({state: s[state] + delta}))
+    conn.execute(_BALANCE_ADD[state], {**key, "p_delta": delta})
+    conn.execute(_SUPPLY_ADD[state], {"p_batch": batch, "p_delta": delta})
 
 
 def _move(conn: Connection, batch: str, ranges: list[list[int]], source: tuple[str, str, str],
@@ -379,20 +401,18 @@ def _move(conn: Connection, batch: str, ranges: list[list[int]], source: tuple[s
     """Move serial ranges from lot (state, ref, holder) to another, and the balances."""
     src_state, src_ref, src_holder = source
     dst_state, dst_ref, dst_holder = target
-    s = t.serials.c
+    lot = {"p_batch": batch, "p_state": src_state, "p_ref": src_ref}
     for start, end in ranges:
-        row = conn.execute(select(s.start, s.end).where(and_(
-            s.batch == batch, s.state == src_state, s.ref == src_ref, s.start <= start,
-            s.end >= end))).one()
-        conn.execute(sql_delete(t.serials).where(and_(s.batch == batch, s.start == row.start)))
+        row = conn.execute(_RANGE_HOLDING, {**lot, "p_start": start, "p_end": end}).one()
+        conn.execute(_RANGE_DELETE, {"p_batch": batch, "p_start": row.start})
         pieces = []
         if row.start < start:
             pieces.append({"start": row.start, "end": start})
         if end < row.end:
             pieces.append({"start": end, "end": row.end})
         for piece in pieces:
-            conn.execute(insert(t.serials).values(batch=batch, state=src_state, ref=src_ref,
-                                                  holder=src_holder, **piece))
+            conn.execute(_RANGE_INSERT, dict(batch=batch, state=src_state, ref=src_ref,
+                                             holder=src_holder, **piece))
         _insert_merged(conn, batch, start, end, dst_state, dst_ref, dst_holder)
     quantity = sum(end - start for start, end in ranges)
     _adjust(conn, batch, src_holder, src_state, -quantity)
@@ -403,19 +423,18 @@ def _insert_merged(conn: Connection, batch: str, start: int, end: int, state: st
                    holder: str) -> None:
     """Insert ``[start, end)`` into a lot, merged with adjacent ranges of the same lot, so
     the table holds each lot as the same normalised ranges as the aggregate."""
-    s = t.serials.c
-    same_lot = and_(s.batch == batch, s.state == state, s.ref == ref)
-    before = conn.execute(select(s.start).where(and_(same_lot, s.end == start))).first()
-    after = conn.execute(select(s.end).where(and_(same_lot, s.start == end))).first()
+    lot = {"p_batch": batch, "p_state": state, "p_ref": ref}
+    before = conn.execute(_RANGE_ENDING_AT, {**lot, "p_at": start}).first()
+    after = conn.execute(_RANGE_STARTING_AT, {**lot, "p_at": end}).first()
     if after is not None:
-        conn.execute(sql_delete(t.serials).where(and_(s.batch == batch, s.start == end)))
+        conn.execute(_RANGE_DELETE, {"p_batch": batch, "p_start": end})
         end = after.end
     if before is not None:
-        conn.execute(update(t.serials).where(and_(s.batch == batch, s.start == before.start))
-                     .values(end=end))
+        conn.execute(_RANGE_EXTEND, {"p_batch": batch, "p_start": before.start,
+                                     "p_new_end": end})
     else:
-        conn.execute(insert(t.serials).values(batch=batch, start=start, end=end, state=state,
-                                              ref=ref, holder=holder))
+        conn.execute(_RANGE_INSERT, dict(batch=batch, start=start, end=end, state=state,
+                                         ref=ref, holder=holder))
 
 
 @handles("CreditBatch.Transferred")
@@ -427,7 +446,7 @@ def _transferred(conn: Connection, e: Any, _: int) -> None:
 @handles("CreditBatch.Escrowed")
 def _escrowed(conn: Connection, e: Any, _: int) -> None:
     batch = str(e.originator_id)
-    conn.execute(insert(t.listings).values(
+    conn.execute(insert(t.listings), dict(
         id=e.listing_id, batch=batch, exchange=e.exchange, listing_ref=e.listing_ref,
         seller=e.seller, listed=e.quantity, sold=0, status="open"))
     _move(conn, batch, e.ranges, ("available", e.seller, e.seller),
@@ -446,7 +465,7 @@ def _listing_cancelled(conn: Connection, e: Any, _: int) -> None:
 @handles("CreditBatch.TradeSettled")
 def _trade_settled(conn: Connection, e: Any, position: int) -> None:
     batch = str(e.originator_id)
-    conn.execute(insert(t.trades).values(
+    conn.execute(insert(t.trades), dict(
         id=e.trade_id, exchange=e.exchange, trade_ref=e.trade_ref, batch=batch,
         listing=e.listing_id, seller=e.seller, buyer=e.buyer, quantity=e.quantity,
         price_per_tonne=e.price_per_tonne, currency=e.currency, ranges=_dumps(e.ranges),
@@ -466,7 +485,7 @@ def _trade_settled(conn: Connection, e: Any, position: int) -> None:
 @handles("CreditBatch.Pledged")
 def _pledged(conn: Connection, e: Any, position: int) -> None:
     batch = str(e.originator_id)
-    conn.execute(insert(t.pledges).values(
+    conn.execute(insert(t.pledges), dict(
         id=e.pledge_id, batch=batch, holder=e.holder, bank=e.bank,
         loan_reference=e.loan_reference, quantity=e.quantity, ranges=_dumps(e.ranges),
         status="active", pledged_at=stamp(e.timestamp), position=position))
@@ -495,7 +514,7 @@ def _record_retirement(conn: Connection, e: Any, position: int, retirement_id: s
                        details: dict[str, Any], trade_ref: str | None = None) -> None:
     extra = {k: v for k, v in details.items()
              if k not in {"beneficiary", "purpose", "jurisdiction", "consumption_period"}}
-    conn.execute(insert(t.retirements).values(
+    conn.execute(insert(t.retirements), dict(
         id=retirement_id, batch=str(e.originator_id), holder=holder, quantity=quantity,
         ranges=_dumps(ranges), beneficiary=details["beneficiary"], purpose=details["purpose"],
         jurisdiction=details["jurisdiction"], consumption_period=details["consumption_period"],
@@ -514,13 +533,13 @@ def _retired(conn: Connection, e: Any, position: int) -> None:
 @handles("CreditBatch.LockedForTokens")
 def _locked(conn: Connection, e: Any, position: int) -> None:
     batch = str(e.originator_id)
-    conn.execute(insert(t.token_locks).values(id=e.lock_id, batch=batch, holder=e.holder,
+    conn.execute(insert(t.token_locks), dict(id=e.lock_id, batch=batch, holder=e.holder,
                                               chain_address=e.chain_address,
                                               locked=e.quantity, unlocked=0))
     message = getattr(e, "bridge_message", None)
     if message:
         target = decode_bridge_lock_message(message)
-        conn.execute(insert(t.bridge_locks).values(
+        conn.execute(insert(t.bridge_locks), dict(
             id=e.lock_id, batch=batch, position=position, chain_id=str(target.chain_id),
             token_contract=target.token_contract, recipient=target.recipient,
             quantity=e.quantity, bridge_message=message,
@@ -541,7 +560,7 @@ def _tokens_minted(conn: Connection, e: Any, position: int) -> None:
     batch = str(e.originator_id)
     lc = t.token_locks.c
     if conn.execute(select(lc.id).where(lc.id == e.pool_id)).first() is None:
-        conn.execute(insert(t.token_locks).values(id=e.pool_id, batch=batch, holder=e.actor,
+        conn.execute(insert(t.token_locks), dict(id=e.pool_id, batch=batch, holder=e.actor,
                                                   chain_address=e.token_contract, locked=0,
                                                   unlocked=0))
     conn.execute(update(t.token_locks).where(lc.id == e.pool_id)
@@ -577,7 +596,7 @@ def _tokens_retired(conn: Connection, e: Any, position: int) -> None:
 @handles("CreditBatch.Exported")
 def _exported(conn: Connection, e: Any, _: int) -> None:
     batch = str(e.originator_id)
-    conn.execute(insert(t.exports).values(id=e.export_id, batch=batch, holder=e.holder,
+    conn.execute(insert(t.exports), dict(id=e.export_id, batch=batch, holder=e.holder,
                                           destination=e.destination, quantity=e.quantity,
                                           exported_at=stamp(e.timestamp)))
     _move(conn, batch, e.ranges, ("available", e.holder, e.holder),
@@ -587,7 +606,7 @@ def _exported(conn: Connection, e: Any, _: int) -> None:
 @handles("CreditBatch.Cancelled")
 def _cancelled(conn: Connection, e: Any, _: int) -> None:
     batch = str(e.originator_id)
-    conn.execute(insert(t.cancellations).values(id=e.cancellation_id, batch=batch,
+    conn.execute(insert(t.cancellations), dict(id=e.cancellation_id, batch=batch,
                                                 holder=e.holder, quantity=e.quantity,
                                                 reason=e.reason,
                                                 cancelled_at=stamp(e.timestamp)))
@@ -598,7 +617,7 @@ def _cancelled(conn: Connection, e: Any, _: int) -> None:
 @handles("CreditBatch.Corrected")
 def _corrected(conn: Connection, e: Any, position: int) -> None:
     batch = str(e.originator_id)
-    conn.execute(insert(t.corrections).values(
+    conn.execute(insert(t.corrections), dict(
         position=position, batch=batch, field=e.field,
         previous=None if e.previous is None else str(e.previous), value=str(e.value),
         reason=e.reason, at=stamp(e.timestamp)))
@@ -612,7 +631,7 @@ def _corrected(conn: Connection, e: Any, position: int) -> None:
 
 @handles("NeutralityClaim.Registered")
 def _claim_registered(conn: Connection, e: Any, _: int) -> None:
-    conn.execute(insert(t.claims).values(
+    conn.execute(insert(t.claims), dict(
         id=str(e.originator_id), organiser=e.organiser, event_name=e.event_name,
         scope=e.scope, footprint_g=e.footprint_g, retired_g=0, donated_points=0,
         retirements=0, met=False, registered_at=stamp(e.timestamp)))
