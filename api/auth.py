@@ -133,6 +133,9 @@ class Caller:
         return any(role.value in self.roles for role in roles)
 
 
+OWNERS_REMEMBERED = 100_000  # key ids whose participant is remembered (then forgotten)
+
+
 class Authenticator:
     """Checks API keys and signatures against the ledger."""
 
@@ -141,6 +144,7 @@ class Authenticator:
         self.runtime = runtime
         self.settings = settings
         self.clock = clock
+        self._owners: dict[str, UUID] = {}  # key id -> the participant it was issued to
 
     def authenticate(self, facts: RequestFacts, bearer: str | None,
                      headers: SignatureHeaders) -> Caller:
@@ -162,28 +166,48 @@ class Authenticator:
                 participant=str(caller.id))
 
     def _api_key(self, bearer: str | None) -> tuple[Participant, str]:
+        """The participant whose active key ``bearer`` is. The participant aggregate (read up
+        to date) decides: its active keys and their secrets' SHA-256. The read models are
+        asked only which participant a key id was issued to, once per key id (that never
+        changes), and why a key that is not active is refused."""
         if not bearer:
             raise InvalidApiKeyError("an API key is required: Authorization: Bearer <key>")
         prefix, _, rest = bearer.partition("_")
         key_id, _, _ = rest.partition("_")
         if prefix != "cl" or not key_id:
             raise InvalidApiKeyError("the API key is malformed")
-        row = self.runtime.views.api_key(key_id)
-        if row is None and self.runtime.sync():  # issued by another process just now?
-            row = self.runtime.views.api_key(key_id)
         digest = hashlib.sha256(bearer.encode()).hexdigest()
-        if row is None or not hmac.compare_digest(digest, row["secret_sha256"]):
-            raise InvalidApiKeyError("unknown API key")
+        owner = self._owners.get(key_id)
+        if owner is None:
+            row = self._key_row(key_id)
+            if row is None:
+                raise InvalidApiKeyError("unknown API key")
+            owner = UUID(row["participant"])
+            if len(self._owners) >= OWNERS_REMEMBERED:
+                self._owners.clear()
+            self._owners[key_id] = owner
         try:
-            participant = self.runtime.ledger.participant(UUID(row["participant"]), copy=False)
+            participant = self.runtime.ledger.participant(owner, copy=False)
         except LedgerError:
             raise InvalidApiKeyError("unknown API key") from None
-        if not row["active"] or key_id not in participant.api_keys:  # aggregate decides
+        active = participant.api_keys.get(key_id)
+        if active is None:
+            row = self._key_row(key_id)
+            if row is None or not hmac.compare_digest(digest, row["secret_sha256"]):
+                raise InvalidApiKeyError("unknown API key")
             raise InvalidApiKeyError("the API key was revoked", key_id=key_id)
+        if not hmac.compare_digest(digest, active):
+            raise InvalidApiKeyError("unknown API key")
         if participant.suspended:
             raise ParticipantSuspendedError(f"participant {participant.id} is suspended",
                                             participant=str(participant.id))
         return participant, key_id
+
+    def _key_row(self, key_id: str) -> dict[str, Any] | None:
+        row = self.runtime.views.api_key(key_id)
+        if row is None and self.runtime.sync():  # issued by another process just now?
+            row = self.runtime.views.api_key(key_id)
+        return row
 
     def _signature(self, facts: RequestFacts, participant: Participant,
                    headers: SignatureHeaders) -> dict[str, Any]:

@@ -12,8 +12,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, and_, bindparam, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
 from sqlalchemy import delete as sql_delete
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ledger.domain.credit_batch import LotState, decode_bridge_lock_message, token_pool_id
 from ledger.projections import schema as t
@@ -360,78 +362,108 @@ def _batch_created(conn: Connection, e: Any, position: int) -> None:
 
 
 # The statements of the serial and balance moves (every transfer, trade, pledge and
-# retirement runs about a dozen) are built once: building a SQLAlchemy expression costs
-# several times what executing its cached compiled form does.
+# retirement runs several) are built once: building a SQLAlchemy expression costs several
+# times what executing its cached compiled form does.
 _b = t.balances.c
 _u = t.supply.c
 _s = t.serials.c
-_BALANCE_EXISTS = select(_b.account).where(and_(_b.account == bindparam("p_account"),
-                                                _b.batch == bindparam("p_batch")))
-_BALANCE_ADD = {state: update(t.balances).where(and_(
-    _b.account == bindparam("p_account"), _b.batch == bindparam("p_batch")))
-    .values({state: _b[state] + bindparam("p_delta")}) for state in STATES}
+
+
+def _balance_upserts(insert_of: Callable[[Any], Any]) -> dict[str, Any]:
+    """Per state: add ``p_delta`` to an account's balance, creating the row at zero."""
+    statements = {}
+    for state in STATES:
+        statement = insert_of(t.balances).values(
+            account=bindparam("p_account"), batch=bindparam("p_batch"),
+            **{s: (bindparam("p_delta") if s == state else 0) for s in STATES})
+        statements[state] = statement.on_conflict_do_update(
+            index_elements=[_b.account, _b.batch],
+            set_={state: _b[state] + statement.excluded[state]})
+    return statements
+
+
+_BALANCE_ADD = {"sqlite": _balance_upserts(sqlite_insert),
+                "postgresql": _balance_upserts(postgresql_insert)}
 _SUPPLY_ADD = {state: update(t.supply).where(_u.batch == bindparam("p_batch"))
                .values({state: _u[state] + bindparam("p_delta")}) for state in STATES}
 _SAME_LOT = and_(_s.batch == bindparam("p_batch"), _s.state == bindparam("p_state"),
                  _s.ref == bindparam("p_ref"))
 _RANGE_HOLDING = select(_s.start, _s.end).where(and_(
     _SAME_LOT, _s.start <= bindparam("p_start"), _s.end >= bindparam("p_end")))
-_RANGE_ENDING_AT = select(_s.start).where(and_(_SAME_LOT, _s.end == bindparam("p_at")))
-_RANGE_STARTING_AT = select(_s.end).where(and_(_SAME_LOT, _s.start == bindparam("p_at")))
-_RANGE_DELETE = sql_delete(t.serials).where(and_(_s.batch == bindparam("p_batch"),
-                                                 _s.start == bindparam("p_start")))
-_RANGE_EXTEND = update(t.serials).where(and_(
-    _s.batch == bindparam("p_batch"), _s.start == bindparam("p_start"))).values(
-    end=bindparam("p_new_end"))
+_RANGE_NEIGHBOURS = select(_s.start, _s.end).where(and_(
+    _SAME_LOT, or_(_s.end == bindparam("p_start"), _s.start == bindparam("p_end"))))
+_AT = and_(_s.batch == bindparam("p_batch"), _s.start == bindparam("p_at"))
+_RANGE_DELETE = sql_delete(t.serials).where(_AT)
+_RANGE_SET_START = update(t.serials).where(_AT).values(start=bindparam("p_new_start"))
+_RANGE_SET_END = update(t.serials).where(_AT).values(end=bindparam("p_new_end"))
 _RANGE_INSERT = insert(t.serials)
 
 
 def _adjust(conn: Connection, batch: str, account: str, state: str, delta: int) -> None:
     """Add ``delta`` to an account's balance in ``state`` and to the batch supply."""
-    key = {"p_account": account, "p_batch": batch}
-    if conn.execute(_BALANCE_EXISTS, key).first() is None:
-        conn.execute(insert(t.balances), dict(account=account, batch=batch,
-                                               **{s: 0 for s in STATES}))
-    conn.execute(_BALANCE_ADD[state], {**key, "p_delta": delta})
+    _add_balance(conn, batch, account, state, delta)
     conn.execute(_SUPPLY_ADD[state], {"p_batch": batch, "p_delta": delta})
+
+
+def _add_balance(conn: Connection, batch: str, account: str, state: str, delta: int) -> None:
+    conn.execute(_BALANCE_ADD[conn.dialect.name][state],
+                 {"p_account": account, "p_batch": batch, "p_delta": delta})
 
 
 def _move(conn: Connection, batch: str, ranges: list[list[int]], source: tuple[str, str, str],
           target: tuple[str, str, str]) -> None:
-    """Move serial ranges from lot (state, ref, holder) to another, and the balances."""
+    """Move serial ranges from lot (state, ref, holder) to another, and the balances (and
+    the supply by state, unless the state stays the same)."""
     src_state, src_ref, src_holder = source
     dst_state, dst_ref, dst_holder = target
-    lot = {"p_batch": batch, "p_state": src_state, "p_ref": src_ref}
     for start, end in ranges:
-        row = conn.execute(_RANGE_HOLDING, {**lot, "p_start": start, "p_end": end}).one()
-        conn.execute(_RANGE_DELETE, {"p_batch": batch, "p_start": row.start})
-        pieces = []
-        if row.start < start:
-            pieces.append({"start": row.start, "end": start})
-        if end < row.end:
-            pieces.append({"start": end, "end": row.end})
-        for piece in pieces:
-            conn.execute(_RANGE_INSERT, dict(batch=batch, state=src_state, ref=src_ref,
-                                             holder=src_holder, **piece))
+        _remove_range(conn, batch, start, end, src_state, src_ref, src_holder)
         _insert_merged(conn, batch, start, end, dst_state, dst_ref, dst_holder)
     quantity = sum(end - start for start, end in ranges)
-    _adjust(conn, batch, src_holder, src_state, -quantity)
-    _adjust(conn, batch, dst_holder, dst_state, quantity)
+    if src_state == dst_state:
+        _add_balance(conn, batch, src_holder, src_state, -quantity)
+        _add_balance(conn, batch, dst_holder, dst_state, quantity)
+    else:
+        _adjust(conn, batch, src_holder, src_state, -quantity)
+        _adjust(conn, batch, dst_holder, dst_state, quantity)
+
+
+def _remove_range(conn: Connection, batch: str, start: int, end: int, state: str, ref: str,
+                  holder: str) -> None:
+    """Take ``[start, end)`` out of the lot's range that holds it: that range shrinks from
+    one end, or is split in two, or goes."""
+    row = conn.execute(_RANGE_HOLDING, {"p_batch": batch, "p_state": state, "p_ref": ref,
+                                        "p_start": start, "p_end": end}).one()
+    at = {"p_batch": batch, "p_at": row.start}
+    if row.start == start and end < row.end:
+        conn.execute(_RANGE_SET_START, {**at, "p_new_start": end})
+    elif row.start < start:
+        conn.execute(_RANGE_SET_END, {**at, "p_new_end": start})
+        if end < row.end:
+            conn.execute(_RANGE_INSERT, dict(batch=batch, start=end, end=row.end, state=state,
+                                             ref=ref, holder=holder))
+    else:
+        conn.execute(_RANGE_DELETE, at)
 
 
 def _insert_merged(conn: Connection, batch: str, start: int, end: int, state: str, ref: str,
                    holder: str) -> None:
     """Insert ``[start, end)`` into a lot, merged with adjacent ranges of the same lot, so
     the table holds each lot as the same normalised ranges as the aggregate."""
-    lot = {"p_batch": batch, "p_state": state, "p_ref": ref}
-    before = conn.execute(_RANGE_ENDING_AT, {**lot, "p_at": start}).first()
-    after = conn.execute(_RANGE_STARTING_AT, {**lot, "p_at": end}).first()
-    if after is not None:
-        conn.execute(_RANGE_DELETE, {"p_batch": batch, "p_start": end})
-        end = after.end
+    before = after = None
+    for row in conn.execute(_RANGE_NEIGHBOURS, {"p_batch": batch, "p_state": state,
+                                                "p_ref": ref, "p_start": start, "p_end": end}):
+        if row.end == start:
+            before = row
+        else:
+            after = row
     if before is not None:
-        conn.execute(_RANGE_EXTEND, {"p_batch": batch, "p_start": before.start,
-                                     "p_new_end": end})
+        if after is not None:
+            conn.execute(_RANGE_DELETE, {"p_batch": batch, "p_at": end})
+        conn.execute(_RANGE_SET_END, {"p_batch": batch, "p_at": before.start,
+                                      "p_new_end": after.end if after is not None else end})
+    elif after is not None:  # the range after starts earlier now
+        conn.execute(_RANGE_SET_START, {"p_batch": batch, "p_at": end, "p_new_start": start})
     else:
         conn.execute(_RANGE_INSERT, dict(batch=batch, start=start, end=end, state=state,
                                          ref=ref, holder=holder))
