@@ -71,7 +71,7 @@ def create_app(settings: ApiSettings, runtime: LedgerRuntime | None = None) -> F
         app.state.idempotency = store
         # PostgreSQL commands wait on the network: several writers overlap those waits.
         app.state.writes = WriteQueue(ledger.sync, threads=4 if ledger.settings.is_postgres
-                                      else 1)
+                                      else 1, lock=ledger.write_lock)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

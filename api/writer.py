@@ -21,6 +21,7 @@ import asyncio
 import queue
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -62,14 +63,17 @@ class WriteQueue:
     """Runs write jobs on up to ``threads`` writer threads (see the module documentation).
 
     ``sync(position)`` brings the read models to at least ``position`` (a notification id),
-    or to the end of the log when ``position`` is None."""
+    or to the end of the log when ``position`` is None. ``lock``, if given, is held while a
+    group runs (on SQLite, the lock that queues the writers of several server processes)."""
 
     idle_s = 5.0
 
-    def __init__(self, sync: Callable[[int | None], object], threads: int = 1) -> None:
+    def __init__(self, sync: Callable[[int | None], object], threads: int = 1,
+                 lock: AbstractContextManager[object] | None = None) -> None:
         if threads < 1:
             raise ValueError("a write queue needs at least one thread")
         self._sync = sync
+        self._group_lock = lock if lock is not None else nullcontext()
         self._threads = threads
         self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
         self._lock = threading.Lock()
@@ -111,7 +115,8 @@ class WriteQueue:
             group = [first]
             while len(group) < GROUP_LIMIT and (job := self._take(block=False)) is not None:
                 group.append(job)
-            self._run(group)
+            with self._group_lock:
+                self._run(group)
 
     def _run(self, group: list[_Job]) -> None:
         deferred: list[tuple[_Job, Deferred[object]]] = []

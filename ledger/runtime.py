@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Self
@@ -21,6 +22,7 @@ from ledger.domain.errors import LedgerError
 from ledger.projections.database import make_engine, startup_lock
 from ledger.projections.projector import Projector
 from ledger.projections.queries import ProjectedBehaviourQueries, ReadModels
+from ledger.write_lock import WriteLock
 
 if TYPE_CHECKING:
     from anchoring.chain import ChainClient
@@ -208,6 +210,11 @@ class LedgerRuntime:
         self.views = ReadModels(self.reader)
         self._anchoring: Anchoring | None = None
         self._sync_lock = threading.Lock()
+        # SQLite: this process's writers queue behind other server processes' writers here
+        # rather than in SQLite's sleeping busy handler (see ledger.write_lock).
+        self.write_lock: AbstractContextManager[object] = (
+            nullcontext() if settings.is_postgres
+            else WriteLock(settings.data_dir / "writer.lock"))
         self._synced = 0  # a position the read models are known to have reached
 
     @property
@@ -223,7 +230,7 @@ class LedgerRuntime:
         With ``until`` (a notification id the caller has written), a sync that another
         thread has already carried past it is not repeated: under concurrent requests one
         catch-up serves every request that was waiting for it."""
-        with self._sync_lock:
+        with self.write_lock, self._sync_lock:
             if until is not None and self._synced >= until:
                 return 0
             applied = self.projector.catch_up()
@@ -236,6 +243,8 @@ class LedgerRuntime:
         self.ledger.close()
         self.engine.dispose()
         self.reader.dispose()
+        if isinstance(self.write_lock, WriteLock):
+            self.write_lock.close()
 
     def __enter__(self) -> Self:
         return self

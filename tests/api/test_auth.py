@@ -163,6 +163,21 @@ def test_revoked_keys_are_refused(world: World):
     assert_problem(world.api.get(actor, "/me"), 401, "invalid-api-key")
 
 
+def test_a_key_revoked_elsewhere_is_refused_before_the_read_models_know(world: World):
+    """The participant aggregate decides which keys are active: a key revoked through the
+    ledger directly (another process, the CLI) is refused on the next request, before any
+    catch-up, and the refusal says it was revoked; a wrong secret for it is still unknown."""
+    actor = world.actors["enterprise"]
+    key_id = actor.secret.split("_")[1]
+    assert world.api.get(actor, "/me").status_code == 200  # the key's owner is remembered
+    world.ledger.revoke_api_key(actor=actor.id, participant_id=actor.id, key_id=key_id)
+    body = assert_problem(world.api.get(actor, "/me"), 401, "invalid-api-key")
+    assert "revoked" in body["detail"]
+    forged = actor.secret[:-4] + ("AAAA" if not actor.secret.endswith("AAAA") else "BBBB")
+    response = world.api.client.get("/me", headers={"Authorization": f"Bearer {forged}"})
+    assert "revoked" not in assert_problem(response, 401, "invalid-api-key")["detail"]
+
+
 def test_suspended_participants_are_refused_until_reinstated(world: World):
     platform, operator = world.actors["platform"], world.operator
     suspended = world.api.post(operator, f"/participants/{platform.id}/suspension",
