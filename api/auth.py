@@ -178,6 +178,7 @@ class Authenticator:
             raise InvalidApiKeyError("the API key is malformed")
         digest = hashlib.sha256(bearer.encode()).hexdigest()
         owner = self._owners.get(key_id)
+        row: dict[str, Any] | None = None
         if owner is None:
             row = self._key_row(key_id)
             if row is None:
@@ -192,7 +193,7 @@ class Authenticator:
             raise InvalidApiKeyError("unknown API key") from None
         active = participant.api_keys.get(key_id)
         if active is None:
-            row = self._key_row(key_id)
+            row = row or self._key_row(key_id)
             if row is None or not hmac.compare_digest(digest, row["secret_sha256"]):
                 raise InvalidApiKeyError("unknown API key")
             raise InvalidApiKeyError("the API key was revoked", key_id=key_id)
