@@ -4,11 +4,12 @@ reward or donation to an event."""
 
 from __future__ import annotations
 
-from uuid import UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from ledger.domain.errors import InsufficientBalanceError, ValidationError
+from ledger.domain.ids import uuid5
 from ledger.domain.quantities import require_grams
 
 __all__ = ["CarbonAccount", "carbon_account_id"]

@@ -9,9 +9,11 @@ first in the event store.
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
+
+from ledger.domain.ids import uuid5
 
 __all__ = ["CommandRecord", "idempotency_record_id"]
 

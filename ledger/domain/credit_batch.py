@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 from typing import Any, NamedTuple
-from uuid import UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
@@ -39,6 +39,7 @@ from ledger.domain.errors import (
     RecordNotFoundError,
     ValidationError,
 )
+from ledger.domain.ids import uuid5
 from ledger.domain.quantities import MAX_GRAMS, require_grams
 from ledger.domain.retirement import validate_retirement_details
 from ledger.domain.serials import Range, add_ranges, ranges_total, remove_ranges, take_lowest

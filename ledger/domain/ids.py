@@ -8,7 +8,8 @@ replayed trade id or a second batch number are refused by the database.
 
 from __future__ import annotations
 
-from uuid import UUID, uuid5
+from hashlib import sha1
+from uuid import UUID, SafeUUID
 
 __all__ = [
     "behaviour_id",
@@ -22,7 +23,28 @@ __all__ = [
     "project_schedule_id",
     "registry_id",
     "trade_id",
+    "uuid5",
 ]
+
+# RFC 9562 name-based (SHA-1) UUID: the version nibble set to 5, the variant bits to 10.
+_KEEP = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
+_MARK = (5 << 76) | (0x8000 << 48)
+_new = object.__new__
+_set = object.__setattr__
+
+
+def uuid5(namespace: UUID, name: str) -> UUID:
+    """The same value as :func:`uuid.uuid5`, at about a third of its cost.
+
+    The standard function builds its ``UUID`` through the general constructor, whose checks
+    cost more than the hash; bulk ingestion derives two ids per behaviour. The value is set
+    directly, as ``UUID.__init__`` itself does, and is tested equal to the standard one.
+    """
+    value = int.from_bytes(sha1(namespace.bytes + name.encode()).digest()[:16]) & _KEEP | _MARK
+    derived: UUID = _new(UUID)
+    _set(derived, "int", value)
+    _set(derived, "is_safe", SafeUUID.unknown)
+    return derived
 
 _ROOT = UUID("6f1d7c0e-2a35-5b4e-9d0c-3c1a7f0b8e21")
 
