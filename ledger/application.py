@@ -24,8 +24,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from functools import lru_cache
-from typing import Any, ClassVar, Protocol, TypeVar, cast
+from functools import lru_cache, wraps
+from typing import Any, ClassVar, ParamSpec, Protocol, TypeVar, cast
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
@@ -62,7 +62,7 @@ from ledger.domain.registry import ExternalRegistry, Registry, validate_prefix
 from ledger.domain.serials import Range
 from ledger.domain.timeutil import parse_time
 from ledger.domain.trade import Trade
-from ledger.repository import LedgerRepository
+from ledger.repository import LedgerRepository, ReadSetChanged
 from ledger.storage import first_events
 from ledger.striped_locks import StripedLocks
 
@@ -85,6 +85,7 @@ _account_id = lru_cache(maxsize=65536)(ids.individual_account_id)
 
 A = TypeVar("A", bound=Aggregate)
 R = TypeVar("R")
+P = ParamSpec("P")
 
 MAX_RETRIES = 10
 SAVE_CHUNK = 1000  # behaviours per transaction in bulk reports
@@ -159,6 +160,33 @@ def _back_off(attempt: int) -> None:
     """Wait a little, more each time and at random, before retrying a lost race, so that
     competing writers do not collide again in lockstep."""
     time.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 6)))
+
+
+# Which attempt of a batch command this thread is in (see Ledger._commanding).
+_attempt: ContextVar[str | None] = ContextVar("batch_command_attempt", default=None)
+
+
+class _StaleAttempt(Exception):  # noqa: N818 - internal control flow, never escapes
+    """The attempt decided on a cached copy that was stale: the command runs again."""
+
+
+def _batch_command(method: Callable[P, R]) -> Callable[P, R]:
+    """Run a command whose body is one :meth:`Ledger._commanding` block: first on cached
+    copies checked at commit, then, if they were stale, once more on current copies. The
+    body is the whole command (nothing saved before the block), so running it again is
+    safe."""
+    @wraps(method)
+    def command(*args: P.args, **kwargs: P.kwargs) -> R:
+        token = _attempt.set("checked")
+        try:
+            return method(*args, **kwargs)
+        except _StaleAttempt:
+            _attempt.set("current")
+            return method(*args, **kwargs)
+        finally:
+            _attempt.reset(token)
+
+    return command
 
 
 class DuplicateRequestError(DuplicateRecordError):
@@ -365,10 +393,15 @@ class Ledger(Application[UUID]):
         # Application.save, with a processing event that collects aggregates' events
         # without the library's runtime Protocol checks (a sixth of bulk ingestion's time).
         processing = _ProcessingEvent()
+        reads = self.repository.read_set()
+        if reads:  # checked at commit (see LedgerRepository)
+            kwargs["read_set"] = reads
         processing.collect_events(*objs, **kwargs)
         with self._write_lock:
             recordings = self._record(processing)
             self._take_snapshots(processing)
+        if self.repository.checks_read_sets:
+            self.repository.saved(processing.events)
         self._notify(recordings)
         context = _command_context.get()
         if context is not None and recordings:
@@ -915,11 +948,29 @@ class Ledger(Application[UUID]):
 
     @contextmanager
     def _commanding(self, batch_id: UUID, *participants: UUID) -> Iterator[None]:
-        """Queue on the batch's in-process lock, then bring the cached batch and
-        participants up to date with one query (see :class:`LedgerRepository`)."""
+        """Queue on the batch's in-process lock, then read the cached batch and participants
+        (see :class:`LedgerRepository`).
+
+        In the first attempt of a :func:`_batch_command` where the store checks read sets,
+        the cached copies are read as they are: a save is refused if any was stale, and a
+        refusal decided on them (a :class:`LedgerError`) stands only if one query finds them
+        current. Otherwise the command is attempted again on copies brought up to date by
+        one query first, which is how every other attempt reads.
+        """
+        checked = _attempt.get() == "checked" and self.repository.checks_read_sets
         with self._batch_locks.holding(batch_id), \
-                self.repository.fast_forwarded(batch_id, *participants):
-            yield
+                self.repository.fast_forwarded(batch_id, *participants,
+                                               check_at_commit=checked):
+            try:
+                yield
+            except ReadSetChanged:
+                if not checked:
+                    raise
+                raise _StaleAttempt from None
+            except LedgerError:
+                if checked and self.repository.caught_up():
+                    raise _StaleAttempt from None
+                raise
 
     def _on_batch(self, batch_id: UUID, command: Callable[[CreditBatch], R],
                   *others: Callable[[], Aggregate]) -> R:
@@ -933,6 +984,7 @@ class Ledger(Application[UUID]):
 
         return self._retrying(attempt)
 
+    @_batch_command
     def transfer(self, *, actor: UUID, batch_id: UUID, recipient: UUID,
                  quantity: int) -> list[Range]:
         with self._commanding(batch_id, actor, recipient):
@@ -941,6 +993,7 @@ class Ledger(Application[UUID]):
             return self._on_batch(batch_id, lambda b: b.transfer(
                 sender=actor, recipient=recipient, quantity=quantity, actor=actor))
 
+    @_batch_command
     def list_for_sale(self, *, actor: UUID, batch_id: UUID, seller: UUID, listing_ref: str,
                       quantity: int) -> UUID:
         """The exchange escrows a seller's credits for a listing; returns the listing id."""
@@ -953,6 +1006,7 @@ class Ledger(Application[UUID]):
                 quantity=quantity, actor=actor))
             return listing_id
 
+    @_batch_command
     def cancel_listing(self, *, actor: UUID, batch_id: UUID, listing_ref: str) -> list[Range]:
         with self._commanding(batch_id, actor):
             self._actor(actor, Role.SETTLER)
@@ -1069,6 +1123,7 @@ class Ledger(Application[UUID]):
             raise ValidationError(f"currency {currency!r} must be an ISO 4217 code like CNY",
                                   field="currency")
 
+    @_batch_command
     def pledge(self, *, actor: UUID, batch_id: UUID, holder: UUID, bank: UUID,
                loan_reference: str, quantity: int) -> UUID:
         """Lock credits as loan collateral; registered by the pledgor or the bank."""
@@ -1082,18 +1137,21 @@ class Ledger(Application[UUID]):
                 quantity=quantity, actor=actor))
             return pledge_id
 
+    @_batch_command
     def release_pledge(self, *, actor: UUID, batch_id: UUID, pledge_id: UUID) -> list[Range]:
         with self._commanding(batch_id, actor):
             self._actor(actor, Role.LENDER)
             return self._on_batch(batch_id, lambda b: b.release_pledge(pledge_id=pledge_id,
                                                                        actor=actor))
 
+    @_batch_command
     def enforce_pledge(self, *, actor: UUID, batch_id: UUID, pledge_id: UUID) -> list[Range]:
         with self._commanding(batch_id, actor):
             self._actor(actor, Role.LENDER)
             return self._on_batch(batch_id, lambda b: b.enforce_pledge(pledge_id=pledge_id,
                                                                        actor=actor))
 
+    @_batch_command
     def retire(self, *, actor: UUID, batch_id: UUID, quantity: int, beneficiary: str,
                purpose: str, jurisdiction: str, consumption_period: str,
                details: dict[str, Any] | None = None) -> UUID:
@@ -1126,6 +1184,7 @@ class Ledger(Application[UUID]):
                 actor=actor), *others)
             return retirement_id
 
+    @_batch_command
     def export(self, *, actor: UUID, batch_id: UUID, quantity: int, destination: str) -> UUID:
         with self._commanding(batch_id, actor):
             self._actor(actor, Role.HOLDER)
@@ -1135,6 +1194,7 @@ class Ledger(Application[UUID]):
                 actor=actor))
             return export_id
 
+    @_batch_command
     def cancel(self, *, actor: UUID, batch_id: UUID, holder: UUID, quantity: int,
                reason: str) -> UUID:
         with self._commanding(batch_id, actor):
@@ -1145,6 +1205,7 @@ class Ledger(Application[UUID]):
                 actor=actor))
             return cancellation_id
 
+    @_batch_command
     def correct_batch(self, *, actor: UUID, batch_id: UUID, field: str, value: Any,
                       reason: str) -> None:
         with self._commanding(batch_id, actor):
@@ -1152,6 +1213,7 @@ class Ledger(Application[UUID]):
             self._on_batch(batch_id, lambda b: b.correct(field=field, value=value, reason=reason,
                                                          actor=actor))
 
+    @_batch_command
     def lock_for_tokens(self, *, actor: UUID, batch_id: UUID, quantity: int,
                         chain_address: str, chain_id: int | None = None,
                         token_contract: str | None = None) -> UUID:
@@ -1170,6 +1232,7 @@ class Ledger(Application[UUID]):
 
     # ------------------------------------------------------------------ token bridge
 
+    @_batch_command
     def record_token_mint(self, *, actor: UUID, batch_id: UUID, lock_id: UUID,
                           chain_reference: str) -> list[Range]:
         """The bridge saw a bridged lock minted on chain (with enough confirmations): its
@@ -1180,6 +1243,7 @@ class Ledger(Application[UUID]):
             return self._on_batch(batch_id, lambda b: b.record_token_mint(
                 lock_id=lock_id, chain_reference=chain_reference, actor=actor))
 
+    @_batch_command
     def unlock_tokens(self, *, actor: UUID, batch_id: UUID, lock_id: UUID, recipient: UUID,
                       quantity: int, chain_reference: str,
                       burn_id: str | None = None) -> list[Range]:
@@ -1193,6 +1257,7 @@ class Ledger(Application[UUID]):
                 lock_id=lock_id, recipient=recipient, quantity=quantity,
                 chain_reference=chain_reference, actor=actor, burn_id=burn_id))
 
+    @_batch_command
     def retire_tokenised(self, *, actor: UUID, batch_id: UUID, pool_id: UUID, quantity: int,
                          beneficiary: str, purpose: str, jurisdiction: str,
                          consumption_period: str, details: dict[str, Any] | None,

@@ -8,12 +8,20 @@ bytes with a regular expression that the server then parses back (about a fifth 
 loading's time).
 
 This recorder does the same work in one server-side function,
-``ledger_insert_events_v1(uuid[], int4[], text[], bytea[])``, called in autocommit mode
-with its four arrays in binary format: one round trip and no escaping. The function takes
-the same table lock, notifies the same channel and returns the notification ids, so
-readers of the log see exactly what they saw before. Everything else (reads,
-subscriptions, retries on connection errors, the translation of a unique violation into
-``IntegrityError``) is the library's.
+``ledger_insert_events_v2(uuid[], int4[], text[], bytea[], uuid[], int4[])``, called in
+autocommit mode with its arrays in binary format: one round trip and no escaping. The
+function takes the same table lock, notifies the same channel and returns the notification
+ids, so readers of the log see exactly what they saw before.
+
+Its last two arrays are the command's *read set* (aggregate ids and the versions the
+command decided on; empty for a plain save). Holding the lock, the function first looks
+for a newer event of any of them and, if there is one, inserts nothing and raises SQLSTATE
+``CL409``, which :meth:`LedgerPostgresRecorder.insert_events` turns into
+:class:`~ledger.repository.ReadSetChanged` (see :mod:`ledger.repository`). ``_v1``
+(without a read set) is no longer created; databases that have it keep it unused.
+
+Everything else (reads, subscriptions, retries on connection errors, the translation of a
+unique violation into ``IntegrityError``) is the library's.
 
 Selected with ``APPLICATION_RECORDER_TOPIC`` in :meth:`ledger.runtime.Settings.event_store_env`.
 """
@@ -22,9 +30,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 import psycopg.errors
 from eventsourcing.persistence import (
+    DatabaseError,
     IntegrityError,
     InterfaceError,
     OperationalError,
@@ -35,13 +45,18 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.utils import retry
 from psycopg.sql import SQL, Composed, Identifier, Literal
 
+from ledger.repository import ReadSetChanged
+
 __all__ = ["INSERT_FUNCTION", "LedgerPostgresRecorder"]
 
-INSERT_FUNCTION = "ledger_insert_events_v1"  # a new body gets a new name, never a replace
-_SIGNATURE = "(uuid[], int4[], text[], bytea[])"
+INSERT_FUNCTION = "ledger_insert_events_v2"  # a new body gets a new name, never a replace
+_SIGNATURE = "(uuid[], int4[], text[], bytea[], uuid[], int4[])"
+READ_SET_CHANGED = "CL409"  # the SQLSTATE the function raises for a stale read set
 
 
 class LedgerPostgresRecorder(PostgresApplicationRecorder):
+    checks_read_sets = True
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         schema = Identifier(self.datastore.schema)
@@ -49,10 +64,17 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                                                  name=Identifier(INSERT_FUNCTION))
         self._create_function: Composed = SQL(
             "CREATE FUNCTION {function}(ids uuid[], versions int4[], topics text[], "
-            "states bytea[]) RETURNS SETOF bigint LANGUAGE plpgsql AS $body$ "
+            "states bytea[], read_ids uuid[], read_versions int4[]) "
+            "RETURNS SETOF bigint LANGUAGE plpgsql AS $body$ "
             "BEGIN "
             "SET LOCAL lock_timeout = {timeout}; "
             "LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE; "
+            "IF EXISTS (SELECT 1 FROM unnest(read_ids, read_versions) AS r(id, version) "
+            "JOIN {schema}.{table} AS e ON e.originator_id = r.id "
+            "AND e.originator_version > r.version) THEN "
+            "RAISE EXCEPTION 'an aggregate the command read has a newer event' "
+            "USING ERRCODE = {stale}; "
+            "END IF; "
             "NOTIFY {channel}; "
             "RETURN QUERY INSERT INTO {schema}.{table} "
             "(originator_id, originator_version, topic, state) "
@@ -62,12 +84,13 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         ).format(function=function, schema=schema,
                  table=Identifier(self.events_table_name),
                  timeout=Literal(f"{self.datastore.lock_timeout}s"),
-                 channel=Identifier(self.channel_name))
+                 channel=Identifier(self.channel_name), stale=Literal(READ_SET_CHANGED))
         self._function_exists: Composed = SQL(
             "SELECT to_regprocedure({signature}) IS NOT NULL AS present").format(
             signature=Literal(f'"{self.datastore.schema}".{INSERT_FUNCTION}{_SIGNATURE}'))
         self._invoke: Composed = SQL(
-            "SELECT * FROM {function}(%b, %b, %b, %b) AS inserted(notification_id)"
+            "SELECT * FROM {function}(%b, %b, %b, %b, %b::uuid[], %b::int4[]) "
+            "AS inserted(notification_id)"
         ).format(function=function)
 
     def create_table(self) -> None:
@@ -87,16 +110,27 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 raise
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
-    def insert_events(self, stored_events: Sequence[StoredEvent],
+    def insert_events(self, stored_events: Sequence[StoredEvent], *,
+                      read_set: dict[UUID, int] | None = None,
                       **kwargs: Any) -> Sequence[int] | None:
+        """Insert the events in one transaction, unless an aggregate of ``read_set`` (id:
+        version read) has a newer event: then nothing is inserted and
+        :class:`~ledger.repository.ReadSetChanged` is raised."""
         if not stored_events:
             return []
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            # autocommit: the call is its own transaction (lock, insert, notify, commit)
-            curs.execute(self._invoke, (
-                [e.originator_id for e in stored_events],
-                [e.originator_version for e in stored_events],
-                [e.topic for e in stored_events],
-                [e.state for e in stored_events],
-            ), prepare=True)
-            return [row["notification_id"] for row in curs.fetchall()]
+        reads = read_set or {}
+        try:
+            with self.datastore.get_connection() as conn, conn.cursor() as curs:
+                # autocommit: the call is its own transaction (lock, check, insert, notify)
+                curs.execute(self._invoke, (
+                    [e.originator_id for e in stored_events],
+                    [e.originator_version for e in stored_events],
+                    [e.topic for e in stored_events],
+                    [e.state for e in stored_events],
+                    list(reads), list(reads.values()),
+                ), prepare=True)
+                return [row["notification_id"] for row in curs.fetchall()]
+        except DatabaseError as error:
+            if getattr(error.__cause__, "sqlstate", None) == READ_SET_CHANGED:
+                raise ReadSetChanged(str(error.__cause__)) from None
+            raise

@@ -103,22 +103,24 @@ def test_aggregates_not_cached_are_read_as_usual(tmp_path: Path) -> None:
 
 def test_a_command_that_read_a_stale_batch_retries_with_fresh_state(
         world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The batch moves on in another process between the block's query and the save:
-    the save conflicts, and the retry must read the batch again, not the block's copy."""
+    """The batch moves on in another process after the command read it and before its
+    save: the save conflicts (a version collision, or a refused read set where those are
+    checked), and the retry must read the batch again, not the copy it first read."""
     batch_id = world.project_batch(quantity=10 * TONNE)
     ledger = world.ledger
     other = Ledger(env=sqlite_env(world.db))
     ledger.batch(batch_id)  # cached here
-    apply = ledger.repository._apply
+    read = ledger.batch
     writes: list[Any] = []
 
-    def and_then_another_process_writes(*args: Any) -> None:
-        apply(*args)
-        if args[0] == batch_id and not writes:
+    def and_then_another_process_writes(aggregate_id: Any) -> Any:
+        batch = read(aggregate_id)
+        if aggregate_id == batch_id and not writes:
             writes.append(other.transfer(actor=world.emitter, batch_id=batch_id,
                                          recipient=world.organiser, quantity=1))
+        return batch
 
-    monkeypatch.setattr(ledger.repository, "_apply", and_then_another_process_writes)
+    monkeypatch.setattr(ledger, "batch", and_then_another_process_writes)
     ledger.transfer(actor=world.emitter, batch_id=batch_id, recipient=world.organiser,
                     quantity=2)
 

@@ -1,0 +1,103 @@
+"""Read sets checked at commit (PostgreSQL): a command decides on its cached copies without
+asking the store first, and the store refuses its save if any of them was stale."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from eventsourcing.persistence import StoredEvent
+
+from ledger import repository as repository_module
+from ledger.application import Ledger
+from ledger.domain.errors import PermissionDeniedError
+from ledger.repository import ReadSetChanged
+from tests.ledger.conftest import TONNE, World, sqlite_env
+
+
+@pytest.fixture
+def checked(world: World) -> World:
+    if not world.ledger.repository.checks_read_sets:
+        pytest.skip("read sets are checked at commit on PostgreSQL only")
+    return world
+
+
+def count(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[Any]:
+    calls: list[Any] = []
+    original = getattr(owner, name)
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, counting)
+    return calls
+
+
+def test_a_command_on_current_cached_copies_makes_one_call_to_the_store(
+        checked: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    world, ledger = checked, checked.ledger
+    batch_id = world.project_batch(quantity=10 * TONNE)
+    ledger.transfer(actor=world.emitter, batch_id=batch_id, recipient=world.organiser,
+                    quantity=1)  # everything the next one reads is cached and current
+    queries = count(monkeypatch, repository_module, "newer_events")
+    inserts = count(monkeypatch, ledger.recorder, "insert_events")
+
+    for _ in range(3):
+        ledger.transfer(actor=world.emitter, batch_id=batch_id, recipient=world.organiser,
+                        quantity=1)
+
+    assert queries == []
+    assert len(inserts) == 3
+    assert ledger.batch(batch_id).available(world.organiser) == 4
+
+
+def test_a_recipient_suspended_by_another_process_is_refused_though_cached_as_active(
+        checked: World) -> None:
+    world, ledger = checked, checked.ledger
+    batch_id = world.project_batch(quantity=10 * TONNE)
+    ledger.transfer(actor=world.emitter, batch_id=batch_id, recipient=world.organiser,
+                    quantity=1)  # the organiser is cached here, active
+    other = Ledger(env=sqlite_env(world.db))
+    other.suspend_participant(actor=world.operator, participant_id=world.organiser,
+                              reason="licence withdrawn")
+
+    with pytest.raises(PermissionDeniedError, match="suspended"):
+        ledger.transfer(actor=world.emitter, batch_id=batch_id, recipient=world.organiser,
+                        quantity=1)
+
+    assert ledger.batch(batch_id).available(world.organiser) == 1
+
+
+def test_a_refusal_decided_on_a_stale_batch_is_decided_again_on_the_current_one(
+        checked: World) -> None:
+    world, ledger = checked, checked.ledger
+    batch_id = world.project_batch(quantity=10 * TONNE)
+    ledger.batch(batch_id)  # cached here: the organiser holds nothing
+    other = Ledger(env=sqlite_env(world.db))
+    other.transfer(actor=world.emitter, batch_id=batch_id, recipient=world.organiser,
+                   quantity=5 * TONNE)
+
+    ledger.transfer(actor=world.organiser, batch_id=batch_id, recipient=world.emitter,
+                    quantity=3 * TONNE)  # the cached copy alone would refuse this
+
+    batch = ledger.batch(batch_id)
+    assert batch.available(world.organiser) == 2 * TONNE
+    assert batch.available(world.emitter) == 8 * TONNE
+
+
+def test_the_store_refuses_a_stale_read_set_and_writes_nothing(checked: World) -> None:
+    world, ledger = checked, checked.ledger
+    batch_id = world.project_batch(quantity=10 * TONNE)
+    version = ledger.batch(batch_id).version
+    recorder = ledger.recorder
+    before = recorder.max_notification_id()
+    event = StoredEvent(originator_id=world.organiser, originator_version=10**6,
+                        topic="tests:Probe", state=b"{}")
+
+    with pytest.raises(ReadSetChanged):
+        recorder.insert_events([event], read_set={batch_id: version - 1})
+
+    assert recorder.max_notification_id() == before
+    assert recorder.insert_events([event], read_set={batch_id: version}) is not None
+    assert recorder.max_notification_id() == (before or 0) + 1
