@@ -102,8 +102,9 @@ class LedgerRepository(Repository[UUID]):
             return
         reads = self.read_set()
         written: dict[UUID, list[DomainEvent]] = {}
-        for event in events:
-            written.setdefault(event.originator_id, []).append(event)
+        for event in events:  # a first event has no cached copy behind it (bulk reports)
+            if event.originator_version > 1 or (reads and event.originator_id in reads):
+                written.setdefault(event.originator_id, []).append(event)
         for aggregate_id, new in written.items():
             if reads is not None and aggregate_id in reads:
                 reads[aggregate_id] = new[-1].originator_version
