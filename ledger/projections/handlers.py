@@ -19,6 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ledger.domain.credit_batch import LotState, decode_bridge_lock_message, token_pool_id
 from ledger.projections import schema as t
+from ledger.projections.driver_statements import DriverStatement
 
 __all__ = ["BULK_HANDLERS", "HANDLERS", "INDEXES_USED", "BehaviourRow", "stamp"]
 
@@ -362,52 +363,55 @@ def _batch_created(conn: Connection, e: Any, position: int) -> None:
 
 
 # The statements of the serial and balance moves (every transfer, trade, pledge and
-# retirement runs several) are built once: building a SQLAlchemy expression costs several
-# times what executing its cached compiled form does.
+# retirement runs several) are built once and run on the driver (see driver_statements):
+# building a SQLAlchemy expression costs several times what executing its compiled form
+# does, and that execution several times the driver's.
 _b = t.balances.c
 _u = t.supply.c
 _s = t.serials.c
 
 
-def _balance_upserts(insert_of: Callable[[Any], Any]) -> dict[str, Any]:
+def _balance_upserts(insert_of: Callable[[Any], Any]) -> dict[str, DriverStatement]:
     """Per state: add ``p_delta`` to an account's balance, creating the row at zero."""
     statements = {}
     for state in STATES:
         statement = insert_of(t.balances).values(
             account=bindparam("p_account"), batch=bindparam("p_batch"),
             **{s: (bindparam("p_delta") if s == state else 0) for s in STATES})
-        statements[state] = statement.on_conflict_do_update(
+        statements[state] = DriverStatement(statement.on_conflict_do_update(
             index_elements=[_b.account, _b.batch],
-            set_={state: _b[state] + statement.excluded[state]})
+            set_={state: _b[state] + statement.excluded[state]}))
     return statements
 
 
 _BALANCE_ADD = {"sqlite": _balance_upserts(sqlite_insert),
                 "postgresql": _balance_upserts(postgresql_insert)}
-_SUPPLY_ADD = {state: update(t.supply).where(_u.batch == bindparam("p_batch"))
-               .values({state: _u[state] + bindparam("p_delta")}) for state in STATES}
+_SUPPLY_ADD = {state: DriverStatement(update(t.supply).where(_u.batch == bindparam("p_batch"))
+                                      .values({state: _u[state] + bindparam("p_delta")}))
+               for state in STATES}
 _SAME_LOT = and_(_s.batch == bindparam("p_batch"), _s.state == bindparam("p_state"),
                  _s.ref == bindparam("p_ref"))
-_RANGE_HOLDING = select(_s.start, _s.end).where(and_(
-    _SAME_LOT, _s.start <= bindparam("p_start"), _s.end >= bindparam("p_end")))
-_RANGE_NEIGHBOURS = select(_s.start, _s.end).where(and_(
-    _SAME_LOT, or_(_s.end == bindparam("p_start"), _s.start == bindparam("p_end"))))
+_RANGE_HOLDING = DriverStatement(select(_s.start, _s.end).where(and_(
+    _SAME_LOT, _s.start <= bindparam("p_start"), _s.end >= bindparam("p_end"))))
+_RANGE_NEIGHBOURS = DriverStatement(select(_s.start, _s.end).where(and_(
+    _SAME_LOT, or_(_s.end == bindparam("p_start"), _s.start == bindparam("p_end")))))
 _AT = and_(_s.batch == bindparam("p_batch"), _s.start == bindparam("p_at"))
-_RANGE_DELETE = sql_delete(t.serials).where(_AT)
-_RANGE_SET_START = update(t.serials).where(_AT).values(start=bindparam("p_new_start"))
-_RANGE_SET_END = update(t.serials).where(_AT).values(end=bindparam("p_new_end"))
-_RANGE_INSERT = insert(t.serials)
+_RANGE_DELETE = DriverStatement(sql_delete(t.serials).where(_AT))
+_RANGE_SET_START = DriverStatement(
+    update(t.serials).where(_AT).values(start=bindparam("p_new_start")))
+_RANGE_SET_END = DriverStatement(update(t.serials).where(_AT).values(end=bindparam("p_new_end")))
+_RANGE_INSERT = DriverStatement(insert(t.serials))
 
 
 def _adjust(conn: Connection, batch: str, account: str, state: str, delta: int) -> None:
     """Add ``delta`` to an account's balance in ``state`` and to the batch supply."""
     _add_balance(conn, batch, account, state, delta)
-    conn.execute(_SUPPLY_ADD[state], {"p_batch": batch, "p_delta": delta})
+    _SUPPLY_ADD[state].execute(conn, {"p_batch": batch, "p_delta": delta})
 
 
 def _add_balance(conn: Connection, batch: str, account: str, state: str, delta: int) -> None:
-    conn.execute(_BALANCE_ADD[conn.dialect.name][state],
-                 {"p_account": account, "p_batch": batch, "p_delta": delta})
+    _BALANCE_ADD[conn.dialect.name][state].execute(
+        conn, {"p_account": account, "p_batch": batch, "p_delta": delta})
 
 
 def _move(conn: Connection, batch: str, ranges: list[list[int]], source: tuple[str, str, str],
@@ -432,18 +436,22 @@ def _remove_range(conn: Connection, batch: str, start: int, end: int, state: str
                   holder: str) -> None:
     """Take ``[start, end)`` out of the lot's range that holds it: that range shrinks from
     one end, or is split in two, or goes."""
-    row = conn.execute(_RANGE_HOLDING, {"p_batch": batch, "p_state": state, "p_ref": ref,
-                                        "p_start": start, "p_end": end}).one()
-    at = {"p_batch": batch, "p_at": row.start}
-    if row.start == start and end < row.end:
-        conn.execute(_RANGE_SET_START, {**at, "p_new_start": end})
-    elif row.start < start:
-        conn.execute(_RANGE_SET_END, {**at, "p_new_end": start})
-        if end < row.end:
-            conn.execute(_RANGE_INSERT, dict(batch=batch, start=end, end=row.end, state=state,
+    found = _RANGE_HOLDING.execute(conn, {"p_batch": batch, "p_state": state, "p_ref": ref,
+                                          "p_start": start, "p_end": end})
+    if len(found) != 1:
+        raise LookupError(f"{len(found)} ranges of lot {state}/{ref} in batch {batch} hold "
+                          f"[{start}, {end})")
+    row_start, row_end = found[0]
+    at = {"p_batch": batch, "p_at": row_start}
+    if row_start == start and end < row_end:
+        _RANGE_SET_START.execute(conn, {**at, "p_new_start": end})
+    elif row_start < start:
+        _RANGE_SET_END.execute(conn, {**at, "p_new_end": start})
+        if end < row_end:
+            _RANGE_INSERT.execute(conn, dict(batch=batch, start=end, end=row_end, state=state,
                                              ref=ref, holder=holder))
     else:
-        conn.execute(_RANGE_DELETE, at)
+        _RANGE_DELETE.execute(conn, at)
 
 
 def _insert_merged(conn: Connection, batch: str, start: int, end: int, state: str, ref: str,
@@ -451,21 +459,22 @@ def _insert_merged(conn: Connection, batch: str, start: int, end: int, state: st
     """Insert ``[start, end)`` into a lot, merged with adjacent ranges of the same lot, so
     the table holds each lot as the same normalised ranges as the aggregate."""
     before = after = None
-    for row in conn.execute(_RANGE_NEIGHBOURS, {"p_batch": batch, "p_state": state,
-                                                "p_ref": ref, "p_start": start, "p_end": end}):
-        if row.end == start:
-            before = row
+    for row_start, row_end in _RANGE_NEIGHBOURS.execute(
+            conn, {"p_batch": batch, "p_state": state, "p_ref": ref, "p_start": start,
+                   "p_end": end}):
+        if row_end == start:
+            before = row_start
         else:
-            after = row
+            after = row_end
     if before is not None:
         if after is not None:
-            conn.execute(_RANGE_DELETE, {"p_batch": batch, "p_at": end})
-        conn.execute(_RANGE_SET_END, {"p_batch": batch, "p_at": before.start,
-                                      "p_new_end": after.end if after is not None else end})
+            _RANGE_DELETE.execute(conn, {"p_batch": batch, "p_at": end})
+        _RANGE_SET_END.execute(conn, {"p_batch": batch, "p_at": before,
+                                      "p_new_end": after if after is not None else end})
     elif after is not None:  # the range after starts earlier now
-        conn.execute(_RANGE_SET_START, {"p_batch": batch, "p_at": end, "p_new_start": start})
+        _RANGE_SET_START.execute(conn, {"p_batch": batch, "p_at": end, "p_new_start": start})
     else:
-        conn.execute(_RANGE_INSERT, dict(batch=batch, start=start, end=end, state=state,
+        _RANGE_INSERT.execute(conn, dict(batch=batch, start=start, end=end, state=state,
                                          ref=ref, holder=holder))
 
 
