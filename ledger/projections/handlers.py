@@ -122,9 +122,12 @@ def _public_key_registered(conn: Connection, e: Any, _: int) -> None:
                  .values(public_key=e.public_key))
 
 
+_COMMAND_RECORD_INSERT = DriverStatement(insert(t.command_records))  # one per API write
+
+
 @handles("CommandRecord.Recorded")
 def _command_recorded(conn: Connection, e: Any, position: int) -> None:
-    conn.execute(insert(t.command_records), dict(
+    _COMMAND_RECORD_INSERT.execute(conn, dict(
         id=str(e.originator_id), participant=e.participant, command=e.command,
         request_sha256=e.request_sha256, authentication=_dumps(e.authentication),
         idempotency_key=e.idempotency_key, events=_dumps(e.events), position=position,
