@@ -57,6 +57,7 @@ def run(quick: bool, backends: list[str], output: Path | None, database_url: str
         for backend in backends:
             baseline = suite.baseline_inserts(backend, 100_000 if quick else 500_000)
             suite.ingestion(backend, baseline)
+            suite.bulk_import(backend, baseline)
             suite.single_commands(backend)
             suite.concurrent_writers(backend)
             suite.api(backend)

@@ -5,6 +5,7 @@ the same database, plain SHA-256), so the ledger's overhead shows as a ratio."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
 import sqlite3
@@ -33,6 +34,7 @@ from benchmarks.api_load import (
 from benchmarks.data import behaviour_batches, make_cast
 from benchmarks.measure import Progress, Result, percentile, timed
 from ledger.application import TradeInstruction
+from ledger.bulk_import import import_behaviours
 from ledger.domain.ids import methodology_id
 from ledger.projections.database import make_engine
 from ledger.runtime import LedgerRuntime, Settings
@@ -245,6 +247,38 @@ class Suite:
                                 "behaviours", backend, last / first, "ratio",
                                 target=">= 0.8", met=last / first >= 0.8,
                                 extra={"first": first, "last": last}))
+
+    def bulk_import(self, backend: str, baseline: float) -> None:
+        """The same generated reports written to a JSON-lines file (not timed), then loaded
+        by ``carbon-ledger import-behaviours`` (:mod:`ledger.bulk_import`) with one process
+        per CPU, into a fresh ledger: the bulk load of a platform's history."""
+        processes = os.cpu_count() or 1
+        with self.ledger(backend, "import") as runtime:
+            cast = make_cast(runtime.ledger)
+            platform = cast.platforms[0]
+            source = runtime.settings.data_dir / "reports.jsonl"
+            with source.open("w", encoding="utf-8") as out:
+                for _, reports in behaviour_batches(self.config.behaviours, 5_000,
+                                                    self.config.people, 1):
+                    for r in reports:
+                        occurred = r.occurred_at
+                        out.write(json.dumps({
+                            "person": r.person, "methodology_code": r.methodology_code,
+                            "methodology_version": r.methodology_version,
+                            "act_identity": r.act_identity,
+                            "activity_amount": r.activity_amount,
+                            "occurred_at": occurred if isinstance(occurred, str)
+                            else occurred.isoformat(),
+                            "platform_ref": r.platform_ref}) + "\n")
+            summary = import_behaviours(runtime.settings.event_store_env(), platform, source,
+                                        source.with_suffix(".results.jsonl"),
+                                        processes=processes)
+        target = 15_000 if backend == "postgres" else 5_500
+        self.add(Result(f"behaviours ingested (bulk import, {processes} processes)", backend,
+                        summary.per_second, "behaviours/s", baseline, "plain batched inserts",
+                        f">= {target:,}/s", summary.per_second >= target,
+                        {"accepted": summary.accepted, "rejected": summary.rejected,
+                         "seconds": summary.seconds}))
 
     def storage(self, runtime: LedgerRuntime, backend: str, behaviours: int) -> None:
         if backend != "sqlite":

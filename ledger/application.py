@@ -89,6 +89,7 @@ P = ParamSpec("P")
 
 MAX_RETRIES = 10
 SAVE_CHUNK = 1000  # behaviours per transaction in bulk reports
+CONCURRENT_DUPLICATE_ROUNDS = 3  # re-saves of a chunk without the acts saved concurrently
 
 
 def _duplicate(behaviour_id: UUID, act_identity: str, first_platform: str,
@@ -712,22 +713,36 @@ class Ledger(Application[UUID]):
 
     def _save_behaviours(self, chunk: list[tuple[int, Behaviour.Reported]],
                          results: list[BehaviourResult | None]) -> None:
-        """Save one chunk in one transaction; if one of its acts was reported concurrently,
-        save them one at a time (that one is then rejected naming the first record)."""
+        """Save one chunk in one transaction. If some of its acts were reported concurrently
+        (the store refuses the whole transaction), one query finds them, they are rejected
+        naming the first record, and the rest is saved again in one transaction; after a
+        few such rounds, one at a time."""
         def accepted(index: int, reported: Behaviour.Reported) -> BehaviourResult:
             return BehaviourResult(index=index, accepted=True,
                                    behaviour_id=reported.originator_id,
                                    reduction_g=reported.reduction_g)
 
-        try:
-            self.save(*(reported for _, reported in chunk))
-        except IntegrityError:
-            pass
-        else:
-            for index, reported in chunk:
-                results[index] = accepted(index, reported)
-            return
-        for index, reported in chunk:
+        pending = {reported.originator_id: (index, reported) for index, reported in chunk}
+        for _ in range(CONCURRENT_DUPLICATE_ROUNDS):
+            try:
+                self.save(*(reported for _, reported in pending.values()))
+            except IntegrityError:
+                found = first_events(self.recorder, pending)
+                for behaviour_id, stored in found.items():
+                    index, reported = pending.pop(behaviour_id)
+                    first = self.mapper.to_domain_event(stored)
+                    results[index] = BehaviourResult(index=index, accepted=False, error=_duplicate(
+                        behaviour_id, reported.act_identity, first.platform,
+                        first.platform_ref))
+                if not found:
+                    break  # not a duplicate act: find which one alone
+                if not pending:
+                    return
+            else:
+                for index, reported in pending.values():
+                    results[index] = accepted(index, reported)
+                return
+        for index, reported in pending.values():
             try:
                 self.save(reported)
                 results[index] = accepted(index, reported)

@@ -165,6 +165,29 @@ def cmd_check(args: argparse.Namespace) -> None:
               f"{report.batches} batches")
 
 
+def cmd_import_behaviours(args: argparse.Namespace) -> None:
+    from uuid import UUID
+
+    from ledger.bulk_import import import_behaviours
+    from ledger.domain.errors import ValidationError
+
+    settings = Settings.from_env(args.data_dir)
+    if not settings.is_postgres and not settings.events_path.exists():
+        raise LedgerError(f"no ledger in {settings.data_dir} (pass --data-dir)")
+    try:
+        platform = UUID(args.platform)
+    except ValueError:
+        raise ValidationError(f"--platform is not a participant id: {args.platform!r}",
+                              field="platform") from None
+    source = Path(args.file)
+    results = Path(args.results) if args.results else source.with_suffix(".results.jsonl")
+    summary = import_behaviours(settings.event_store_env(), platform, source, results,
+                                processes=args.processes)
+    print(f"{summary.lines:,} lines: {summary.accepted:,} accepted, {summary.rejected:,} "
+          f"rejected, in {summary.seconds:.1f} s ({summary.per_second:,.0f}/s); "
+          f"results in {results}")
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -340,6 +363,16 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--people", type=int, default=20_000,
                       help="number of people behind the generated behaviours")
     add("status", cmd_status, "counts and projection position")
+    imports = add("import-behaviours", cmd_import_behaviours,
+                  "import a platform's behaviour reports from a JSON-lines file")
+    imports.add_argument("file", help="one JSON object per line: person, methodology_code, "
+                         "methodology_version, act_identity, activity_amount, occurred_at, "
+                         "platform_ref")
+    imports.add_argument("--platform", required=True, help="the reporting platform's id")
+    imports.add_argument("--processes", type=int, default=os.cpu_count() or 1,
+                         help="importing processes (default: one per CPU)")
+    imports.add_argument("--results", help="where to write one result per line (default: "
+                         "FILE with .results.jsonl)")
     add("batches", cmd_batches, "credit batches and their supply by state")
     balances = add("balances", cmd_balances, "balances per account and batch")
     balances.add_argument("--account", help="only this account id")

@@ -25,6 +25,11 @@ def test_quick_benchmarks_run_and_report(tmp_path):
     ingest = next(r for r in results if r.name.startswith("behaviours ingested"))
     assert ingest.extra["duplicates_rejected"] > 0  # the generated load has duplicates
     assert ingest.baseline and ingest.ratio and ingest.ratio > 0
+    for backend in backends:  # the file import by several processes: every line answered
+        imported = next(r for r in results if r.backend == backend
+                        and r.name.startswith("behaviours ingested (bulk import"))
+        assert imported.extra["accepted"] + imported.extra["rejected"] == 20_000
+        assert imported.extra["rejected"] > 0
     for backend in backends:
         http = next(r for r in results
                     if (r.backend, r.name) == (backend, "behaviours ingested (bulk HTTP endpoint)"))
