@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -159,3 +160,17 @@ def build_world(db: Path, queries: FakeQueries | None = None) -> World:
 @pytest.fixture
 def world(tmp_path: Path) -> World:
     return build_world(tmp_path / "events.db")
+
+
+def count_calls(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[Any]:
+    """Replace ``owner.name`` for the test by a wrapper that records each call's
+    positional arguments; the calls, as they happen."""
+    calls: list[Any] = []
+    original = getattr(owner, name)
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, counting)
+    return calls

@@ -15,7 +15,7 @@ from ledger.bulk_import import import_behaviours
 from ledger.cli import main
 from ledger.domain.errors import ParticipantNotFoundError, PermissionDeniedError
 from ledger.runtime import LedgerRuntime, Settings
-from tests.ledger.conftest import World, sqlite_env
+from tests.ledger.conftest import World, count_calls, sqlite_env
 
 
 def report(n: int, **changes: str) -> dict[str, str]:
@@ -144,14 +144,3 @@ def test_acts_saved_concurrently_are_rejected_and_the_rest_of_the_chunk_saved_to
     assert results[1].error.details["first_platform_ref"] == mine[1].platform_ref
     assert len(saves) == 2  # the refused chunk, then its other two acts together
 
-
-def count_calls(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[Any]:
-    calls: list[Any] = []
-    original = getattr(owner, name)
-
-    def counting(*args: Any, **kwargs: Any) -> Any:
-        calls.append(args)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(owner, name, counting)
-    return calls

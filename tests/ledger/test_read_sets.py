@@ -3,8 +3,6 @@ asking the store first, and the store refuses its save if any of them was stale.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from eventsourcing.persistence import StoredEvent
 
@@ -12,7 +10,7 @@ from ledger import repository as repository_module
 from ledger.application import Ledger
 from ledger.domain.errors import PermissionDeniedError
 from ledger.repository import ReadSetChanged
-from tests.ledger.conftest import TONNE, World, sqlite_env
+from tests.ledger.conftest import TONNE, World, count_calls, sqlite_env
 
 
 @pytest.fixture
@@ -22,26 +20,14 @@ def checked(world: World) -> World:
     return world
 
 
-def count(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[Any]:
-    calls: list[Any] = []
-    original = getattr(owner, name)
-
-    def counting(*args: Any, **kwargs: Any) -> Any:
-        calls.append(args)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(owner, name, counting)
-    return calls
-
-
 def test_a_command_on_current_cached_copies_makes_one_call_to_the_store(
         checked: World, monkeypatch: pytest.MonkeyPatch) -> None:
     world, ledger = checked, checked.ledger
     batch_id = world.project_batch(quantity=10 * TONNE)
     ledger.transfer(actor=world.emitter, batch_id=batch_id, recipient=world.organiser,
                     quantity=1)  # everything the next one reads is cached and current
-    queries = count(monkeypatch, repository_module, "newer_events")
-    inserts = count(monkeypatch, ledger.recorder, "insert_events")
+    queries = count_calls(monkeypatch, repository_module, "newer_events")
+    inserts = count_calls(monkeypatch, ledger.recorder, "insert_events")
 
     for _ in range(3):
         ledger.transfer(actor=world.emitter, batch_id=batch_id, recipient=world.organiser,
