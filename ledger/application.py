@@ -653,13 +653,7 @@ class Ledger(Application[UUID]):
                 except LedgerError as error:
                     results[index] = BehaviourResult(index=index, accepted=False,
                                                      error=error)
-            for behaviour_id, stored in first_events(self.recorder, pending).items():
-                index, reported = pending.pop(behaviour_id)
-                first = self.mapper.to_domain_event(stored)
-                results[index] = BehaviourResult(
-                    index=index, accepted=False, error=_duplicate(
-                        behaviour_id, reported.act_identity, first.platform,
-                        first.platform_ref))
+            self._reject_recorded(pending, results)
             if pending:
                 self._save_behaviours(list(pending.values()), results)
         return [r for r in results if r is not None]
@@ -711,6 +705,18 @@ class Ledger(Application[UUID]):
         first = self.repository.get(behaviour_id)
         return _duplicate(behaviour_id, act_identity, first.platform, first.platform_ref)
 
+    def _reject_recorded(self, pending: dict[UUID, tuple[int, Behaviour.Reported]],
+                         results: list[BehaviourResult | None]) -> int:
+        """Take the acts already in the store out of ``pending`` (one query) and reject
+        each naming its first record; how many there were."""
+        found = first_events(self.recorder, pending)
+        for behaviour_id, stored in found.items():
+            index, reported = pending.pop(behaviour_id)
+            first = self.mapper.to_domain_event(stored)
+            results[index] = BehaviourResult(index=index, accepted=False, error=_duplicate(
+                behaviour_id, reported.act_identity, first.platform, first.platform_ref))
+        return len(found)
+
     def _save_behaviours(self, chunk: list[tuple[int, Behaviour.Reported]],
                          results: list[BehaviourResult | None]) -> None:
         """Save one chunk in one transaction. If some of its acts were reported concurrently
@@ -727,14 +733,7 @@ class Ledger(Application[UUID]):
             try:
                 self.save(*(reported for _, reported in pending.values()))
             except IntegrityError:
-                found = first_events(self.recorder, pending)
-                for behaviour_id, stored in found.items():
-                    index, reported = pending.pop(behaviour_id)
-                    first = self.mapper.to_domain_event(stored)
-                    results[index] = BehaviourResult(index=index, accepted=False, error=_duplicate(
-                        behaviour_id, reported.act_identity, first.platform,
-                        first.platform_ref))
-                if not found:
+                if not self._reject_recorded(pending, results):
                     break  # not a duplicate act: find which one alone
                 if not pending:
                     return

@@ -5,9 +5,10 @@ A platform's history (Wuhan's 18 million behaviours in two years) is loaded the 
 reported, through :meth:`Ledger.report_behaviours` with its validation and duplicate
 detection, but by ``processes`` OS processes at once: one process is bound by its own
 Python work (about 80 µs a behaviour), and the store takes concurrent writers (on
-PostgreSQL the insert function orders them; on SQLite they queue on the write lock while
-the others prepare their next chunk). The file is cut into that many byte ranges at line
-ends; each process imports its range in chunks and writes one result line per input line.
+PostgreSQL the insert function orders them; on SQLite they take turns for the database's
+write lock, each preparing its next chunk meanwhile). The file is cut into that many byte
+ranges at line ends; each process imports its range in chunks and writes one result line
+per input line.
 An act reported in two ranges is accepted once: the store refuses the second save and that
 line is rejected as a duplicate, as in any concurrent report.
 
@@ -67,13 +68,13 @@ def import_behaviours(env: dict[str, str], platform: UUID, source: Path, results
         raise ValidationError("chunk must be at least 1", field="chunk")
     if not source.is_file():
         raise ValidationError(f"no such file: {source}", field="source")
+    started = time.perf_counter()  # the whole import, cutting the file included
     ledger = Ledger(env=env)
     try:  # an unknown or non-reporting platform fails here, not in every process
         require_role(ledger.participant(platform), Role.REPORTER)
     finally:
         ledger.close()
     ranges = _line_ranges(source, processes)
-    started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="carbon-ledger-import-") as scratch:
         parts = [Path(scratch) / f"part-{i}.jsonl" for i in range(len(ranges))]
         if len(ranges) == 1:

@@ -75,7 +75,7 @@ class LedgerRepository(Repository[UUID]):
             found = newer_events(self.event_store.recorder,
                                  {i: a.version for i, a in cached.items()})
             for aggregate_id, aggregate in cached.items():
-                self._apply(aggregate_id, aggregate, found[aggregate_id])
+                self._apply(aggregate_id, aggregate, self._decoded(found[aggregate_id]))
         outer = getattr(self._current, "ids", frozenset())
         self._current.ids = outer | cached.keys()
         try:
@@ -112,14 +112,7 @@ class LedgerRepository(Repository[UUID]):
                 cached = self.cache.get(aggregate_id)
             except KeyError:
                 continue
-            lock = self._use_fastforward_lock(aggregate_id)
-            try:
-                with lock:
-                    if cached.version == new[0].originator_version - 1:
-                        for event in new:
-                            event.mutate(cached)
-            finally:
-                self._disuse_fastforward_lock(aggregate_id)
+            self._apply(aggregate_id, cached, new)
 
     def caught_up(self) -> bool:
         """Fast-forward this thread's read set with one query; whether anything in it was
@@ -137,15 +130,21 @@ class LedgerRepository(Repository[UUID]):
                 aggregate = self.cache.get(aggregate_id)
             except KeyError:
                 continue
-            self._apply(aggregate_id, aggregate, stored)
+            self._apply(aggregate_id, aggregate, self._decoded(stored))
         return stale
 
-    def _apply(self, aggregate_id: UUID, aggregate: Aggregate, stored: list[Any]) -> None:
+    def _decoded(self, stored: list[Any]) -> list[DomainEvent]:
+        return [self.event_store.mapper.to_domain_event(s) for s in stored]
+
+    def _apply(self, aggregate_id: UUID, aggregate: Aggregate,
+               events: Sequence[DomainEvent]) -> None:
+        """Bring a cached copy forward by ``events`` (in version order): each one that is
+        next for it, so events it already has are skipped and a gap leaves it as it is."""
         lock = self._use_fastforward_lock(aggregate_id)
         try:
             with lock:  # another thread may be fast-forwarding the same cached copy
-                for event in map(self.event_store.mapper.to_domain_event, stored):
-                    if event.originator_version > aggregate.version:
+                for event in events:
+                    if event.originator_version == aggregate.version + 1:
                         event.mutate(aggregate)
         finally:
             self._disuse_fastforward_lock(aggregate_id)
