@@ -19,6 +19,7 @@ from anchoring.leaf import (
     decode_leaf,
     encode_leaf,
     event_leaf_hash,
+    fields_leaf_hash,
     leaf_of,
 )
 from anchoring.merkle import leaf_hash
@@ -119,6 +120,11 @@ def test_state_may_be_any_bytes_like():
 def test_invalid_fields_are_rejected(args):
     with pytest.raises(LeafEncodingError):
         encode_leaf(*args)
+    with pytest.raises(LeafEncodingError) as by_fields:
+        fields_leaf_hash(*args)
+    with pytest.raises(LeafEncodingError) as by_encoding:
+        encode_leaf(*args)
+    assert str(by_fields.value) == str(by_encoding.value)  # the same precise error
 
 
 def test_leaf_encoding_error_is_a_value_error():
@@ -176,6 +182,15 @@ fields = st.tuples(
     st.text(),
     st.binary(),
 )
+
+
+@given(fields, st.booleans())
+def test_fields_leaf_hash_is_the_hash_of_the_encoded_leaf(values, id_as_bytes):
+    position, originator_id, version, topic, state = values
+    if id_as_bytes:
+        originator_id = originator_id.bytes
+    expected = leaf_hash(encode_leaf(position, originator_id, version, topic, state))
+    assert fields_leaf_hash(position, originator_id, version, topic, state) == expected
 
 
 @given(fields)

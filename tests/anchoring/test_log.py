@@ -130,7 +130,8 @@ def test_storage_layout(ledger, store_engine):
             assert hashes[32 * j : 32 * j + 32] == reference._node(level, index)
     nodes = sum(len(hashes) // 32 for _, _, hashes in strips)
     assert nodes == sum(N_EVENTS >> level for level in range(N_EVENTS.bit_length()))
-    assert [(row.idx, row.position) for row in leaves] == [(i, i + 1) for i in range(N_EVENTS)]
+    # Notification ids without gaps are one run: its first leaf is the only row.
+    assert [(row.idx, row.position) for row in leaves] == [(0, 1)]
 
 
 def test_leaves_are_the_canonical_leaves_of_the_notifications(ledger, merkle_log):
@@ -205,9 +206,45 @@ def test_leaf_index_is_the_order_of_appearance_not_the_notification_id(store_eng
         assert log.index_of(notification.id) == index
         assert log.position_of(index) == notification.id
     assert log.index_of(notifications[-1].id + 1) is None
-    missing = next(p for p in range(1, 200) if p not in {n.id for n in notifications})
-    assert log.index_of(missing) is None
+    assert log.index_of(0) is None
+    assert log.position_of(150) is None
+    assert log.position_of(-1) is None
+    positions = {n.id for n in notifications}
+    gaps = [p for p in range(1, notifications[-1].id) if p not in positions]
+    assert gaps
+    assert all(log.index_of(p) is None for p in gaps)
+    # One row per run of consecutive ids: the first leaf of each.
+    starts = [
+        (index, n.id)
+        for index, n in enumerate(notifications)
+        if index == 0 or n.id != notifications[index - 1].id + 1
+    ]
+    with store_engine.connect() as conn:
+        rows = conn.execute(select(merkle_leaves).order_by(merkle_leaves.c.idx)).all()
+    assert [(row.idx, row.position) for row in rows] == starts
+    assert len(starts) < 150
     assert log.root() == MerkleTree(leaf_hash(leaf_of(n)) for n in notifications).root()
+
+
+def test_a_log_written_with_a_row_per_leaf_reads_and_grows_as_runs(store_engine):
+    """Logs written before runs hold a row for every leaf: each is a run of one."""
+    notifications = gapped_notifications(120)
+    log = MerkleLog(FakeReader(notifications[:80]), store_engine, page_size=16)
+    log.catch_up()
+    with store_engine.begin() as conn:
+        conn.execute(merkle_leaves.delete())
+        conn.execute(
+            merkle_leaves.insert(),
+            [{"idx": i, "position": n.id} for i, n in enumerate(notifications[:80])],
+        )
+    grown = MerkleLog(FakeReader(notifications), store_engine, page_size=16)
+    assert grown.catch_up() == 40
+    for index, notification in enumerate(notifications):
+        assert grown.index_of(notification.id) == index
+        assert grown.position_of(index) == notification.id
+    positions = {n.id for n in notifications}
+    assert all(grown.index_of(p) is None for p in range(1, 400) if p not in positions)
+    assert grown.root() == MerkleTree(leaf_hash(leaf_of(n)) for n in notifications).root()
 
 
 def test_decreasing_notification_ids_are_refused(store_engine):
@@ -265,7 +302,9 @@ def test_crash_mid_page_leaves_nothing_behind(ledger, store_engine, monkeypatch)
 
     reopened = MerkleLog(ledger, store_engine)
     assert reopened.size == 40
-    assert count(store_engine, merkle_leaves) == 40
+    assert reopened.position_of(39) == 40
+    assert reopened.position_of(40) is None
+    assert reopened.index_of(41) is None
     assert log.catch_up() == 60
     assert_same_tree(log, reference_tree(ledger), indices_step=17)
 
@@ -283,7 +322,8 @@ def test_an_instance_sees_what_another_appended(ledger, tmp_path):
         other.catch_up()
         assert other.size == writer.size
     assert a.root() == b.root() == reference_tree(ledger).root()
-    assert count(a.engine, merkle_leaves) == a.size
+    assert count(a.engine, merkle_leaves) == 1  # ids without gaps: one run
+    assert [a.index_of(position) for position in range(1, a.size + 1)] == list(range(a.size))
 
 
 def test_concurrent_catch_up_builds_one_tree_without_duplicates(tmp_path):
@@ -319,8 +359,9 @@ def test_concurrent_catch_up_builds_one_tree_without_duplicates(tmp_path):
     assert logs[0].root() == logs[1].root() == reference.root()
     engine = logs[0].engine
     with engine.connect() as conn:
-        positions = conn.execute(select(merkle_leaves.c.position)).scalars().all()
-    assert sorted(positions) == list(range(1, 351))
+        runs = conn.execute(select(merkle_leaves.c.idx, merkle_leaves.c.position)).all()
+    assert [tuple(run) for run in runs] == [(0, 1)]
+    assert [logs[1].index_of(position) for position in range(1, 351)] == list(range(350))
     assert_same_tree(MerkleLog(ledger, engine), reference, indices_step=29)
     ledger.close()
 
