@@ -143,15 +143,45 @@ def test_leaves_are_the_canonical_leaves_of_the_notifications(ledger, merkle_log
         assert merkle_log.position_of(index) == notification.id
 
 
-def test_fast_sqlite_reader_builds_the_same_tree_as_select_notifications(ledger, tmp_path):
+def test_fast_reader_builds_the_same_tree_as_select_notifications(ledger, tmp_path):
     add_events(ledger, 150)
     fast = MerkleLog(ledger, make_engine(f"sqlite:///{tmp_path / 'fast.sqlite'}"))
     slow = MerkleLog(
-        ledger, make_engine(f"sqlite:///{tmp_path / 'slow.sqlite'}"), fast_sqlite_reader=False
+        ledger, make_engine(f"sqlite:///{tmp_path / 'slow.sqlite'}"), fast_reader=False
     )
     assert fast._read is not slow._read
     assert fast.catch_up() == slow.catch_up() == 150
     assert fast.root() == slow.root() == reference_tree(ledger).root()
+
+
+def test_fast_postgres_reader_builds_the_same_tree_as_select_notifications(
+    postgres_schema, tmp_path
+):
+    from ledger.application import Ledger
+    from ledger.runtime import Settings
+    from tests.conftest import database_url_for_tests
+
+    settings = Settings(
+        data_dir=tmp_path, database_url=database_url_for_tests(), database_schema=postgres_schema
+    )
+    ledger = Ledger(env=settings.event_store_env())
+    try:
+        add_events(ledger, 150)
+        engine = settings.make_engine(settings.views_url)  # the tree in PostgreSQL too
+        fast = MerkleLog(ledger, engine, page_size=40)
+        slow = MerkleLog(
+            ledger, make_engine(f"sqlite:///{tmp_path / 'slow.sqlite'}"), fast_reader=False
+        )
+        assert fast.reads_ahead  # pages after the first are read while one is written
+        assert fast._read is not slow._read
+        assert fast.catch_up() == slow.catch_up() == 150
+        assert fast.root() == slow.root() == reference_tree(ledger).root()
+        for index, notification in enumerate(ledger.recorder.select_notifications(1, 200)):
+            assert fast.index_of(notification.id) == index
+        assert_same_tree(fast, reference_tree(ledger), indices_step=37)
+        engine.dispose()
+    finally:
+        ledger.close()
 
 
 def test_appending_is_only_through_catch_up(merkle_log):
@@ -272,7 +302,7 @@ def test_catch_up_is_incremental_and_survives_reopening(tmp_path):
 
     add_events(ledger, 90, prefix="q")
     reads = []
-    second = MerkleLog(ledger, make_engine(url), page_size=32, fast_sqlite_reader=False)
+    second = MerkleLog(ledger, make_engine(url), page_size=32, fast_reader=False)
     original = second._read
     second._read = lambda after, limit: reads.append(after) or original(after, limit)
     assert second.size == 70  # loaded from storage, not rebuilt
@@ -410,3 +440,33 @@ def test_a_proof_whose_nodes_are_in_memory_is_computed_once_without_storage(
     monkeypatch.setattr(log, "_fetch", no_storage)
     assert log.inclusion_proof(index) == reference.inclusion_proof(index)
     assert walks == 2  # once for the log (the dry run was the real run), once for reference
+
+
+def test_a_page_read_ahead_is_used_only_for_the_position_asked():
+    calls = []
+
+    def read(after, limit):
+        calls.append((after, limit))
+        return [(after + 1, uuid.uuid4(), 1, "t", b"")]
+
+    with log_module._ReadAhead(read, enabled=True) as reader:
+        reader.start(10, 5)
+        assert reader.read(10, 5)[0][0] == 11
+        assert calls == [(10, 5)]  # served from the page read ahead
+        reader.start(10, 5)
+        assert reader.read(20, 5)[0][0] == 21  # another writer moved on: read now
+        assert calls == [(10, 5), (10, 5), (20, 5)]
+    with log_module._ReadAhead(read, enabled=False) as reader:
+        reader.start(30, 5)
+        assert reader.read(30, 5)[0][0] == 31
+    assert calls[-1] == (30, 5) and len(calls) == 4  # disabled: nothing read ahead
+
+
+def test_a_failed_read_ahead_raises_in_the_caller():
+    def read(after, limit):
+        raise RuntimeError("connection lost")
+
+    with log_module._ReadAhead(read, enabled=True) as reader:
+        reader.start(0, 5)
+        with pytest.raises(RuntimeError, match="connection lost"):
+            reader.read(0, 5)
