@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
 from sqlalchemy import delete as sql_delete
@@ -19,6 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ledger.domain.credit_batch import LotState, decode_bridge_lock_message, token_pool_id
 from ledger.projections import schema as t
+from ledger.projections.behaviour_rows import BehaviourRow, stamp
 from ledger.projections.driver_statements import DriverStatement
 
 __all__ = ["BULK_HANDLERS", "HANDLERS", "INDEXES_USED", "BehaviourRow", "stamp"]
@@ -38,21 +38,6 @@ INDEXES_USED: dict[str, tuple[str, ...]] = {
 }
 
 
-def stamp(moment: datetime | str) -> str:
-    """Fixed-width UTC text that sorts as time: ``2024-09-03T00:15:00.000000Z``, from a
-    datetime or its ISO text."""
-    if isinstance(moment, str):
-        if moment.endswith("+00:00") and len(moment) in (25, 32):  # UTC ISO, fast path
-            fraction = moment[20:26] if len(moment) == 32 else "000000"
-            return f"{moment[:19]}.{fraction}Z"
-        moment = datetime.fromisoformat(moment)
-    if moment.utcoffset() != _ZERO:
-        moment = moment.astimezone(UTC)
-    return (f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:"
-            f"{moment.minute:02d}:{moment.second:02d}.{moment.microsecond:06d}Z")
-
-
-_ZERO = timedelta(0)
 
 
 def handles(*names: str) -> Callable[[Handler], Handler]:
@@ -171,29 +156,6 @@ def _ensure_carbon_account(conn: Connection, account: str) -> None:
     if exists is None:
         conn.execute(insert(t.carbon_accounts), dict(
             account=account, earned=0, redeemed=0, donated=0, behaviours=0))
-
-
-class BehaviourRow(NamedTuple):
-    """One row of the behaviour index, as inserted (``request_id`` starts empty). The
-    projector's readers build these straight from the stored JSON of ``Behaviour.Reported``;
-    :meth:`from_event` builds them from a decoded domain event."""
-
-    id: str
-    position: int
-    platform: str
-    platform_ref: str
-    account: str
-    methodology: str
-    act_identity: str
-    occurred_at: str  # stamp()
-    reduction_g: int
-    reported_at: str  # stamp() of the event's timestamp
-
-    @classmethod
-    def from_event(cls, e: Any, position: int) -> BehaviourRow:
-        return cls(str(e.originator_id), position, e.platform, e.platform_ref, e.account,
-                   e.methodology, e.act_identity, stamp(e.occurred_at), int(e.reduction_g),
-                   stamp(e.timestamp))
 
 
 _BEHAVIOUR_COLUMNS = ", ".join(BehaviourRow._fields)

@@ -19,25 +19,36 @@ row that the server makes from it.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Iterator, Sequence
+import pickle
+import subprocess
+import sys
+from collections.abc import Iterator
 from itertools import groupby
-from typing import Any, NamedTuple, Protocol
+from pathlib import Path
+from typing import IO, Any, NamedTuple, Protocol
 from uuid import UUID
 
 from eventsourcing.persistence import InterfaceError, Notification, OperationalError
 from eventsourcing.utils import retry
 
 from ledger.application import Ledger
-from ledger.projections.handlers import BehaviourRow, stamp
+from ledger.projections.behaviour_rows import (
+    BEHAVIOUR_REPORTED,
+    FIELDS,
+    BehaviourRow,
+    behaviour_row,
+    field,
+    made_rows,
+)
+from ledger.projections.rebuild_helper import parameters
 
 __all__ = ["BEHAVIOUR_NAME", "BEHAVIOUR_REPORTED", "IN_STORE", "LogPage", "LogReader", "Run",
            "log_reader"]
 
-BEHAVIOUR_REPORTED = "ledger.domain.behaviour:Behaviour.Reported"
 BEHAVIOUR_NAME = "Behaviour.Reported"
-DATETIME = "datetime_iso"  # the transcoding of datetimes in stored JSON
-_JSON = json.JSONDecoder()
+_BEHAVIOUR_ROW_LENGTH = len(BehaviourRow._fields)
 
 
 class InStore:
@@ -50,14 +61,6 @@ class InStore:
 
 
 IN_STORE = InStore()
-
-# The stored fields a behaviour row is made of, in the order of :func:`behaviour_row`.
-FIELDS: tuple[tuple[str, ...], ...] = (
-    ("platform",), ("platform_ref",), ("account",), ("methodology",), ("act_identity",),
-    ("reduction_g",), ("occurred_at", "_type_"), ("occurred_at", "_data_"),
-    ("timestamp", "_type_"), ("timestamp", "_data_"),
-)
-
 
 class Run(NamedTuple):
     """Consecutive events of one class, with their positions."""
@@ -112,32 +115,6 @@ class LogReader(Protocol):
         ...
 
 
-def behaviour_row(position: int, behaviour_id: str, values: Sequence[Any]) -> BehaviourRow | None:
-    """The behaviour row of the extracted ``values`` (see :data:`FIELDS`), or ``None`` when
-    they are not of the expected shape (then the event is decoded generically)."""
-    (platform, platform_ref, account, methodology, act_identity, reduction_g, occurred_type,
-     occurred_at, timestamp_type, timestamp) = values
-    if (occurred_type != DATETIME or timestamp_type != DATETIME or None in values
-            or isinstance(reduction_g, float)):  # SQLite reads integers beyond 64 bits as REAL
-        return None
-    return BehaviourRow(behaviour_id, position, platform, platform_ref, account, methodology,
-                        act_identity, stamp(occurred_at), int(reduction_g), stamp(timestamp))
-
-
-def _field(data: dict[str, Any], path: tuple[str, ...]) -> Any:
-    value: Any = data
-    for key in path:
-        value = value.get(key) if isinstance(value, dict) else None
-    return value
-
-
-def _hyphenated(hex_id: str) -> str:
-    """``str(UUID(hex_id))`` for the 32 lower-case hex digits the SQLite recorder stores."""
-    if len(hex_id) == 32 and hex_id.islower():
-        return f"{hex_id[:8]}-{hex_id[8:12]}-{hex_id[12:16]}-{hex_id[16:20]}-{hex_id[20:]}"
-    return str(UUID(hex_id))
-
-
 def _state(recorder: Any, position: int) -> bytes:
     """The stored state of the event at ``position`` (the direct readers leave out the state
     of behaviour events, and need it only for one of an unexpected shape)."""
@@ -182,7 +159,7 @@ class NotificationReader(_Decoder):
         if notification.topic != BEHAVIOUR_REPORTED:
             return None
         data = json.loads(notification.state)
-        values = [_field(data, path) for path in FIELDS]
+        values = [field(data, path) for path in FIELDS]
         return behaviour_row(notification.id, str(notification.originator_id), values)
 
 
@@ -205,23 +182,105 @@ class SQLiteReader(_Decoder):
 
     def read(self, after: int, limit: int) -> LogPage:
         with self.datastore.transaction(commit=False) as cursor:
-            cursor.execute(self.statement,
-                           {"topic": BEHAVIOUR_REPORTED, "after": after, "limit": limit})
-            rows = cursor.fetchall()
+            cursor.sqlite_cursor.row_factory = None  # plain tuples: this cursor is ours
+            cursor.execute(self.statement, parameters(after, limit))
+            return self.page(made_rows(cursor.fetchall()))
+
+    def page(self, items: list[BehaviourRow | tuple[Any, ...]]) -> LogPage:
+        """The page of the items of :func:`~ledger.projections.behaviour_rows.made_rows`:
+        behaviour rows as they are (or made again from their plain tuples), every other event
+        (and a behaviour not of the expected shape) decoded by the mapper."""
         page = LogPage()
-        decode = _JSON.raw_decode
-        for position, originator_id, version, topic, state, fields in rows:
-            row = None if fields is None else behaviour_row(
-                position, _hyphenated(originator_id), decode(fields)[0])
-            if row is not None:
-                page.append(position, BEHAVIOUR_NAME, row)
+        make = BehaviourRow._make
+        for item in items:
+            if type(item) is BehaviourRow:
+                page.append(item.position, BEHAVIOUR_NAME, item)
                 continue
+            if len(item) == _BEHAVIOUR_ROW_LENGTH:  # from the helper process, a plain tuple
+                page.append(item[1], BEHAVIOUR_NAME, make(item))
+                continue
+            position, originator_id, version, topic, state = item
             if state is None:  # a behaviour not of the expected shape
                 state = _state(self.recorder, position)
             self.append_decoded(page, Notification(
                 id=position, originator_id=UUID(originator_id), originator_version=version,
                 topic=topic, state=state))
         return page
+
+
+class SQLiteHelperReader(SQLiteReader):
+    """:class:`SQLiteReader` with the query and the behaviour rows made in a helper process,
+    for rebuilds of large logs on the second CPU.
+
+    A rebuild on SQLite is CPU-bound in one process: about a third of it extracting and
+    converting behaviour fields, which need nothing of the projector. The helper (a spawned
+    process with its own connection to the event store's file, used only to read) runs the same
+    query and builds the same :class:`BehaviourRow` values, and sends them back pickled;
+    this process decodes the other events with the mapper as before. ``read_ahead``: the
+    projector asks for the next page while it applies one, and waits on the pipe without
+    holding the GIL. Spawning costs about a second, so the projector uses this reader only
+    for rebuilds of at least :attr:`Projector.helper_min_events` events. Call :meth:`close`
+    when done.
+    """
+
+    read_ahead = True
+
+    def __init__(self, ledger: Ledger, db_file: Path) -> None:
+        super().__init__(ledger)
+        self._helper = subprocess.Popen(
+            [sys.executable, "-m", "ledger.projections.rebuild_helper", str(db_file),
+             self.statement], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+    def read(self, after: int, limit: int) -> LogPage:
+        requests, answers = self._pipes()
+        try:
+            pickle.dump((after, limit), requests)
+            requests.flush()
+            kind, payload = pickle.load(answers)
+        except (EOFError, BrokenPipeError):
+            raise RebuildHelperError(
+                f"the rebuild's helper process ended (exit code {self._helper.wait()})"
+            ) from None
+        if kind != "rows":
+            raise RebuildHelperError(f"the rebuild's helper process failed: {payload}")
+        return self.page(payload)
+
+    def _pipes(self) -> tuple[IO[bytes], IO[bytes]]:
+        requests, answers = self._helper.stdin, self._helper.stdout
+        if requests is None or answers is None:
+            raise RebuildHelperError("the rebuild's helper process has no pipes")
+        return requests, answers
+
+    def close(self) -> None:
+        """End the helper process (it ends at the end of its input)."""
+        helper = self._helper
+        if helper.stdin is not None:
+            with contextlib.suppress(BrokenPipeError):
+                helper.stdin.close()
+        try:
+            helper.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            helper.kill()
+            helper.wait()
+        if helper.stdout is not None:
+            helper.stdout.close()
+
+
+class RebuildHelperError(RuntimeError):
+    """The rebuild's helper process ended or could not read the log."""
+
+
+def sqlite_file_of(ledger: Ledger) -> Path | None:
+    """The event store's file when ``ledger`` reads it with :class:`SQLiteReader` and it is
+    a file another process can open; else ``None``."""
+    reader = log_reader(ledger)
+    if type(reader) is not SQLiteReader:
+        return None
+    pool = reader.datastore.pool
+    if pool.is_sqlite_memory_mode or pool.db_name.startswith("file:"):
+        return None
+    path = Path(pool.db_name)
+    return path if path.is_file() else None
 
 
 class PostgresReader(_Decoder):

@@ -31,10 +31,10 @@ from eventsourcing.utils import retry
 from sqlalchemy import Connection, Engine
 
 from ledger.application import Ledger
+from ledger.projections.behaviour_rows import DATETIME
 from ledger.projections.log_reader import (
     BEHAVIOUR_NAME,
     BEHAVIOUR_REPORTED,
-    DATETIME,
     IN_STORE,
     LogPage,
     PostgresReader,

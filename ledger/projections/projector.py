@@ -36,7 +36,15 @@ from ledger.application import Ledger
 from ledger.projections import schema
 from ledger.projections.database import is_sqlite
 from ledger.projections.handlers import BULK_HANDLERS, HANDLERS, INDEXES_USED
-from ledger.projections.log_reader import BEHAVIOUR_NAME, LogPage, LogReader, Run, log_reader
+from ledger.projections.log_reader import (
+    BEHAVIOUR_NAME,
+    LogPage,
+    LogReader,
+    Run,
+    SQLiteHelperReader,
+    log_reader,
+    sqlite_file_of,
+)
 from ledger.projections.pg_behaviours import (
     PostgresRowReader,
     copy_behaviours,
@@ -77,6 +85,9 @@ class Projector:
         # fast_decoding; see pg_behaviours); set to False to make them in Python.
         self.rebuild_rows_by_server = True
         self._row_reader = postgres_row_reader(ledger, engine)
+        # A rebuild of at least this many events on an SQLite file has a helper process read
+        # the log and make the behaviour rows, on the second CPU (see SQLiteHelperReader).
+        self.helper_min_events = 200_000
         self._rebuild_reader: LogReader | None = None  # during a rebuild
         self._lock = threading.Lock()
         # A position the read models are known to have reached (committed by this projector,
@@ -152,9 +163,13 @@ class Projector:
             return self._rebuild_reader
         return self._readers[self.fast_decoding]
 
-    def _reader_for_rebuild(self) -> PostgresRowReader | None:
-        if self.rebuild_rows_by_server and self.fast_decoding:
+    def _reader_for_rebuild(self) -> PostgresRowReader | SQLiteHelperReader | None:
+        if self.rebuild_rows_by_server and self.fast_decoding and self._row_reader is not None:
             return self._row_reader
+        db_file = sqlite_file_of(self.ledger) if self.fast_decoding else None
+        if (db_file is not None
+                and (self.ledger.recorder.max_notification_id() or 0) >= self.helper_min_events):
+            return SQLiteHelperReader(self.ledger, db_file)
         return None
 
     def _apply_page(self, page_size: int, ahead: ReadAhead | None = None) -> int:
@@ -240,6 +255,8 @@ class Projector:
                 return self._catch_up(self.rebuild_page_size)
         finally:
             self._deferred_indexes = []
+            if isinstance(self._rebuild_reader, SQLiteHelperReader):
+                self._rebuild_reader.close()
             self._rebuild_reader = None
             with self.engine.begin() as conn:
                 for index in deferred:
