@@ -502,12 +502,7 @@ class MerkleLog(MerkleTree):
         """Leaf index of the event with notification id ``position`` (``None`` if not in)."""
         with self.engine.connect() as conn:
             size, _ = self._tracked(conn, lock=False)
-            run = conn.execute(
-                select(merkle_leaves.c.idx, merkle_leaves.c.position)
-                .where(merkle_leaves.c.position <= position)
-                .order_by(merkle_leaves.c.position.desc())
-                .limit(1)
-            ).first()
+            run = _run_at_or_before(conn, merkle_leaves.c.position, position)
             if run is None:
                 return None
             index = int(run.idx) + position - int(run.position)
@@ -531,12 +526,7 @@ class MerkleLog(MerkleTree):
             size, _ = self._tracked(conn, lock=False)
             if index >= size:
                 return None
-            run = conn.execute(
-                select(merkle_leaves.c.idx, merkle_leaves.c.position)
-                .where(merkle_leaves.c.idx <= index)
-                .order_by(merkle_leaves.c.idx.desc())
-                .limit(1)
-            ).first()
+            run = _run_at_or_before(conn, merkle_leaves.c.idx, index)
         if run is None:
             raise MerkleLogError(f"merkle_leaves has no run covering leaf {index}")
         return int(run.position) + index - int(run.idx)
@@ -704,6 +694,17 @@ class MerkleLog(MerkleTree):
     def __repr__(self) -> str:
         """Show the size and the position of the last leaf."""
         return f"{type(self).__name__}(size={self._size}, position={self._position})"
+
+
+def _run_at_or_before(conn: Connection, column: Column[int], value: int) -> Any:
+    """The ``merkle_leaves`` row ``(idx, position)`` of the run whose first leaf has the
+    greatest ``column`` (``idx`` or ``position``) not above ``value``, or ``None``."""
+    return conn.execute(
+        select(merkle_leaves.c.idx, merkle_leaves.c.position)
+        .where(column <= value)
+        .order_by(column.desc())
+        .limit(1)
+    ).first()
 
 
 def _strips(keys: Sequence[tuple[int, int]]) -> ColumnElement[bool]:
