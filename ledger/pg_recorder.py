@@ -8,7 +8,7 @@ bytes with a regular expression that the server then parses back (about a fifth 
 loading's time).
 
 This recorder does the same work in one server-side function,
-``ledger_insert_events_v2(uuid[], int4[], text[], bytea[], uuid[], int4[])``, called in
+``ledger_insert_events_v3(uuid[], int4[], text[], bytea[], uuid[], int4[])``, called in
 autocommit mode with its arrays in binary format: one round trip and no escaping. The
 function takes the same table lock, notifies the same channel and returns the notification
 ids, so readers of the log see exactly what they saw before.
@@ -17,8 +17,13 @@ Its last two arrays are the command's *read set* (aggregate ids and the versions
 command decided on; empty for a plain save). Holding the lock, the function first looks
 for a newer event of any of them and, if there is one, inserts nothing and raises SQLSTATE
 ``CL409``, which :meth:`LedgerPostgresRecorder.insert_events` turns into
-:class:`~ledger.repository.ReadSetChanged` (see :mod:`ledger.repository`). ``_v1``
-(without a read set) is no longer created; databases that have it keep it unused.
+:class:`~ledger.repository.ReadSetChanged` (see :mod:`ledger.repository`). The check looks
+each aggregate up on its own (a ``LATERAL`` subquery with ``LIMIT 1``, which PostgreSQL can
+only run as a primary-key lookup per aggregate). ``_v2`` joined the read set to the table,
+and its cached generic plan, made while the table's statistics were missing or stale, was a
+hash join over a sequential scan of the whole table: 30 ms a save at 100,000 events.
+Earlier functions (``_v1`` without a read set, ``_v2``) are no longer created; databases
+that have them keep them unused.
 
 Everything else (reads, subscriptions, retries on connection errors, the translation of a
 unique violation into ``IntegrityError``) is the library's.
@@ -49,7 +54,7 @@ from ledger.repository import ReadSetChanged
 
 __all__ = ["INSERT_FUNCTION", "LedgerPostgresRecorder"]
 
-INSERT_FUNCTION = "ledger_insert_events_v2"  # a new body gets a new name, never a replace
+INSERT_FUNCTION = "ledger_insert_events_v3"  # a new body gets a new name, never a replace
 _SIGNATURE = "(uuid[], int4[], text[], bytea[], uuid[], int4[])"
 READ_SET_CHANGED = "CL409"  # the SQLSTATE the function raises for a stale read set
 
@@ -62,6 +67,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         schema = Identifier(self.datastore.schema)
         function = SQL("{schema}.{name}").format(schema=schema,
                                                  name=Identifier(INSERT_FUNCTION))
+        self.newer_in_read_set = self.read_set_check(SQL("read_ids"), SQL("read_versions"))
         self._create_function: Composed = SQL(
             "CREATE FUNCTION {function}(ids uuid[], versions int4[], topics text[], "
             "states bytea[], read_ids uuid[], read_versions int4[]) "
@@ -69,9 +75,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             "BEGIN "
             "SET LOCAL lock_timeout = {timeout}; "
             "LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE; "
-            "IF EXISTS (SELECT 1 FROM unnest(read_ids, read_versions) AS r(id, version) "
-            "JOIN {schema}.{table} AS e ON e.originator_id = r.id "
-            "AND e.originator_version > r.version) THEN "
+            "IF EXISTS ({check}) THEN "
             "RAISE EXCEPTION 'an aggregate the command read has a newer event' "
             "USING ERRCODE = {stale}; "
             "END IF; "
@@ -81,7 +85,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             "SELECT * FROM unnest(ids, versions, topics, states) "
             "RETURNING notification_id; "
             "END $body$"
-        ).format(function=function, schema=schema,
+        ).format(function=function, schema=schema, check=self.newer_in_read_set,
                  table=Identifier(self.events_table_name),
                  timeout=Literal(f"{self.datastore.lock_timeout}s"),
                  channel=Identifier(self.channel_name), stale=Literal(READ_SET_CHANGED))
@@ -92,6 +96,19 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             "SELECT * FROM {function}(%b, %b, %b, %b, %b::uuid[], %b::int4[]) "
             "AS inserted(notification_id)"
         ).format(function=function)
+
+    def read_set_check(self, ids: SQL, versions: SQL) -> Composed:
+        """The query of the insert function that finds a newer event of an aggregate of the
+        read set (``ids`` and ``versions``: SQL expressions of its arrays). Each aggregate is
+        looked up on its own, by primary key: a ``LATERAL`` subquery with ``LIMIT 1`` cannot
+        be turned into a join, so no plan scans the table, whatever its statistics."""
+        return SQL(
+            "SELECT 1 FROM unnest({ids}, {versions}) AS r(id, version) "
+            "CROSS JOIN LATERAL (SELECT 1 FROM {schema}.{table} AS e "
+            "WHERE e.originator_id = r.id AND e.originator_version > r.version LIMIT 1) "
+            "AS newer"
+        ).format(ids=ids, versions=versions, schema=Identifier(self.datastore.schema),
+                 table=Identifier(self.events_table_name))
 
     def create_table(self) -> None:
         super().create_table()

@@ -87,3 +87,26 @@ def test_the_store_refuses_a_stale_read_set_and_writes_nothing(checked: World) -
     assert recorder.max_notification_id() == before
     assert recorder.insert_events([event], read_set={batch_id: version}) is not None
     assert recorder.max_notification_id() == (before or 0) + 1
+
+
+def test_the_read_set_check_never_scans_the_event_table(checked: World) -> None:
+    """The check runs in every save: planned generically, before the table's statistics
+    exist, it must still look each aggregate up by key (a join planned as a scan of the
+    whole table once cost 30 ms a save at 100,000 events)."""
+    import uuid
+
+    from psycopg.sql import SQL, Literal
+
+    recorder = checked.ledger.recorder
+    query = recorder.read_set_check(SQL("$1::uuid[]"), SQL("$2::int4[]"))
+    with recorder.datastore.transaction(commit=False) as curs:
+        curs.execute(f"SET LOCAL search_path TO {recorder.datastore.schema}")
+        curs.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        curs.execute(SQL("PREPARE newer_check(uuid[], int4[]) AS {}").format(query))
+        ids = [uuid.uuid4() for _ in range(3)]
+        curs.execute(SQL("EXPLAIN EXECUTE newer_check({}, {})").format(
+            Literal(ids), Literal([1, 1, 1])))
+        plan = "\n".join(row["QUERY PLAN"] for row in curs.fetchall())
+        curs.execute("DEALLOCATE newer_check")
+    assert "Seq Scan" not in plan, plan
+    assert "Index" in plan, plan

@@ -92,5 +92,5 @@ def test_a_conflicting_insert_writes_none_of_its_events(tmp_path: Path) -> None:
 def test_postgres_recorder_is_the_library_recorder_apart_from_the_insert() -> None:
     overridden = {name for name, value in vars(LedgerPostgresRecorder).items()
                   if callable(value) and not name.startswith("__")}
-    assert overridden == {"create_table", "insert_events"}
+    assert overridden == {"create_table", "insert_events", "read_set_check"}
     assert issubclass(LedgerPostgresRecorder, PostgresApplicationRecorder)
