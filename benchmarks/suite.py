@@ -31,7 +31,7 @@ from benchmarks.api_load import (
     serving,
     wrk_path,
 )
-from benchmarks.data import behaviour_batches, make_cast
+from benchmarks.data import Cast, behaviour_batches, make_cast
 from benchmarks.measure import Progress, Result, percentile, timed
 from ledger.application import TradeInstruction
 from ledger.bulk_import import import_behaviours
@@ -325,6 +325,28 @@ class Suite:
                             "commands/s", target=">= 1,000/s" if backend == "postgres" else None,
                             met=rate >= 1_000 if backend == "postgres" else None))
             self.trades(runtime, backend, cast, batch)
+            self._single_commands_in_a_larger_ledger(runtime, backend, cast, batch)
+
+    def _single_commands_in_a_larger_ledger(self, runtime: LedgerRuntime, backend: str,
+                                            cast: Cast, batch: UUID) -> None:
+        """The same transfers once the ledger also holds many behaviours (a tenth of the
+        ingestion run's): a command's cost must not grow with the event store (on
+        PostgreSQL a save's read-set check once did, planned as a scan of the table)."""
+        ledger = runtime.ledger
+        behaviours = self.config.behaviours // 10
+        for platform, reports in behaviour_batches(behaviours, 5_000, self.config.people,
+                                                   len(cast.platforms)):
+            ledger.report_behaviours(platform=cast.platforms[platform], reports=reports)
+        count = self.config.single_commands
+        with timed() as t:
+            for i in range(count):
+                ledger.transfer(actor=cast.platforms[0], batch_id=batch,
+                                recipient=cast.buyers[i % len(cast.buyers)], quantity=1_000)
+        rate = count / t.seconds
+        self.add(Result(f"single commands (transfer), one writer, after {behaviours:,} "
+                        "behaviours", backend, rate, "commands/s",
+                        target=">= 1,000/s" if backend == "postgres" else None,
+                        met=rate >= 1_000 if backend == "postgres" else None))
 
     def _project_batch(self, runtime: LedgerRuntime, cast: object, grams: int) -> UUID:
         ledger = runtime.ledger
