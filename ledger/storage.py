@@ -9,8 +9,9 @@ from uuid import UUID
 from eventsourcing.persistence import ApplicationRecorder, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
+from psycopg.sql import SQL, Composed, Identifier
 
-__all__ = ["first_events", "newer_events"]
+__all__ = ["first_events", "newer_events", "newer_events_query"]
 
 _CHUNK = 500
 
@@ -86,16 +87,24 @@ def _newer_sqlite(recorder: SQLiteApplicationRecorder,
                             topic=row[2], state=row[3]) for row in c.fetchall()]
 
 
+def newer_events_query(recorder: PostgresApplicationRecorder, ids: SQL, versions: SQL) -> Composed:
+    """:func:`newer_events`' query on PostgreSQL (``ids`` and ``versions``: SQL expressions
+    of its two arrays). Each aggregate's events are looked up on their own, by key: the
+    ``LATERAL`` subquery with ``OFFSET 0`` is not merged into a join, so no plan scans the
+    table, whatever its statistics (a join of the arrays with the table could be planned as
+    a hash join over a scan of it, generically, before its statistics exist)."""
+    return SQL("SELECT e.originator_id, e.originator_version, e.topic, e.state "
+               "FROM unnest({ids}, {versions}) AS w(id, version) "
+               "CROSS JOIN LATERAL (SELECT * FROM {schema}.{table} AS s "
+               "WHERE s.originator_id = w.id AND s.originator_version > w.version "
+               "OFFSET 0) AS e").format(
+        ids=ids, versions=versions, schema=Identifier(recorder.datastore.schema),
+        table=Identifier(recorder.events_table_name))
+
+
 def _newer_postgres(recorder: PostgresApplicationRecorder,
                     versions: dict[UUID, int]) -> list[StoredEvent]:
-    from psycopg.sql import SQL, Identifier
-
-    statement = SQL("SELECT e.originator_id, e.originator_version, e.topic, e.state "
-                    "FROM unnest(%b::uuid[], %b::int4[]) AS w(id, version) "
-                    "JOIN {schema}.{table} AS e ON e.originator_id = w.id "
-                    "AND e.originator_version > w.version").format(
-        schema=Identifier(recorder.datastore.schema),
-        table=Identifier(recorder.events_table_name))
+    statement = newer_events_query(recorder, SQL("%b::uuid[]"), SQL("%b::int4[]"))
     with recorder.datastore.get_connection() as conn, conn.cursor() as curs:
         curs.execute(statement, [list(versions), list(versions.values())], prepare=True)
         return [StoredEvent(originator_id=row["originator_id"],
