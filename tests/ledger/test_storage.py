@@ -107,7 +107,8 @@ def test_the_newer_events_query_never_scans_the_event_table(
 
     from ledger.storage import newer_events_query
 
-    recorder = make_ledger(tmp_path).recorder
+    ledger = make_ledger(tmp_path)  # kept: its pool closes with it
+    recorder = ledger.recorder
     query = newer_events_query(recorder, SQL("$1::uuid[]"), SQL("$2::int4[]"))
     with recorder.datastore.transaction(commit=False) as curs:
         curs.execute("SET LOCAL plan_cache_mode = force_generic_plan")
