@@ -99,8 +99,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError as SQLIntegrityError
 
-from anchoring.leaf import LeafEncodingError, StoredNotification, fields_leaf_hash
-from anchoring.merkle import HASH_SIZE, CompactTree, MerkleError, MerkleTree, node_hash
+from anchoring.leaf import LeafEncodingError, StoredNotification, encode_leaf
+from anchoring.merkle import HASH_SIZE, CompactTree, MerkleError, MerkleTree, leaf_hash, node_hash
 
 __all__ = [
     "DEFAULT_CACHE_SIZE",
@@ -832,7 +832,7 @@ def _grow(
         if nid != position + 1 or index == 0:  # a new run of consecutive ids starts here
             add_leaf((index, nid))
         position = nid
-        node = fields_leaf_hash(nid, _uuid_bytes(originator_id), version, topic, state)
+        node = leaf_hash(encode_leaf(nid, _uuid_bytes(originator_id), version, topic, state))
         strip = open_strips[0]
         strip += node
         if len(strip) == _STRIP_BYTES:
