@@ -86,6 +86,16 @@ class BenchConfig:
         return 5_000 if self.quick else 200_000
 
 
+def _transfers_per_second(runtime: LedgerRuntime, cast: Cast, holder: UUID, batch: UUID,
+                          count: int) -> float:
+    """``count`` transfers of 1 kg from ``holder`` to the buyers in turn, one command each."""
+    with timed() as t:
+        for i in range(count):
+            runtime.ledger.transfer(actor=holder, batch_id=batch,
+                                    recipient=cast.buyers[i % len(cast.buyers)], quantity=1_000)
+    return count / t.seconds
+
+
 def _checkpoints(total: int) -> list[int]:
     """Where the ingestion rate is sampled: 10,000 behaviours, then four points a decade
     (17,783, 31,623, 56,234, 100,000, ...), and the end; each sample is the rate over the
@@ -316,11 +326,7 @@ class Suite:
             ledger = runtime.ledger
             cast = make_cast(ledger)
             batch = self._project_batch(runtime, cast, 10**12)
-            with timed() as t:
-                for i in range(count):
-                    ledger.transfer(actor=cast.platforms[0], batch_id=batch,
-                                    recipient=cast.buyers[i % len(cast.buyers)], quantity=1_000)
-            rate = count / t.seconds
+            rate = _transfers_per_second(runtime, cast, cast.platforms[0], batch, count)
             self.add(Result("single commands (transfer), one writer", backend, rate,
                             "commands/s", target=">= 1,000/s" if backend == "postgres" else None,
                             met=rate >= 1_000 if backend == "postgres" else None))
@@ -341,12 +347,7 @@ class Suite:
             ledger.report_behaviours(platform=cast.platforms[platform], reports=reports)
         holder = cast.platforms[1]  # the first platform's claim covers the first batch's period
         batch = self._project_batch(runtime, cast, 10**12, platform=holder)
-        count = self.config.single_commands
-        with timed() as t:
-            for i in range(count):
-                ledger.transfer(actor=holder, batch_id=batch,
-                                recipient=cast.buyers[i % len(cast.buyers)], quantity=1_000)
-        rate = count / t.seconds
+        rate = _transfers_per_second(runtime, cast, holder, batch, self.config.single_commands)
         self.add(Result(f"single commands (transfer), one writer, after {behaviours:,} "
                         "behaviours", backend, rate, "commands/s",
                         target=">= 1,000/s" if backend == "postgres" else None,
