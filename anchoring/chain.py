@@ -182,6 +182,11 @@ class ChainClient(Protocol):
         block, pending, unknown or failed)."""
         ...
 
+    def transaction_block(self, tx_hash: str) -> int | None:
+        """Block number of ``tx_hash`` if it is mined and succeeded; ``None`` if it is
+        unknown (e.g. lost in a reorg or a rollback), pending or failed."""
+        ...
+
 
 # ---------------------------------------------------------------------------------- reverts
 
@@ -376,6 +381,18 @@ class _RegistryClient:
             if receipt is None or receipt["status"] != 1 or receipt["blockNumber"] is None:
                 return 0
             return max(0, int(self.w3.eth.block_number) - int(receipt["blockNumber"]))
+
+    def transaction_block(self, tx_hash: str) -> int | None:
+        """Block number of ``tx_hash`` if it is mined and succeeded; ``None`` if it is
+        unknown (e.g. lost in a reorg or a rollback), pending or failed."""
+        with self._errors():
+            try:
+                receipt = self.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
+            except TransactionNotFound:
+                return None
+            if receipt is None or receipt["status"] != 1 or receipt["blockNumber"] is None:
+                return None
+            return int(receipt["blockNumber"])
 
     # -- implemented by the clients -------------------------------------------------------
 

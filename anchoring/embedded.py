@@ -95,5 +95,8 @@ class EmbeddedChain:
     def confirmations(self, tx_hash: str) -> int:
         return self._chain.confirmations(tx_hash)
 
+    def transaction_block(self, tx_hash: str) -> int | None:
+        return self._chain.transaction_block(tx_hash)
+
     def __repr__(self) -> str:
         return f"EmbeddedChain(contract={self.contract_address}, journal={self.journal})"

@@ -61,6 +61,7 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    delete,
     insert,
     select,
     update,
@@ -219,12 +220,15 @@ class Anchorer:
             appended = self.merkle_log.catch_up()
             size = self.merkle_log.size
             try:
+                lost = self._drop_lost_anchors()
                 newly_final = self._refresh_confirmations()
                 # Cheap test on local records first; the chain is asked only if it may be due.
-                if not self._due(size - self._latest_recorded_size(), now):
+                if not lost and not self._due(size - self._latest_recorded_size(), now):
                     return TickStatus("idle", size, appended, newly_final=newly_final)
                 latest = self._check_consistency(size)
-                if not self._due(size - (0 if latest is None else latest.tree_size), now):
+                unanchored = size - (0 if latest is None else latest.tree_size)
+                # A lost anchor is re-sent at once (covered by the current root).
+                if not (lost and unanchored > 0) and not self._due(unanchored, now):
                     return TickStatus("idle", size, appended, newly_final=newly_final)
                 record = self._anchor(size, now)
             except ChainUnavailableError as error:
@@ -305,6 +309,53 @@ class Anchorer:
         )
         submitted = datetime.fromtimestamp(checkpoint.anchored_at, UTC)
         self._record(checkpoint.tree_size, checkpoint.root, receipt, submitted)
+
+    # -- reorgs and rollbacks ----------------------------------------------------------------
+
+    def _drop_lost_anchors(self) -> list[AnchorRecord]:
+        """Forget the recorded anchors the registry no longer holds; return them.
+
+        A reorg or a rollback of the chain (e.g. a dev node reverted to a snapshot) can
+        remove a mined anchor: its checkpoint is no longer in the registry, or is there from
+        another block. Recorded anchors are checked newest first against the registry (the
+        latest checkpoint, then by index) until one matches; the others are deleted, so the
+        next anchor (sent at once by :meth:`tick`) covers their events, and a checkpoint
+        re-mined in another block is adopted again with its new receipt.
+        """
+        records = self.anchors()
+        if not records:
+            return []
+        latest = self.chain.latest_checkpoint()
+        lost: list[AnchorRecord] = []
+        for record in reversed(records):
+            if self._on_chain(record, latest):
+                break
+            lost.append(record)
+        for record in lost:
+            logger.warning(
+                "anchor of tree size %d (tx %s, block %d) is no longer on chain "
+                "(reorg or rollback); it will be re-sent",
+                record.tree_size, record.tx_hash, record.block_number)
+            with self.engine.begin() as conn:
+                conn.execute(delete(merkle_anchors).where(
+                    merkle_anchors.c.chain_id == record.chain_id,
+                    merkle_anchors.c.contract_address == record.contract_address,
+                    merkle_anchors.c.tree_size == record.tree_size,
+                    merkle_anchors.c.tx_hash == record.tx_hash))
+        return lost
+
+    def _on_chain(self, record: AnchorRecord, latest: Checkpoint | None) -> bool:
+        if latest is None or record.tree_size > latest.tree_size:
+            return False
+        if record.tree_size == latest.tree_size:
+            checkpoint = latest
+        else:
+            try:
+                checkpoint = self.chain.checkpoint(record.checkpoint_index)
+            except AnchorRejectedError:  # no such checkpoint
+                return False
+        return (checkpoint.tree_size, checkpoint.root, checkpoint.block_number) == (
+            record.tree_size, record.root, record.block_number)
 
     # -- anchoring ---------------------------------------------------------------------------
 
@@ -463,3 +514,14 @@ def _to_record(row: Any) -> AnchorRecord:
         confirmations=int(row["confirmations"]),
         final=bool(row["confirmed"]),
     )
+
+
+def anchored_registries(engine: Engine) -> set[tuple[int, str]]:
+    """The registries ``(chain_id, contract_address)`` that recorded anchors name."""
+    with engine.connect() as conn:
+        if not engine.dialect.has_table(conn, "merkle_anchors"):
+            return set()
+        rows = conn.execute(
+            select(merkle_anchors.c.chain_id, merkle_anchors.c.contract_address).distinct()
+        ).all()
+    return {(int(chain_id), str(address)) for chain_id, address in rows}

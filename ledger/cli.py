@@ -309,19 +309,22 @@ def _verification_chain(args: argparse.Namespace, cert: object) -> object:
 
 
 def cmd_audit(args: argparse.Namespace) -> None:
-    from anchoring.audit import audit
+    from anchoring.audit import audit_ledger
 
-    with _open(args) as rt:
-        anchoring = rt.anchoring
-        report = audit(rt.ledger.recorder, anchoring.merkle_log, anchoring.anchorer,
-                       anchoring.chain)
-        for line in report.lines:
-            print(line)
-        for problem in report.problems:
-            print(f"TAMPERING {problem}")
-        if not report.ok:
-            raise LedgerError(f"audit failed: {len(report.problems)} problems")
-        print(f"OK: {report.events:,} stored events match the Merkle log and every anchored root")
+    settings = Settings.from_env(args.data_dir)
+    if not settings.is_postgres and not settings.events_path.exists():
+        raise LedgerError(f"no ledger in {settings.data_dir} (pass --data-dir)")
+    report = audit_ledger(settings)  # reads only: no sync, no table, no deployment
+    for line in report.lines:
+        print(line)
+    for problem in report.tampering:
+        print(f"TAMPERING {problem}")
+    for problem in report.anchoring:
+        print(f"ANCHOR {problem}")
+    if not report.ok:
+        raise LedgerError(f"audit failed: {len(report.tampering)} tampering, "
+                          f"{len(report.anchoring)} anchoring problems")
+    print(f"OK: {report.events:,} stored events match the Merkle log and every anchored root")
 
 
 def cmd_bench(args: argparse.Namespace) -> None:

@@ -40,7 +40,8 @@ class Settings:
 
     Anchoring: with no ``rpc_url`` the embedded chain in the data directory is used; with
     one, ``chain_key`` (the anchorer's private key) is required and ``anchor_contract`` names
-    the registry (a new one is deployed and remembered in the data directory if absent).
+    the registry. The registry is recorded in the ledger's database and shared by every host
+    (see :mod:`anchoring.registry`); one is deployed only for a ledger that has none.
     """
 
     data_dir: Path = DEFAULT_DATA_DIR
@@ -147,10 +148,17 @@ class Anchoring:
 
         settings = runtime.settings
         self.engine = settings.make_engine(settings.merkle_url)
-        with startup_lock(self.engine):
-            self.merkle_log: MerkleLog = MerkleLog(runtime.ledger, self.engine)
-            anchor_tables.create_all(self.engine)
-        self.chain: ChainClient = self._open_chain(settings)
+        try:
+            with startup_lock(self.engine):
+                self.merkle_log: MerkleLog = MerkleLog(runtime.ledger, self.engine)
+                anchor_tables.create_all(self.engine)
+                # One registry per ledger, recorded in its database (see anchoring.registry).
+                self.chain: ChainClient = self._open_chain(settings, self.engine)
+        except BaseException:
+            # e.g. the JSON-RPC node is unreachable: the caller retries with a new Anchoring,
+            # so this one's connections must not outlive it.
+            self.engine.dispose()
+            raise
         embedded = settings.rpc_url is None
         confirmations = settings.confirmations
         if confirmations is None:
@@ -162,21 +170,29 @@ class Anchoring:
             create_tables=False)  # created above, under the start-up lock
 
     @staticmethod
-    def _open_chain(settings: Settings) -> ChainClient:
+    def _open_chain(settings: Settings, engine: Engine) -> ChainClient:
         from anchoring.chain import JsonRpcChain
         from anchoring.embedded import EmbeddedChain
+        from anchoring.registry import choose_registry, record_registry
+        from anchoring.service import anchored_registries
 
+        chain: ChainClient
         if settings.rpc_url is None:
-            return EmbeddedChain(settings.data_dir / "chain")
-        if not settings.chain_key:
-            raise LedgerError("anchoring on a JSON-RPC chain needs the anchorer's key "
-                              "(CARBON_LEDGER_CHAIN_KEY)")
-        remembered = settings.data_dir / "anchor-contract.txt"
-        address = settings.anchor_contract or (
-            remembered.read_text().strip() if remembered.exists() else None)
-        chain = JsonRpcChain(settings.rpc_url, settings.chain_key, contract_address=address)
-        if address is None:
-            remembered.write_text(chain.contract_address + "\n")
+            chain = EmbeddedChain(settings.data_dir / "chain")
+        else:
+            if not settings.chain_key:
+                raise LedgerError("anchoring on a JSON-RPC chain needs the anchorer's key "
+                                  "(CARBON_LEDGER_CHAIN_KEY)")
+            remembered = settings.data_dir / "anchor-contract.txt"
+            address = choose_registry(
+                engine, settings.anchor_contract,
+                remembered.read_text().strip() if remembered.exists() else None,
+                lambda: anchored_registries(engine))
+            # Deploys a registry only when the ledger has none (its first initialisation).
+            chain = JsonRpcChain(settings.rpc_url, settings.chain_key, contract_address=address)
+            if not remembered.exists():
+                remembered.write_text(chain.contract_address + "\n")
+        record_registry(engine, int(chain.chain_id), str(chain.contract_address))
         return chain
 
     def anchor_now(self) -> object:
