@@ -1,22 +1,66 @@
-"""Operator checks: supply invariants on the write side, and read models against aggregates."""
+"""Operator checks: supply invariants on the write side, and read models against the events.
+
+``check_ledger`` checks, for every batch, the supply invariants on the aggregate and the
+supply, serial and balance views against it; then every row of the public registers
+(retirements, pledges, claims, listings, trades and the other records in
+:data:`REGISTERS`) against the same registers replayed from the event log into a scratch
+database, field by field. An edited, added or deleted read-model row is reported by table,
+id and field.
+"""
 
 from __future__ import annotations
 
+import json
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
 from uuid import UUID
+
+from sqlalchemy import Engine, Table, select
 
 from ledger.domain.credit_batch import CreditBatch, split_lot_key
 from ledger.domain.errors import LedgerError
 from ledger.domain.invariants import check_batch_supply, check_serial_coverage
+from ledger.projections import schema
+from ledger.projections.database import make_engine
+from ledger.projections.projector import Projector
 from ledger.runtime import LedgerRuntime
 
-__all__ = ["CheckReport", "check_ledger"]
+__all__ = ["REGISTERS", "CheckReport", "check_ledger", "check_registers"]
+
+REGISTERS: tuple[Table, ...] = (
+    schema.retirements,
+    schema.pledges,
+    schema.claims,
+    schema.listings,
+    schema.trades,
+    schema.exports,
+    schema.cancellations,
+    schema.corrections,
+    schema.token_locks,
+    schema.bridge_locks,
+    schema.batches,
+    schema.issuance_requests,
+    schema.participants,
+    schema.methodologies,
+)
+"""The read-model tables compared row by row with a replay of the events."""
+
+MAX_DIFFERENCES_PER_TABLE = 50
+_CATCH_UP_ATTEMPTS = 5
 
 
 @dataclass
 class CheckReport:
     batches: int = 0
     problems: list[str] = field(default_factory=list)
+    register_rows: int = 0
 
     @property
     def ok(self) -> bool:
@@ -28,6 +72,7 @@ def check_ledger(runtime: LedgerRuntime) -> CheckReport:
     supply, balances and serial tables equal what the aggregate holds."""
     runtime.sync()
     report = CheckReport()
+    check_registers(runtime, report)
     views = runtime.views
     for row in views.batches():
         report.batches += 1
@@ -65,3 +110,88 @@ def check_ledger(runtime: LedgerRuntime) -> CheckReport:
         if projected_balances != balances:
             report.problems.append(f"{batch.block}: balance view differs from the aggregate")
     return report
+
+
+# -- registers against the events ---------------------------------------------------------------
+
+
+def check_registers(runtime: LedgerRuntime, report: CheckReport) -> None:
+    """Compare every row of :data:`REGISTERS` with the events (see the module docstring)."""
+    with _replayed(runtime) as replayed:
+        for table in REGISTERS:
+            live = _rows(runtime.engine, table)
+            expected = _rows(replayed, table)
+            report.register_rows += len(live)
+            differences = list(_differences(table, live, expected))
+            report.problems.extend(differences[:MAX_DIFFERENCES_PER_TABLE])
+            if len(differences) > MAX_DIFFERENCES_PER_TABLE:
+                report.problems.append(
+                    f"{table.name}: {len(differences) - MAX_DIFFERENCES_PER_TABLE} more "
+                    "differences")
+
+
+@contextmanager
+def _replayed(runtime: LedgerRuntime) -> Iterator[Engine]:
+    """The read models replayed from the event log into a scratch SQLite database, at the
+    same log position as the live read models (both caught up again if the ledger moved
+    meanwhile); removed afterwards."""
+    directory = Path(tempfile.mkdtemp(prefix="carbon-ledger-check-"))
+    engine = make_engine(f"sqlite:///{directory / 'replayed.sqlite'}")
+    try:
+        projector = Projector(runtime.ledger, engine)
+        projector.create_tables()
+        for _ in range(_CATCH_UP_ATTEMPTS):
+            projector.catch_up()
+            runtime.sync()
+            if runtime.projector.position() == projector.position():
+                yield engine
+                return
+        raise LedgerError("the ledger kept changing while its registers were compared; "
+                          "run the check again")
+    finally:
+        engine.dispose()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _rows(engine: Engine, table: Table) -> dict[tuple[Any, ...], dict[str, Any]]:
+    keys = [column.name for column in table.primary_key.columns]
+    with engine.connect() as conn:
+        rows = conn.execute(select(table)).mappings().all()
+    result: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        values = {name: _normal(value) for name, value in row.items()}
+        result[tuple(values[key] for key in keys)] = values
+    return result
+
+
+def _normal(value: Any) -> Any:
+    """One representation per value on both backends."""
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        return int(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    return value
+
+
+def _differences(table: Table, live: dict[tuple[Any, ...], dict[str, Any]],
+                 expected: dict[tuple[Any, ...], dict[str, Any]]) -> Iterator[str]:
+    def name(key: tuple[Any, ...]) -> str:
+        return f"{table.name} {'/'.join(map(str, key))}"
+
+    for key in sorted(expected.keys() - live.keys(), key=repr):
+        yield f"{name(key)}: missing from the read model (the events record it)"
+    for key in sorted(live.keys() - expected.keys(), key=repr):
+        yield f"{name(key)}: in the read model but not in the events"
+    for key in sorted(live.keys() & expected.keys(), key=repr):
+        row, truth = live[key], expected[key]
+        for column in table.columns:
+            if row[column.name] != truth[column.name]:
+                yield (f"{name(key)}: {column.name} is {_show(row[column.name])} in the read "
+                       f"model, the events say {_show(truth[column.name])}")
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value, default=str, ensure_ascii=False)
+    return text if len(text) <= 80 else text[:77] + "..."
