@@ -4,7 +4,10 @@
 :class:`~anchoring.chain.ChainClient`. Each :meth:`Anchorer.tick`:
 
 1. catches the Merkle log up with the notification log;
-2. if anchors are awaiting finality, refreshes their confirmation counts;
+2. checks its recorded anchors against the registry, newest first: one lost in a reorg or a
+   rollback (its checkpoint gone, or there from another block) is forgotten and the current
+   root is anchored at once, whatever the triggers (a re-mined checkpoint is adopted again);
+   if anchors are awaiting finality, refreshes their confirmation counts;
 3. if an anchor is due (``every_events`` new events since the latest checkpoint on chain, or
    ``every_seconds`` elapsed since the last anchor and at least one new event), reads the
    latest checkpoint from the chain and checks that the local log extends it: the local root
