@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import threading
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Self
 from urllib.parse import unquote, urlsplit
@@ -153,7 +153,7 @@ class Anchoring:
                 self.merkle_log: MerkleLog = MerkleLog(runtime.ledger, self.engine)
                 anchor_tables.create_all(self.engine)
                 # One registry per ledger, recorded in its database (see anchoring.registry).
-                self.chain: ChainClient = self._open_chain(settings, self.engine)
+                self.chain: ChainClient = self._open_registry(settings, self.engine)
         except BaseException:
             # e.g. the JSON-RPC node is unreachable: the caller retries with a new Anchoring,
             # so this one's connections must not outlive it.
@@ -170,28 +170,39 @@ class Anchoring:
             create_tables=False)  # created above, under the start-up lock
 
     @staticmethod
-    def _open_chain(settings: Settings, engine: Engine) -> ChainClient:
+    def _open_chain(settings: Settings) -> ChainClient:
         from anchoring.chain import JsonRpcChain
         from anchoring.embedded import EmbeddedChain
+
+        if settings.rpc_url is None:
+            return EmbeddedChain(settings.data_dir / "chain")
+        if not settings.chain_key:
+            raise LedgerError("anchoring on a JSON-RPC chain needs the anchorer's key "
+                              "(CARBON_LEDGER_CHAIN_KEY)")
+        remembered = settings.data_dir / "anchor-contract.txt"
+        address = settings.anchor_contract or (
+            remembered.read_text().strip() if remembered.exists() else None)
+        chain = JsonRpcChain(settings.rpc_url, settings.chain_key, contract_address=address)
+        if address is None:
+            remembered.write_text(chain.contract_address + "\n")
+        return chain
+
+    @staticmethod
+    def _open_registry(settings: Settings, engine: Engine) -> ChainClient:
+        """The chain, with the ledger's one registry (see :mod:`anchoring.registry`): the
+        recorded one, else the configured or remembered one; deployed (by ``_open_chain``)
+        only for a ledger that has none. Recorded if it was not."""
         from anchoring.registry import choose_registry, record_registry
         from anchoring.service import anchored_registries
 
-        chain: ChainClient
-        if settings.rpc_url is None:
-            chain = EmbeddedChain(settings.data_dir / "chain")
-        else:
-            if not settings.chain_key:
-                raise LedgerError("anchoring on a JSON-RPC chain needs the anchorer's key "
-                                  "(CARBON_LEDGER_CHAIN_KEY)")
+        if settings.rpc_url is not None:
             remembered = settings.data_dir / "anchor-contract.txt"
-            address = choose_registry(
+            chosen = choose_registry(
                 engine, settings.anchor_contract,
                 remembered.read_text().strip() if remembered.exists() else None,
                 lambda: anchored_registries(engine))
-            # Deploys a registry only when the ledger has none (its first initialisation).
-            chain = JsonRpcChain(settings.rpc_url, settings.chain_key, contract_address=address)
-            if not remembered.exists():
-                remembered.write_text(chain.contract_address + "\n")
+            settings = replace(settings, anchor_contract=chosen)
+        chain = Anchoring._open_chain(settings)
         record_registry(engine, int(chain.chain_id), str(chain.contract_address))
         return chain
 
