@@ -633,6 +633,11 @@ def _check_record(cert: dict[str, Any], facts: _Facts,
             fields.append(ProvenField(name, claimed, False, "no proven event states it"))
             continue
         value, source = facts.values[name]
+        if (cert["format"] == CERTIFICATE_FORMAT_V1 and name in ("vintage", "region")
+                and not _same(name, claimed, value)):
+            fields.append(ProvenField(name, claimed, False, f"the {source} says {value!r}; "
+                                      "v1 certificates do not carry the batch's corrections"))
+            continue
         if name == "details" and isinstance(claimed, dict):
             claimed = {k: v for k, v in claimed.items() if k != "chain"}  # content: chain burn
         if _same(name, claimed, value):
