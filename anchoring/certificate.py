@@ -69,6 +69,7 @@ __all__ = [
     "build_pledge_certificate",
     "build_retirement_certificate",
     "render_certificate",
+    "same_claim",
     "verify_certificate",
 ]
 
@@ -398,7 +399,9 @@ def _datetime(value: Any) -> datetime:
     return moment
 
 
-def _same(name: str, claimed: Any, proven: Any) -> bool:
+def same_claim(name: str, claimed: Any, proven: Any) -> bool:
+    """Whether a claimed field value says what the proven value says: instants compare as
+    instants (``...Z`` and ``...+00:00`` are the same), everything else as canonical JSON."""
     if name in _TIMES:
         try:
             return _datetime(claimed) == _datetime(proven)
@@ -535,7 +538,7 @@ def _check_retirement(cert: dict[str, Any], facts: _Facts, checks: list[Check]) 
         burned = {"transaction": retired.get("chain_reference"),
                   "burn_id": retired.get("burn_id"), "account": retired.get("chain_account")}
         checks.append(Check("content: chain burn", name == "TokensRetired"
-                            and _same("chain", claimed_chain, burned),
+                            and same_claim("chain", claimed_chain, burned),
                             f"retired by burning tokens of {retired.get('chain_account')} in "
                             f"transaction {retired.get('chain_reference')}"))
     checks.append(Check("content: serials", _within_block(retired.get("ranges"), issued),
@@ -634,13 +637,13 @@ def _check_record(cert: dict[str, Any], facts: _Facts,
             continue
         value, source = facts.values[name]
         if (cert["format"] == CERTIFICATE_FORMAT_V1 and name in ("vintage", "region")
-                and not _same(name, claimed, value)):
+                and not same_claim(name, claimed, value)):
             fields.append(ProvenField(name, claimed, False, f"the {source} says {value!r}; "
                                       "v1 certificates do not carry the batch's corrections"))
             continue
         if name == "details" and isinstance(claimed, dict):
             claimed = {k: v for k, v in claimed.items() if k != "chain"}  # content: chain burn
-        if _same(name, claimed, value):
+        if same_claim(name, claimed, value):
             fields.append(ProvenField(name, cert["record"][name], True, source,
                                       caveat=facts.caveats.get(name, "")))
         else:
@@ -682,9 +685,10 @@ def _check_chain(cert: dict[str, Any], chain: ChainClient | None, trust: TrustAn
     if (int(chain.chain_id) != trust.chain_id
             or chain.contract_address.lower() != trust.registry.lower()):
         checks.append(Check("chain: network", False,
-                            f"the chain client reads {chain.contract_address} on chain "
-                            f"{chain.chain_id}, not the trusted registry {trust.registry} on "
-                            f"chain {trust.chain_id}"))
+                            f"not verified against a chain: the chain client reads "
+                            f"{chain.contract_address} on chain {chain.chain_id}, not the "
+                            f"trusted registry {trust.registry} on chain {trust.chain_id}",
+                            undecided=True))
         return
     try:
         tx = chain.anchor_transaction(str(anchor["transaction"]))

@@ -21,6 +21,8 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from web3 import Web3
 
 from anchoring.certificate import (
@@ -28,6 +30,7 @@ from anchoring.certificate import (
     build_pledge_certificate,
     build_retirement_certificate,
     render_certificate,
+    same_claim,
     verify_certificate,
 )
 from anchoring.leaf import encode_leaf
@@ -598,3 +601,57 @@ def test_flags_without_a_complete_set_of_trust_anchors_are_an_input_error(tmp_pa
     assert main(["--data-dir", str(tmp_path), "verify", str(cert), "--registry",
                  "0x" + "11" * 20]) == 2
     assert "invalid-trust-anchors" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------- properties
+
+
+@pytest.fixture(scope="module")
+def genuine(tmp_path_factory):
+    """Genuine retirement and pledge certificates (for offline properties: a refusal needs
+    no chain)."""
+    tmp = tmp_path_factory.mktemp("genuine")
+    with make_world(tmp, "in-process", None) as made:
+        yield {"retirement": certificate(made), "pledge": certificate(made, "pledge")}
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
+                                                                max_size=3),
+    max_leaves=6)
+
+
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_change_to_any_bound_field_is_refused_naming_it(genuine, data):
+    kind = data.draw(st.sampled_from(["retirement", "pledge"]))
+    cert = copy.deepcopy(genuine[kind])
+    name = data.draw(st.sampled_from(sorted(cert["record"])))
+    value = data.draw(JSON_VALUES.filter(lambda v: not same_claim(name, v,
+                                                                  cert["record"][name])))
+    cert["record"][name] = value
+    verification = verify_certificate(cert)
+    assert verification.verdict == "refused"
+    assert {f"record: {name}", "structure", "content: chain burn"} & set(verification.failed)
+
+
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_flipped_bit_of_any_event_is_refused(genuine, data):
+    cert = copy.deepcopy(genuine[data.draw(st.sampled_from(["retirement", "pledge"]))])
+    event = data.draw(st.sampled_from(cert["events"]))
+    state = bytearray(base64.b64decode(event["state_base64"]))
+    bit = data.draw(st.integers(0, len(state) * 8 - 1))
+    state[bit // 8] ^= 1 << (bit % 8)
+    event["state_base64"] = base64.b64encode(bytes(state)).decode()
+    if data.draw(st.booleans()):  # and the leaf hash made to match the new bytes
+        event["leaf_hash"] = leaf_hash(encode_leaf(
+            event["position"], UUID(event["originator_id"]), event["originator_version"],
+            event["topic"], bytes(state))).hex()
+    verification = verify_certificate(cert)
+    assert verification.verdict == "refused"
+    label = f"{event['role']} event (position {event['position']})"
+    assert {f"{label}: leaf", f"{label}: inclusion"} & set(verification.failed)
