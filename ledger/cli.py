@@ -448,6 +448,11 @@ def build_parser() -> argparse.ArgumentParser:
     verify = add("verify", cmd_verify, "verify a certificate against a registry you trust: "
                  "exit 0 verified, 1 refused, 2 unreadable input, 3 not verified against a "
                  "chain")
+    verify.epilog = ("exit status: 0 verified against the trusted registry on chain; 1 refused "
+                     "(a check failed: forged, altered, anchored elsewhere or by an untrusted "
+                     "account); 2 the certificate or trust anchors cannot be read; 3 not "
+                     "verified against a chain (no trust anchors or chain, the chain "
+                     "unreachable, or the anchor not final yet)")
     verify.add_argument("certificate", help="certificate JSON file")
     verify.add_argument("--trust", metavar="FILE", help="trust anchors (JSON, as written by "
                         "`carbon-ledger trust-anchors` or GET /trust-anchors): the chain id, "
