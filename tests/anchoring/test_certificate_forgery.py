@@ -38,6 +38,7 @@ from anchoring.merkle import inclusion_proof, leaf_hash, root_from_leaf_hashes
 from anchoring.trust import TrustAnchors, trust_anchors_of
 from contracts import load_artifact
 from ledger.cli import main
+from ledger.runtime import LedgerRuntime, Settings
 from tests.anchoring.conftest import ANVIL_PRIVATE_KEY, CHAIN_KINDS
 from tests.anchoring.test_certificate import RETIRE, open_runtime
 from tests.ledger.projections.scenario import issue_batch, make_cast
@@ -655,3 +656,33 @@ def test_any_flipped_bit_of_any_event_is_refused(genuine, data):
     assert verification.verdict == "refused"
     label = f"{event['role']} event (position {event['position']})"
     assert {f"{label}: leaf", f"{label}: inclusion"} & set(verification.failed)
+
+
+def test_a_closed_pledge_is_proven_by_its_event_on_each_backend(backend, tmp_path):
+    """The closing event is found in the event store (SQLite and PostgreSQL) past unrelated
+    events, and an enforced pledge is proven enforced."""
+    runtime = LedgerRuntime(Settings(data_dir=tmp_path / "ledger"))
+    try:
+        ledger = runtime.ledger
+        cast = make_cast(ledger)
+        batch = issue_batch(ledger, cast, count=5)
+        pledges = [ledger.pledge(actor=cast.bank, batch_id=batch, holder=cast.platform,
+                                 bank=cast.bank, loan_reference=f"GL-{i}", quantity=100)
+                   for i in range(2)]
+        for pledge in pledges:
+            ledger.retire(actor=cast.platform, batch_id=batch, quantity=10, **RETIRE)
+            ledger.enforce_pledge(actor=cast.bank, batch_id=batch, pledge_id=pledge)
+        runtime.sync()
+        runtime.anchoring.anchor_now()
+        anchoring = runtime.anchoring
+        cert = build_pledge_certificate(runtime, anchoring.merkle_log, anchoring.anchorer,
+                                        pledges[0])
+        closed = cert["events"][-1]
+        assert closed["role"] == "pledge_closed" and closed["topic"].endswith("PledgeEnforced")
+        assert json.loads(base64.b64decode(closed["state_base64"]))["pledge_id"] == str(
+            pledges[0])
+        verification = verify_certificate(json.loads(json.dumps(cert)), anchoring.chain,
+                                          trust_anchors_of(anchoring))
+        assert verification.ok and cert["record"]["status"] == "enforced"
+    finally:
+        runtime.close()
