@@ -146,11 +146,19 @@ def _check_on_chain(record: AnchorRecord, chain: ChainClient, report: AuditRepor
             f"{what} differs from the registry's checkpoint {record.checkpoint_index} "
             f"({checkpoint.tree_size:,} events, block {checkpoint.block_number}): lost in a "
             "reorg or a rollback")
-    block = chain.transaction_block(record.tx_hash)
-    if block is None:
-        report.anchoring.append(f"{what}: the transaction is not on chain")
-    elif block != record.block_number:
-        report.anchoring.append(f"{what}: the transaction is in block {block}")
+    tx = chain.anchor_transaction(record.tx_hash)
+    if tx is None or not tx.succeeded:
+        report.anchoring.append(f"{what}: the transaction is not on chain"
+                                + ("" if tx is None else " (it failed)"))
+    elif tx.block_number != record.block_number or not tx.canonical:
+        report.anchoring.append(f"{what}: the transaction is in block {tx.block_number}"
+                                + ("" if tx.canonical else ", no longer canonical"))
+    elif not any(log.address.lower() == record.contract_address.lower()
+                 and (log.index, log.tree_size, log.root)
+                 == (record.checkpoint_index, record.tree_size, record.root)
+                 for log in tx.logs):
+        report.anchoring.append(f"{what}: the transaction's CheckpointAnchored log does not "
+                                "record this checkpoint")
 
 
 def audit(recorder: object, merkle_log: MerkleLog | None, anchorer: object,
