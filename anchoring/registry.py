@@ -35,6 +35,7 @@ from sqlalchemy import (
     insert,
     select,
 )
+from sqlalchemy.exc import IntegrityError
 
 from ledger.domain.errors import ConflictError
 
@@ -91,16 +92,20 @@ def _has_table(engine: Engine) -> bool:
 
 
 def record_registry(engine: Engine, chain_id: int, contract_address: str) -> RecordedRegistry:
-    """Record the ledger's registry (idempotent); :class:`RegistryMismatchError` if another
-    one is recorded already."""
-    metadata.create_all(engine)
+    """Record the ledger's registry (idempotent; the table is created with the anchoring
+    tables); :class:`RegistryMismatchError` if another one is recorded already."""
     existing = recorded_registry(engine)
     if existing is None:
-        with engine.begin() as conn:
-            conn.execute(insert(anchor_registry).values(
-                name=REGISTRY_NAME, chain_id=chain_id, contract_address=contract_address,
-                recorded_at=datetime.now(UTC)))
-        return RecordedRegistry(chain_id, contract_address)
+        try:
+            with engine.begin() as conn:
+                conn.execute(insert(anchor_registry).values(
+                    name=REGISTRY_NAME, chain_id=chain_id, contract_address=contract_address,
+                    recorded_at=datetime.now(UTC)))
+            return RecordedRegistry(chain_id, contract_address)
+        except IntegrityError:  # another host recorded one at the same moment
+            existing = recorded_registry(engine)
+            if existing is None:
+                raise
     check_same(existing, chain_id, contract_address, "this host's chain")
     return existing
 

@@ -143,6 +143,7 @@ class Anchoring:
 
     def __init__(self, runtime: LedgerRuntime) -> None:
         from anchoring.log import MerkleLog
+        from anchoring.registry import metadata as registry_tables
         from anchoring.service import Anchorer
         from anchoring.service import metadata as anchor_tables
 
@@ -152,8 +153,9 @@ class Anchoring:
             with startup_lock(self.engine):
                 self.merkle_log: MerkleLog = MerkleLog(runtime.ledger, self.engine)
                 anchor_tables.create_all(self.engine)
-                # One registry per ledger, recorded in its database (see anchoring.registry).
-                self.chain: ChainClient = self._open_registry(settings, self.engine)
+                registry_tables.create_all(self.engine)
+            # One registry per ledger, recorded in its database (see anchoring.registry).
+            self.chain: ChainClient = self._open_registry(settings, self.engine)
         except BaseException:
             # e.g. the JSON-RPC node is unreachable: the caller retries with a new Anchoring,
             # so this one's connections must not outlive it.
@@ -190,21 +192,34 @@ class Anchoring:
     @staticmethod
     def _open_registry(settings: Settings, engine: Engine) -> ChainClient:
         """The chain, with the ledger's one registry (see :mod:`anchoring.registry`): the
-        recorded one, else the configured or remembered one; deployed (by ``_open_chain``)
-        only for a ledger that has none. Recorded if it was not."""
-        from anchoring.registry import choose_registry, record_registry
-        from anchoring.service import anchored_registries
+        recorded one, else the configured or remembered one; deployed (by ``_open_chain``,
+        under the start-up lock) only for a ledger that has none. Recorded if it was not."""
+        from anchoring.registry import record_registry
 
         if settings.rpc_url is not None:
-            remembered = settings.data_dir / "anchor-contract.txt"
-            chosen = choose_registry(
-                engine, settings.anchor_contract,
-                remembered.read_text().strip() if remembered.exists() else None,
-                lambda: anchored_registries(engine))
+            chosen = Anchoring._choose_registry(settings, engine)
+            if chosen is None:  # the ledger's first initialisation: one host deploys
+                with startup_lock(engine):
+                    chosen = Anchoring._choose_registry(settings, engine)
+                    if chosen is None:
+                        chain = Anchoring._open_chain(settings)
+                        record_registry(engine, int(chain.chain_id), str(chain.contract_address))
+                        return chain
             settings = replace(settings, anchor_contract=chosen)
         chain = Anchoring._open_chain(settings)
         record_registry(engine, int(chain.chain_id), str(chain.contract_address))
         return chain
+
+    @staticmethod
+    def _choose_registry(settings: Settings, engine: Engine) -> str | None:
+        from anchoring.registry import choose_registry
+        from anchoring.service import anchored_registries
+
+        remembered = settings.data_dir / "anchor-contract.txt"
+        return choose_registry(
+            engine, settings.anchor_contract,
+            remembered.read_text().strip() if remembered.exists() else None,
+            lambda: anchored_registries(engine))
 
     def anchor_now(self) -> object:
         """Anchor the current root if any event is not yet anchored."""
