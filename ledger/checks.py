@@ -139,7 +139,7 @@ def _replayed(runtime: LedgerRuntime) -> Iterator[Engine]:
     engine = make_engine(f"sqlite:///{directory / 'replayed.sqlite'}")
     try:
         projector = Projector(runtime.ledger, engine)
-        projector.create_tables()
+        projector.rebuild()  # the bulk-load replay; then caught up like any projector
         for _ in range(_CATCH_UP_ATTEMPTS):
             projector.catch_up()
             runtime.sync()
