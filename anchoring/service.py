@@ -170,7 +170,10 @@ class Anchorer:
     ``K``: an anchor is final once ``K`` blocks are mined on top of its block. ``clock`` gives
     the current time in seconds for :meth:`tick` and :meth:`run` (default
     :func:`time.time`). The time-based trigger counts from the last anchor made by this
-    object, or from its first tick. Thread-safe (one lock).
+    object, or from its first tick. A recorded anchor missing from the registry is taken as
+    lost (and re-sent) once it has been missing for ``lost_after`` seconds (0: at once; a
+    JSON-RPC node lagging behind its peers misses recent anchors for a while). Thread-safe
+    (one lock).
     """
 
     def __init__(
@@ -184,6 +187,7 @@ class Anchorer:
         confirmations: int = 12,
         clock: Callable[[], float] = time.time,
         create_tables: bool = True,
+        lost_after: float = 0.0,
     ) -> None:
         """Configure the anchorer; creates ``merkle_anchors`` unless ``create_tables=False``."""
         if every_events < 1 or every_seconds < 0 or confirmations < 0:
@@ -200,6 +204,8 @@ class Anchorer:
         self._lock = threading.RLock()
         self._last_anchor_at: float | None = None
         self._registry: tuple[int, str] | None = None
+        self.lost_after = lost_after
+        self._missing_since: dict[str, float] = {}  # tx hash -> first tick it was missing
         if create_tables:
             self.create_tables()
 
@@ -223,7 +229,7 @@ class Anchorer:
             appended = self.merkle_log.catch_up()
             size = self.merkle_log.size
             try:
-                lost = self._drop_lost_anchors()
+                lost = self._drop_lost_anchors(now)
                 newly_final = self._refresh_confirmations()
                 # Cheap test on local records first; the chain is asked only if it may be due.
                 if not lost and not self._due(size - self._latest_recorded_size(), now):
@@ -315,7 +321,7 @@ class Anchorer:
 
     # -- reorgs and rollbacks ----------------------------------------------------------------
 
-    def _drop_lost_anchors(self) -> list[AnchorRecord]:
+    def _drop_lost_anchors(self, now: float) -> list[AnchorRecord]:
         """Forget the recorded anchors the registry no longer holds; return them.
 
         A reorg or a rollback of the chain (e.g. a dev node reverted to a snapshot) can
@@ -325,15 +331,25 @@ class Anchorer:
         next anchor (sent at once by :meth:`tick`) covers their events, and a checkpoint
         re-mined in another block is adopted again with its new receipt.
         """
-        records = self.anchors()
-        if not records:
+        newest = self.latest_anchor()
+        if newest is None:
             return []
         latest = self.chain.latest_checkpoint()
+        if self._on_chain(newest, latest):  # the common case: one record read, one call
+            self._missing_since.clear()
+            return []
         lost: list[AnchorRecord] = []
-        for record in reversed(records):
+        for record in reversed(self.anchors()):
             if self._on_chain(record, latest):
                 break
             lost.append(record)
+        # A node lagging behind (e.g. behind a load balancer) also misses recent anchors:
+        # they count as lost once missing for ``lost_after`` seconds.
+        missing = {record.tx_hash for record in lost}
+        self._missing_since = {tx: self._missing_since.get(tx, now) for tx in missing}
+        if any(now - since < self.lost_after for since in self._missing_since.values()):
+            return []
+        self._missing_since.clear()
         for record in lost:
             logger.warning(
                 "anchor of tree size %d (tx %s, block %d) is no longer on chain "
@@ -483,8 +499,18 @@ class Anchorer:
 
     def latest_anchor(self) -> AnchorRecord | None:
         """The recorded anchor with the largest tree size (final or not), or ``None``."""
-        anchors = self.anchors()
-        return anchors[-1] if anchors else None
+        chain_id, contract = self._current_registry()
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(merkle_anchors)
+                .where(
+                    merkle_anchors.c.chain_id == chain_id,
+                    merkle_anchors.c.contract_address == contract,
+                )
+                .order_by(merkle_anchors.c.tree_size.desc())
+                .limit(1)
+            ).first()
+        return None if row is None else _to_record(row._mapping)
 
     def anchored_checkpoint_covering(self, position: int) -> AnchorRecord | None:
         """The smallest *final* anchored tree containing the event at notification id

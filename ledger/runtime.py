@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 __all__ = ["Anchoring", "LedgerRuntime", "Settings", "open_ledger"]
 
 DEFAULT_DATA_DIR = Path("data")
+# An anchor missing from a JSON-RPC chain's registry this long is re-sent (a reorg or a
+# rollback), not merely unseen by a node lagging behind its peers.
+LOST_ANCHOR_AFTER_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -169,7 +172,8 @@ class Anchoring:
             self.merkle_log, self.chain, self.engine,
             every_events=settings.anchor_every_events,
             every_seconds=settings.anchor_every_seconds, confirmations=confirmations,
-            create_tables=False)  # created above, under the start-up lock
+            create_tables=False,  # created above, under the start-up lock
+            lost_after=0.0 if embedded else LOST_ANCHOR_AFTER_SECONDS)
 
     @staticmethod
     def _open_chain(settings: Settings) -> ChainClient:

@@ -94,3 +94,36 @@ def test_an_anchor_re_mined_in_another_block_is_adopted_with_its_new_receipt(
     assert (new.block_number, new.tx_hash) == (receipt.block_number, receipt.tx_hash)
     assert chain.checkpoint_count() == 2
     assert audit(ledger.recorder, merkle_log, anchorer, chain).ok
+
+
+def test_an_anchor_missing_for_less_than_lost_after_is_not_re_sent(
+        ledger, merkle_log, in_process_chain, store_engine):
+    """A node lagging behind its peers misses recent anchors for a while: they are re-sent
+    only once missing for ``lost_after`` seconds."""
+    chain = in_process_chain
+    anchorer, before = anchored_twice(ledger, merkle_log, chain, store_engine)
+    anchorer.lost_after = 10.0
+    revert(chain, before)
+    assert anchorer.tick(now=2.0).state == "idle"
+    assert anchorer.tick(now=11.0).state == "idle"
+    assert [a.tree_size for a in anchorer.anchors()] == [5, 10]
+    status = anchorer.tick(now=12.0)
+    assert (status.state, status.anchor.tree_size) == ("anchored", 10)
+    assert chain.checkpoint_count() == 2
+
+
+def test_an_anchor_seen_again_is_kept_and_its_grace_restarts(ledger, merkle_log,
+                                                             in_process_chain, store_engine):
+    chain = in_process_chain
+    anchorer, before = anchored_twice(ledger, merkle_log, chain, store_engine)
+    anchorer.lost_after = 10.0
+    revert(chain, before)
+    assert anchorer.tick(now=2.0).state == "idle"  # missing since 2
+    chain.anchor(10, merkle_log.root(10))  # the node sees it again
+    assert anchorer.tick(now=20.0).state == "idle"
+    assert anchorer.record_for(10).block_number == chain.latest_checkpoint().block_number
+    revert(chain, before)
+    assert anchorer.tick(now=21.0).state == "idle"  # missing again: a new grace, from 21
+    assert anchorer.tick(now=30.0).state == "idle"
+    assert anchorer.tick(now=31.0).state == "anchored"
+    assert chain.checkpoint_count() == 2
