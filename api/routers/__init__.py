@@ -12,6 +12,7 @@ from api.routers import (
     imports,
     issuance,
     listings,
+    log,
     me,
     methodologies,
     participants,
@@ -27,6 +28,7 @@ __all__ = ["ROUTERS"]
 
 ROUTERS: list[APIRouter] = [
     proofs.router,
+    log.router,
     participants.router,
     me.router,
     methodologies.router,
