@@ -142,7 +142,7 @@ def latest_chain_checkpoint(proofs: ProofsDep) -> ChainCheckpointPublic:
     return _checkpoint(latest)
 
 
-@router.get("/checkpoint", response_class=PlainTextResponse,
+@router.get("/checkpoint", response_model=None,
             responses={200: _TEXT, **problem_responses(409)})
 def signed_checkpoint(proofs: ProofsDep,
                       signer: Annotated[LogSigner, Depends(signer_of)]) -> PlainTextResponse:
@@ -156,7 +156,7 @@ def signed_checkpoint(proofs: ProofsDep,
     return PlainTextResponse(note, media_type="text/plain; charset=utf-8")
 
 
-@router.get("/key", response_class=PlainTextResponse,
+@router.get("/key", response_model=None,
             responses={200: {"description": "a C2SP verifier key", "content": {
                 "text/plain": {"schema": {"type": "string"}}}}})
 def verifier_key(signer: Annotated[LogSigner, Depends(signer_of)]) -> PlainTextResponse:
