@@ -324,6 +324,14 @@ def cmd_audit(args: argparse.Namespace) -> None:
         print(f"OK: {report.events:,} stored events match the Merkle log and every anchored root")
 
 
+def cmd_monitor(args: argparse.Namespace) -> None:
+    from anchoring.monitor import run_monitor
+
+    run_monitor(args.url, rpc_url=args.rpc_url, registry=args.registry, chain_id=args.chain_id,
+                state_path=Path(args.state) if args.state else None, once=args.once,
+                interval=args.interval)
+
+
 def cmd_bench(args: argparse.Namespace) -> None:
     from benchmarks.run import run
 
@@ -403,6 +411,19 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("certificate", help="certificate JSON file")
     verify.add_argument("--rpc-url", help="read the anchor from this JSON-RPC node (default: "
                         "the embedded chain of --data-dir, if any)")
+    monitor = add("monitor", cmd_monitor, "follow a registry's log: every new checkpoint must "
+                  "extend the last one trusted (exit 3 on a rogue checkpoint)")
+    monitor.add_argument("--url", required=True, help="the registry's API, e.g. "
+                         "https://registry.example/")
+    monitor.add_argument("--rpc-url", help="read checkpoints from this JSON-RPC node (default: "
+                         "as the API serves them)")
+    monitor.add_argument("--registry", help="the AnchorRegistry address (with --rpc-url)")
+    monitor.add_argument("--chain-id", type=int, help="the chain the node must serve")
+    monitor.add_argument("--state", help="JSON file keeping the last trusted checkpoint "
+                         "between runs")
+    monitor.add_argument("--once", action="store_true", help="one pass, then exit")
+    monitor.add_argument("--interval", type=float, default=60.0,
+                         help="seconds between passes (default 60)")
     bench = add("bench", cmd_bench, "measure the ledger (see docs/BENCHMARKS.md)")
     bench.add_argument("--quick", action="store_true", help="small sizes (what CI runs)")
     bench.add_argument("--backend", choices=["sqlite", "postgres", "all"], default="all")
@@ -438,7 +459,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.handler(args)
     except LedgerError as error:
         print(f"carbon-ledger: error [{error.code}]: {error}", file=sys.stderr)
-        return EXIT_ERROR
+        return int(getattr(error, "exit_status", EXIT_ERROR))
     except KeyboardInterrupt:
         return 130
     return 0
