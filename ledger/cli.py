@@ -33,10 +33,11 @@ def _grams_columns(row: dict[str, Any], states: Sequence[str] = STATES) -> str:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    from ledger.demo import run_demo
-
     data_dir = Path(args.data_dir or "data/demo")
     settings = Settings.from_env(data_dir)
+    if settings.rpc_url and not settings.chain_key:  # before writing anything
+        raise LedgerError(f"anchoring the demo on {settings.rpc_url} needs the anchorer's key "
+                          "(CARBON_LEDGER_CHAIN_KEY)")
     if settings.is_postgres:
         with LedgerRuntime(settings) as runtime:
             if runtime.ledger.recorder.max_notification_id():
@@ -44,15 +45,29 @@ def cmd_demo(args: argparse.Namespace) -> None:
                     f"the demo needs an empty ledger, but schema {settings.database_schema} of "
                     f"{settings.database_url} holds events; use another "
                     "CARBON_LEDGER_DATABASE_SCHEMA")
-            run_demo(runtime, people=args.people)
+            _run_demo(runtime, args.people)
         return
     if data_dir.exists() and any(data_dir.iterdir()):
         if not (data_dir / "events.sqlite").exists():
             raise LedgerError(f"{data_dir} is not empty and holds no ledger; choose another "
                               "--data-dir")
         shutil.rmtree(data_dir)  # the demo always starts from an empty ledger
-    with LedgerRuntime(Settings(data_dir=data_dir)) as runtime:
-        run_demo(runtime, people=args.people)
+    # From the environment: CARBON_LEDGER_RPC_URL (and _CHAIN_KEY, _CONFIRMATIONS) anchor the
+    # demo on that JSON-RPC node instead of the embedded chain.
+    with LedgerRuntime(settings) as runtime:
+        _run_demo(runtime, args.people)
+
+
+def _run_demo(runtime: LedgerRuntime, people: int) -> None:
+    from anchoring.chain import ChainError
+    from ledger import demo
+
+    try:
+        runtime.anchoring  # noqa: B018 - opens the chain: an unreachable node fails here, first
+        demo.run_demo(runtime, people=people)
+    except ChainError as error:
+        where = runtime.settings.rpc_url or "the embedded chain"
+        raise LedgerError(f"anchoring the demo on {where} failed: {error}") from None
 
 
 def _open(args: argparse.Namespace) -> LedgerRuntime:
