@@ -21,6 +21,7 @@ from api.routers import (
     retirements,
     serials,
     supply,
+    tokens,
     trades,
 )
 
@@ -45,4 +46,5 @@ ROUTERS: list[APIRouter] = [
     pledges.router,
     retirements.router,
     claims.router,
+    tokens.router,
 ]
