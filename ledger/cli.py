@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from anchoring.token_commands import add_token_commands
 from ledger.domain.errors import LedgerError
 from ledger.domain.ids import individual_account_id
 from ledger.domain.quantities import format_grams
@@ -426,6 +427,9 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("certificate", help="certificate JSON file")
     verify.add_argument("--rpc-url", help="read the anchor from this JSON-RPC node (default: "
                         "the embedded chain of --data-dir, if any)")
+    tokens = sub.add_parser("tokens", help="the token bridge: deploy, lock, mint, sync, redeem, "
+                            "retire (see docs/TOKENISATION.md)")
+    add_token_commands(tokens, _open)
     monitor = add("monitor", cmd_monitor, "follow a registry's log: every new checkpoint must "
                   "extend the last one trusted (exit 3 on a rogue checkpoint)")
     monitor.add_argument("--url", required=True, help="the registry's API, e.g. "
