@@ -44,6 +44,7 @@ __all__ = [
     "ConsistencyProof",
     "EventNotFoundError",
     "InclusionProof",
+    "LogMismatchError",
     "LogProofs",
     "NothingAnchoredError",
     "TreeSizeError",
@@ -68,6 +69,12 @@ class EventNotFoundError(NotFoundError):
     """No stored event has that leaf index, notification id or originator id and version."""
 
     code = "unknown-event"
+
+
+class LogMismatchError(ConflictError):
+    """The operator's anchor records and its Merkle log disagree."""
+
+    code = "log-mismatch"
 
 
 class ChainReadError(ConflictError):
@@ -179,6 +186,21 @@ class LogProofs:
             ).scalar_one_or_none()
         return None if size is None else self.anchorer.record_for(int(size))
 
+    def signed_head(self) -> tuple[int, bytes]:
+        """``(tree size, root)`` of the latest anchor, checked against the Merkle log: the
+        registry signs only a root its own log has at that size."""
+        latest = self.latest_anchor()
+        if latest is None:
+            raise NothingAnchoredError("nothing is anchored yet: no checkpoint to sign")
+        if self.merkle_log.size < latest.tree_size:
+            self.merkle_log.catch_up()
+        if self.merkle_log.root(latest.tree_size) != latest.root:
+            raise LogMismatchError(
+                f"the anchor record of tree size {latest.tree_size} does not hold the Merkle "
+                "log's root at that size: refusing to sign it (run carbon-ledger audit)",
+                tree_size=latest.tree_size)
+        return latest.tree_size, latest.root
+
     def anchored_size(self) -> int:
         """The largest anchored tree size; :class:`NothingAnchoredError` if none."""
         latest = self.latest_anchor()
@@ -220,9 +242,10 @@ class LogProofs:
                     f"no stored event {originator_id} version {originator_version}",
                     originator_id=str(originator_id), originator_version=originator_version)
         if position is not None:
-            if position < 1 or (index := log.index_of(position)) is None:
+            index = log.index_of(position)
+            if index is None:  # perhaps recorded after the log's last catch-up
                 log.catch_up()
-                index = log.index_of(position) if position >= 1 else None
+                index = log.index_of(position)
             if index is None:
                 raise EventNotFoundError(f"no stored event at position {position} in the log",
                                          position=position)

@@ -149,10 +149,8 @@ def signed_checkpoint(proofs: ProofsDep,
     """The latest anchored checkpoint in the C2SP ``tlog-checkpoint`` format (origin, tree
     size, base64 root), as a C2SP signed note signed with the registry's Ed25519 log key
     (verifier key at ``GET /log/key``)."""
-    latest = proofs.latest_anchor()
-    if latest is None:
-        raise NothingAnchoredError("nothing is anchored yet: no checkpoint to sign")
-    note = signer.sign_checkpoint(signer.name, latest.tree_size, latest.root)
+    tree_size, root = proofs.signed_head()
+    note = signer.sign_checkpoint(signer.name, tree_size, root)
     return PlainTextResponse(note, media_type="text/plain; charset=utf-8")
 
 
