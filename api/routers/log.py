@@ -8,7 +8,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 
 from anchoring.note import LogSigner, default_origin
 from anchoring.proofs import (
@@ -17,6 +17,7 @@ from anchoring.proofs import (
     LogProofs,
     NothingAnchoredError,
 )
+from anchoring.tiles import WIDTH, Tile, entry_bundle, hash_tile, parse_tile
 from api.access import PUBLIC_ITEM, PUBLIC_LIST
 from api.deps import RuntimeDep
 from api.problems import problem_responses
@@ -160,3 +161,37 @@ def signed_checkpoint(proofs: ProofsDep,
 def verifier_key(signer: Annotated[LogSigner, Depends(signer_of)]) -> PlainTextResponse:
     """The verifier key of the log key: ``<name>+<key ID>+<base64(0x01 || public key)>``."""
     return PlainTextResponse(signer.verifier_key + "\n", media_type="text/plain; charset=utf-8")
+
+
+_TILE = {"description": "a C2SP tlog-tiles tile", "content": {"application/octet-stream": {
+    "schema": {"type": "string", "format": "binary"}}}}
+_IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def _tile_response(body: bytes, tile: Tile) -> Response:
+    headers = {"Cache-Control": _IMMUTABLE if tile.width == WIDTH else "no-cache"}
+    return Response(body, media_type="application/octet-stream", headers=headers)
+
+
+@router.get("/tile/entries/{index:path}", response_model=None,
+            responses={200: _TILE, **PUBLIC_ITEM, **problem_responses(409)})
+def entry_bundle_tile(index: Annotated[str, Path(max_length=64)], runtime: RuntimeDep,
+                      proofs: ProofsDep) -> Response:
+    """C2SP tlog-tiles entry bundle ``<N>[.p/<W>]``: leaves ``256 N`` on, each as a 16-bit
+    big-endian length and its ``carbon-ledger/event-leaf/v1`` bytes (up to the latest
+    anchored checkpoint)."""
+    tile = parse_tile("entries", index)
+    size, _ = proofs.signed_head()
+    return _tile_response(entry_bundle(runtime.ledger.recorder, proofs.merkle_log, tile, size),
+                          tile)
+
+
+@router.get("/tile/{level}/{index:path}", response_model=None,
+            responses={200: _TILE, **PUBLIC_ITEM, **problem_responses(409)})
+def hash_tile_of(level: Annotated[str, Path(max_length=8)],
+                 index: Annotated[str, Path(max_length=64)], proofs: ProofsDep) -> Response:
+    """C2SP tlog-tiles hash tile ``<L>/<N>[.p/<W>]``: the ``W`` (256 if full) node hashes of
+    height ``8 L`` from node ``256 N`` on, up to the latest anchored checkpoint."""
+    tile = parse_tile(level, index)
+    size, _ = proofs.signed_head()
+    return _tile_response(hash_tile(proofs.merkle_log, tile, size), tile)

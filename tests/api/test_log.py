@@ -281,3 +281,29 @@ def test_a_tampered_anchor_record_is_not_signed(world: World):
     with anchoring.engine.begin() as conn:
         conn.execute(update(merkle_anchors).values(root=b"\x11" * 32))
     assert_problem(world.api.get(None, "/log/checkpoint"), 409, "log-mismatch")
+
+
+def test_tiles_rebuild_the_signed_checkpoints_root(world: World):
+    api = world.api
+    size = anchor(world)
+    vkey = api.get(None, "/log/key").text.strip()
+    _, signed_size, root = open_note_independently(
+        api.get(None, "/log/checkpoint").text, vkey).rstrip("\n").split("\n")
+    assert int(signed_size) == size < 256
+    tile = api.get(None, f"/log/tile/0/000.p/{size}")
+    assert tile.status_code == 200, tile.text
+    assert tile.headers["content-type"] == "application/octet-stream"
+    hashes = [tile.content[i : i + 32] for i in range(0, len(tile.content), 32)]
+    bundle = api.get(None, f"/log/tile/entries/000.p/{size}").content
+    entries, offset = [], 0
+    while offset < len(bundle):
+        length = int.from_bytes(bundle[offset : offset + 2], "big")
+        entries.append(bundle[offset + 2 : offset + 2 + length])
+        offset += 2 + length
+    assert [_sha(b"\x00" + e) for e in entries] == hashes
+    assert mth(entries) == base64.b64decode(root)
+    world.project_batch(world.actors["enterprise"])  # not anchored: not served
+    assert_problem(api.get(None, f"/log/tile/0/000.p/{size + 1}"), 404, "unknown-tile")
+    assert_problem(api.get(None, "/log/tile/0/000"), 404, "unknown-tile")
+    assert_problem(api.get(None, "/log/tile/0/0.p/1"), 422, "invalid-tile-path")
+    assert_problem(api.get(None, "/log/tile/9/000"), 422, "invalid-tile-path")
