@@ -23,6 +23,7 @@ from api.routers import (
     supply,
     tokens,
     trades,
+    trust,
 )
 
 __all__ = ["ROUTERS"]
@@ -30,6 +31,7 @@ __all__ = ["ROUTERS"]
 ROUTERS: list[APIRouter] = [
     proofs.router,
     log.router,
+    trust.router,
     participants.router,
     me.router,
     methodologies.router,

@@ -62,5 +62,6 @@ def test_the_demo_anchors_on_the_json_rpc_node(
     with LedgerRuntime(Settings.from_env(data)) as runtime:
         assert runtime.anchoring.merkle_log.root(latest.tree_size) == latest.root
     certificate = data / "certificates" / "hubei-2000t-retirement.json"
-    assert cli.main(["--data-dir", str(data), "verify", str(certificate),
+    trust = data / "certificates" / "trust-anchors.json"
+    assert cli.main(["--data-dir", str(data), "verify", str(certificate), "--trust", str(trust),
                      "--rpc-url", anvil_url]) == 0

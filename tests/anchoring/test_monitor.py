@@ -136,7 +136,7 @@ def test_a_chain_checkpoint_the_api_does_not_serve_is_rogue(tmp_path: Path):
     honest.sizes.append(9)
     chain = TreeServer(honest.hashes[:6] + leaves(3, b"other"), [3, 6, 9])
     monitor.source = chain
-    rogue(monitor, "the chain holds root .* but the API serves")
+    rogue(monitor, r"the chain holds root .* but the API serves")
 
 
 def test_gaps_and_another_registry_are_rogue(tmp_path: Path):
@@ -235,7 +235,7 @@ def test_the_api_of_another_history_is_rogue_over_http(runtime: LedgerRuntime,
         monitor = Monitor(InProcessLogServer(proofs_of(other)), ChainCheckpoints(chain),
                           state_path=state)
         grow_and_anchor(runtime, 1)
-        with pytest.raises(RogueCheckpointError, match="history rewritten"):
+        with pytest.raises(RogueCheckpointError, match=r"the chain holds root .* but the API"):
             monitor.run_once()
 
 
