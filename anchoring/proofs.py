@@ -97,6 +97,7 @@ class InclusionProof:
     tree_size: int
     root: bytes
     audit_path: list[bytes]
+    anchored_size: int
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,7 @@ class ConsistencyProof:
     first_root: bytes
     second_root: bytes
     proof: list[bytes]
+    anchored_size: int
 
 
 @dataclass(frozen=True)
@@ -233,7 +235,7 @@ class LogProofs:
         if sum(named) != 1 or (originator_id is None) != (originator_version is None):
             raise ValidationError("name the event by exactly one of leaf_index, position, or "
                                   "originator_id with originator_version")
-        size, _ = self._tree_size(tree_size)
+        size, anchored = self._tree_size(tree_size)
         log = self.merkle_log
         if originator_id is not None and originator_version is not None:
             position = position_of_event(self.recorder, originator_id, originator_version)
@@ -271,7 +273,7 @@ class LogProofs:
             leaf_index=leaf_index, position=n.id, originator_id=originator,
             originator_version=n.originator_version, topic=n.topic, leaf=leaf,
             leaf_hash=leaf_hash(leaf), tree_size=size, root=log.root(size),
-            audit_path=log.inclusion_proof(leaf_index, size))
+            audit_path=log.inclusion_proof(leaf_index, size), anchored_size=anchored)
 
     # -- consistency -------------------------------------------------------------------------
 
@@ -286,7 +288,8 @@ class LogProofs:
         log = self.merkle_log
         return ConsistencyProof(first=first, second=second, first_root=log.root(first),
                                 second_root=log.root(second),
-                                proof=log.consistency_proof(first, second))
+                                proof=log.consistency_proof(first, second),
+                                anchored_size=anchored)
 
     # -- checkpoints on chain ----------------------------------------------------------------
 

@@ -61,13 +61,13 @@ def signer_of(request: Request, proofs: ProofsDep) -> LogSigner:
     return signer
 
 
-def _inclusion(proof: InclusionProof, proofs: LogProofs) -> InclusionProofPublic:
+def _inclusion(proof: InclusionProof) -> InclusionProofPublic:
     return InclusionProofPublic(
         leaf_index=proof.leaf_index, position=proof.position,
         originator_id=str(proof.originator_id), originator_version=proof.originator_version,
         topic=proof.topic, leaf_base64=base64.b64encode(proof.leaf).decode(),
         leaf_hash=proof.leaf_hash.hex(), tree_size=proof.tree_size, root=proof.root.hex(),
-        audit_path=[p.hex() for p in proof.audit_path], anchored_size=proofs.anchored_size())
+        audit_path=[p.hex() for p in proof.audit_path], anchored_size=proof.anchored_size)
 
 
 @router.get("/leaves/{leaf_index}/inclusion", response_model=InclusionProofPublic,
@@ -75,7 +75,7 @@ def _inclusion(proof: InclusionProof, proofs: LogProofs) -> InclusionProofPublic
 def inclusion_by_leaf(leaf_index: Annotated[int, Path(ge=0, le=_MAX)], proofs: ProofsDep,
                       tree_size: TreeSize = None) -> InclusionProofPublic:
     """Inclusion proof of the event that is leaf ``leaf_index`` of the log."""
-    return _inclusion(proofs.inclusion(leaf_index=leaf_index, tree_size=tree_size), proofs)
+    return _inclusion(proofs.inclusion(leaf_index=leaf_index, tree_size=tree_size))
 
 
 @router.get("/events/{position}/inclusion", response_model=InclusionProofPublic,
@@ -83,7 +83,7 @@ def inclusion_by_leaf(leaf_index: Annotated[int, Path(ge=0, le=_MAX)], proofs: P
 def inclusion_by_position(position: Annotated[int, Path(ge=1, le=_MAX)], proofs: ProofsDep,
                           tree_size: TreeSize = None) -> InclusionProofPublic:
     """Inclusion proof of the event at notification id ``position``."""
-    return _inclusion(proofs.inclusion(position=position, tree_size=tree_size), proofs)
+    return _inclusion(proofs.inclusion(position=position, tree_size=tree_size))
 
 
 @router.get("/aggregates/{originator_id}/versions/{version}/inclusion",
@@ -93,7 +93,7 @@ def inclusion_by_originator(originator_id: Annotated[UUID, Path()],
                             tree_size: TreeSize = None) -> InclusionProofPublic:
     """Inclusion proof of version ``version`` of aggregate ``originator_id``."""
     return _inclusion(proofs.inclusion(originator_id=originator_id, originator_version=version,
-                                       tree_size=tree_size), proofs)
+                                       tree_size=tree_size))
 
 
 @router.get("/consistency", response_model=ConsistencyProofPublic, responses=PROOF)
@@ -108,7 +108,7 @@ def consistency(proofs: ProofsDep,
     return ConsistencyProofPublic(
         first=proof.first, second=proof.second, first_root=proof.first_root.hex(),
         second_root=proof.second_root.hex(), proof=[p.hex() for p in proof.proof],
-        anchored_size=proofs.anchored_size())
+        anchored_size=proof.anchored_size)
 
 
 def _checkpoint(checkpoint: ChainCheckpoint) -> ChainCheckpointPublic:
