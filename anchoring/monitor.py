@@ -44,6 +44,7 @@ import httpx
 
 from anchoring.chain import ChainClient, ChainError
 from anchoring.merkle import verify_consistency
+from anchoring.note import LogSigner, NoteError, open_note, parse_checkpoint
 from anchoring.proofs import LogProofs
 from ledger.domain.errors import ConflictError, LedgerError
 
@@ -117,6 +118,10 @@ class LogServer(CheckpointSource, Protocol):
         """``PROOF(first, D[0:second])`` and both roots, as the registry serves them."""
         ...
 
+    def signed_checkpoint(self) -> str:
+        """The latest checkpoint as a C2SP signed note (``GET /log/checkpoint``)."""
+        ...
+
 
 class HttpLogServer:
     """The registry's log API over HTTP (``GET /log/chain-checkpoints``, ``/log/consistency``);
@@ -156,6 +161,17 @@ class HttpLogServer:
         except (KeyError, TypeError, ValueError) as error:
             raise MonitorUnavailableError(f"malformed checkpoint page: {error}") from None
 
+    def signed_checkpoint(self) -> str:
+        """The API's signed checkpoint note."""
+        try:
+            response = self.client.get("/log/checkpoint")
+        except httpx.HTTPError as error:
+            raise MonitorUnavailableError(f"cannot reach the registry's API: {error}") from None
+        if response.status_code != 200:
+            raise MonitorUnavailableError(
+                f"GET /log/checkpoint answered {response.status_code}")
+        return response.text
+
     def consistency(self, first: int, second: int) -> Consistency:
         """The API's consistency proof and roots."""
         body = self._get("/log/consistency", {"first": first, "second": second})
@@ -174,9 +190,10 @@ class HttpLogServer:
 class InProcessLogServer:
     """The log API of a ledger in this process (no HTTP), over its :class:`LogProofs`."""
 
-    def __init__(self, proofs: LogProofs) -> None:
-        """Answer from ``proofs``."""
+    def __init__(self, proofs: LogProofs, signer: LogSigner | None = None) -> None:
+        """Answer from ``proofs``; sign checkpoints with ``signer``."""
         self.proofs = proofs
+        self.signer = signer
 
     def checkpoints(self, after_index: int, limit: int) -> list[SeenCheckpoint]:
         """The registry's checkpoints read from the chain by the ledger."""
@@ -186,6 +203,16 @@ class InProcessLogServer:
             raise MonitorUnavailableError(str(error)) from None
         return [SeenCheckpoint(c.index, c.tree_size, c.root, c.chain_id, c.contract_address)
                 for c in found]
+
+    def signed_checkpoint(self) -> str:
+        """The ledger's signed checkpoint note (needs the ``signer``)."""
+        if self.signer is None:
+            raise MonitorUnavailableError("this in-process log has no signing key")
+        try:
+            size, root = self.proofs.signed_head()
+        except LedgerError as error:
+            raise MonitorUnavailableError(str(error)) from None
+        return self.signer.sign_checkpoint(self.signer.name, size, root)
 
     def consistency(self, first: int, second: int) -> Consistency:
         """The ledger's consistency proof and roots."""
@@ -278,9 +305,13 @@ class Monitor:
     """
 
     def __init__(self, server: LogServer, source: CheckpointSource | None = None, *,
-                 state_path: Path | None = None, state: MonitorState | None = None) -> None:
-        """Start from ``state``, else from the state file, else from nothing trusted."""
+                 state_path: Path | None = None, state: MonitorState | None = None,
+                 log_key: str | None = None) -> None:
+        """Start from ``state``, else from the state file, else from nothing trusted. With
+        ``log_key`` (the registry's C2SP verifier key) each pass also checks the signed
+        checkpoint."""
         self.server = server
+        self.log_key = log_key
         self.source: CheckpointSource = source if source is not None else server
         self.state_path = state_path
         self.state = state if state is not None else MonitorState.load(state_path)
@@ -305,7 +336,41 @@ class Monitor:
         for checkpoint in self._new_checkpoints():
             self.verify(checkpoint)
             verified.append((checkpoint.index, checkpoint.tree_size))
+        if self.log_key is not None:
+            self.verify_signed_checkpoint(self.log_key)
         return PassReport(verified, self.state)
+
+    def verify_signed_checkpoint(self, log_key: str) -> None:
+        """Check the registry's signed checkpoint against the trusted history.
+
+        The note must verify with ``log_key``; its tree must agree with the trusted one: the
+        same root at the same size, or a consistency proof either way. A signed checkpoint
+        that contradicts the chain is the operator's own signed evidence of a fork. It is not
+        trusted (the chain is what is followed), only checked.
+        """
+        try:
+            head = parse_checkpoint(open_note(self.server.signed_checkpoint(), log_key))
+        except NoteError as error:
+            raise RogueCheckpointError(f"the signed checkpoint does not verify: {error}") from None
+        trusted = self.state
+        if trusted.index < 0:
+            return
+        old_root = bytes.fromhex(trusted.root)
+        name = f"the signed checkpoint of {head.tree_size} events"
+        if head.tree_size == trusted.tree_size:
+            if head.root != old_root:
+                raise RogueCheckpointError(
+                    f"{name} has root {head.root.hex()}, the chain {trusted.root}: a fork signed "
+                    "by the registry")
+            return
+        first, second = sorted((head.tree_size, trusted.tree_size))
+        first_root, second_root = ((head.root, old_root) if head.tree_size < trusted.tree_size
+                                   else (old_root, head.root))
+        answer = self.server.consistency(first, second)
+        if not verify_consistency(first, second, first_root, second_root, answer.proof):
+            raise RogueCheckpointError(
+                f"{name} is not consistent with the trusted checkpoint of "
+                f"{trusted.tree_size} events: a fork signed by the registry")
 
     def verify(self, checkpoint: SeenCheckpoint) -> None:
         """Check that ``checkpoint`` extends the trusted one, then trust it (and save)."""
@@ -353,7 +418,7 @@ def open_client(url: str, timeout: float = 10.0) -> httpx.Client:
 
 def run_monitor(url: str, *, rpc_url: str | None = None, registry: str | None = None,
                 chain_id: int | None = None, state_path: Path | None = None,
-                once: bool = False, interval: float = 60.0,
+                log_key: str | None = None, once: bool = False, interval: float = 60.0,
                 say: Callable[[str], None] = print) -> None:
     """``carbon-ledger monitor``: follow the log of the registry's API at ``url``, reading
     checkpoints from the chain when ``rpc_url`` (with the ``registry`` address) is given.
@@ -379,7 +444,8 @@ def run_monitor(url: str, *, rpc_url: str | None = None, registry: str | None = 
                               f"{chain_id}")
         source = ChainCheckpoints(chain)
     with open_client(url) as client:
-        monitor = Monitor(HttpLogServer(client), source, state_path=state_path)
+        monitor = Monitor(HttpLogServer(client), source, state_path=state_path,
+                          log_key=log_key)
         while True:
             try:
                 say(monitor.run_once().line())

@@ -390,8 +390,8 @@ def cmd_monitor(args: argparse.Namespace) -> None:
     from anchoring.monitor import run_monitor
 
     run_monitor(args.url, rpc_url=args.rpc_url, registry=args.registry, chain_id=args.chain_id,
-                state_path=Path(args.state) if args.state else None, once=args.once,
-                interval=args.interval)
+                state_path=Path(args.state) if args.state else None, log_key=args.log_key,
+                once=args.once, interval=args.interval)
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
@@ -505,6 +505,8 @@ def build_parser() -> argparse.ArgumentParser:
     monitor.add_argument("--chain-id", type=int, help="the chain the node must serve")
     monitor.add_argument("--state", help="JSON file keeping the last trusted checkpoint "
                          "between runs")
+    monitor.add_argument("--log-key", help="the registry's C2SP verifier key (GET /log/key, "
+                         "obtained out of band): also check its signed checkpoint")
     monitor.add_argument("--once", action="store_true", help="one pass, then exit")
     monitor.add_argument("--interval", type=float, default=60.0,
                          help="seconds between passes (default 60)")

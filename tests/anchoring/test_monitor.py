@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -29,12 +30,14 @@ from anchoring.monitor import (
     RogueCheckpointError,
     SeenCheckpoint,
 )
+from anchoring.note import LogSigner
 from anchoring.proofs import LogProofs
 from api import ApiSettings, create_app
 from ledger import cli
 from ledger.runtime import LedgerRuntime, Settings
 
 REGISTRY = "0x" + "ab" * 20
+LOG_SIGNER = LogSigner("example.com/log", Ed25519PrivateKey.generate())
 
 
 def leaves(count: int, tag: bytes = b"") -> list[bytes]:
@@ -60,11 +63,18 @@ class TreeServer:
         return [SeenCheckpoint(i, size, tree.root(size), self.chain_id, self.contract)
                 for i, size in enumerate(self.sizes) if i > after_index][:limit]
 
+    signed: tuple[int, bytes] | None = None  # sign this head instead of the latest
+    signer: LogSigner = field(default_factory=lambda: LOG_SIGNER)
+
     def consistency(self, first: int, second: int) -> Consistency:
         tree = self.tree
         first_root = tree.root(first) if self.lie_about_first_root is None else (
             self.lie_about_first_root)
         return Consistency(first_root, tree.root(second), tree.consistency_proof(first, second))
+
+    def signed_checkpoint(self) -> str:
+        size, root = self.signed or (self.sizes[-1], self.tree.root(self.sizes[-1]))
+        return self.signer.sign_checkpoint(self.signer.name, size, root)
 
 
 def trusted_monitor(tmp_path: Path) -> tuple[Monitor, TreeServer]:
@@ -157,6 +167,24 @@ def test_gaps_and_another_registry_are_rogue(tmp_path: Path):
     assert monitor.run_once().verified == [(2, 9)]
 
 
+def test_the_signed_checkpoint_must_agree_with_the_trusted_history(tmp_path: Path):
+    monitor, honest = trusted_monitor(tmp_path)
+    monitor.log_key = LOG_SIGNER.verifier_key
+    assert monitor.run_once().verified == []
+    honest.signed = (4, honest.tree.root(4))  # an older signed head: consistent
+    monitor.run_once()
+    honest.hashes += leaves(2, b"more")
+    honest.signed = (8, honest.tree.root(8))  # signed, not yet on chain: consistent
+    monitor.run_once()
+    forked = MerkleTree(rewritten(8, 2))
+    for head in ((6, forked.root(6)), (8, forked.root(8)), (4, forked.root(4))):
+        honest.signed = head
+        rogue(monitor, "a fork signed by the registry")
+    honest.signed = None
+    honest.signer = LogSigner("example.com/log", Ed25519PrivateKey.generate())
+    rogue(monitor, "does not verify")
+
+
 @settings(max_examples=40, deadline=None)
 @given(sizes=st.lists(st.integers(1, 40), min_size=1, max_size=6, unique=True),
        data=st.data())
@@ -203,14 +231,16 @@ def proofs_of(rt: LedgerRuntime) -> LogProofs:
 
 def test_in_process_and_over_http_an_honest_ledger_passes(runtime: LedgerRuntime,
                                                           tmp_path: Path):
-    server = InProcessLogServer(proofs_of(runtime))
+    server = InProcessLogServer(proofs_of(runtime), LOG_SIGNER)
     chain_source = ChainCheckpoints(runtime.anchoring.chain)
     assert Monitor(server, chain_source).run_once().verified == []
     first = grow_and_anchor(runtime, 3)
-    in_process = Monitor(server, chain_source)
+    in_process = Monitor(server, chain_source, log_key=LOG_SIGNER.verifier_key)
     app = create_app(ApiSettings(ledger=runtime.settings), runtime=runtime)
     with TestClient(app) as client:
-        over_http = Monitor(HttpLogServer(client), state_path=tmp_path / "http.json")
+        vkey = client.get("/log/key").text.strip()
+        over_http = Monitor(HttpLogServer(client), state_path=tmp_path / "http.json",
+                            log_key=vkey)
         assert in_process.run_once().verified == [(0, first)]
         assert over_http.run_once().verified == [(0, first)]
         second = grow_and_anchor(runtime, 4)
