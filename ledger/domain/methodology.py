@@ -11,6 +11,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from ledger.domain.errors import InvalidStateError, ValidationError
+from ledger.domain.text import check_text
 from ledger.domain.timeutil import require_aware
 
 __all__ = ["Methodology", "Quantification", "parse_decimal"]
@@ -105,8 +106,7 @@ class Methodology(Aggregate):
             )
         for name, value in (("version", version), ("region", region), ("scene", scene),
                             ("activity_unit", activity_unit)):
-            if not isinstance(value, str) or not value.strip():
-                raise ValidationError(f"methodology {name} must not be empty", field=name)
+            check_text(value, name)
         factor = parse_decimal(factor_g_per_unit, "factor_g_per_unit")
         start = require_aware(valid_from, "valid_from")
         end = require_aware(valid_until, "valid_until") if valid_until is not None else None

@@ -9,9 +9,9 @@ The text form is strict (see :data:`ACCEPTED_FORMS`): the number is ASCII digits
 grouped in thousands by ``,`` (or ``_``) at exactly every third digit from the decimal point
 (``1,500,000``, never ``1,5`` or ``1,0,0``), with an optional ``.`` fraction that carries no
 separator; then an optional unit. Text is first put in Unicode NFKC form, so full-width
-digits, commas and points (``１，５００ 吨``) read as their ASCII forms. Anything else — an
-exponent, a sign, a decimal comma, a stray separator, an unknown unit — is refused, never
-guessed at.
+digits, commas and points (U+FF10-U+FF19, U+FF0C, U+FF0E) read as their ASCII forms.
+Anything else (an exponent, a sign, a decimal comma, a stray separator, an unknown unit) is
+refused, never guessed at.
 """
 
 from __future__ import annotations

@@ -47,8 +47,8 @@ from ledger.domain.quantities import (
         ("2 千克", 2_000),
         ("2公斤", 2_000),
         ("9 克", 9),
-        ("１，５００ 吨", 1_500_000_000),  # full-width digits and comma: NFKC
-        ("２.６２ｔ", 2_620_000),
+        ("\uff11\uff0c\uff15\uff10\uff10 吨", 1_500_000_000),  # full-width digits and comma: NFKC
+        ("\uff12.\uff16\uff12\uff54", 2_620_000),
         ("1,500\u00a0g", 1_500),  # a no-break space is a space (NFKC)
     ],
 )
@@ -227,7 +227,7 @@ def _reference_reading(text: str) -> int | None:
 
 _PIECES = st.sampled_from(["0", "1", "5", "9", "00", "000", "123", "1,000", ",", "_", ".",
                            " ", "  ", "t", "kg", "g", " CO2e", "co2e", "tonnes", "吨", "千克",
-                           "克", "e", "-", "+", "５", "，", "．", "\u00a0", "\t", "x"])
+                           "克", "e", "-", "+", "\uff15", "\uff0c", "\uff0e", "\u00a0", "\t", "x"])
 
 
 @given(st.lists(_PIECES, max_size=10).map("".join))
