@@ -525,6 +525,7 @@ class Ledger(Application[UUID]):
             if not pseudonym:
                 raise ValidationError("an individual is registered by pseudonym",
                                       field="pseudonym")
+            check_text(pseudonym, "pseudonym")
             participant_id = ids.individual_account_id(pseudonym)
             # No personal data in events: an individual is named by its pseudonymous id.
             name = f"individual {participant_id}"
@@ -688,9 +689,7 @@ class Ledger(Application[UUID]):
                            now: datetime) -> Behaviour.Reported:
         for name in ("person", "methodology_code", "methodology_version", "act_identity",
                      "platform_ref"):
-            value = getattr(report, name)
-            if not isinstance(value, str) or not value.strip():
-                raise ValidationError(f"{name} must be non-empty text", field=name)
+            check_text(getattr(report, name), name)
         methodology_id = _methodology_id(report.methodology_code, report.methodology_version)
         if methodology_id not in methodologies:
             try:
@@ -971,8 +970,8 @@ class Ledger(Application[UUID]):
         methodology = self.methodology(methodology_id)
         if not isinstance(external_registry, str) or not isinstance(external_block, str):
             raise ValidationError("external registry and block must be text", field="block")
-        registry_name = external_registry.strip().upper()
-        block = external_block.strip().upper()
+        registry_name = check_text(external_registry, "external_registry").upper()
+        block = check_text(external_block, "external_block").upper()
         registry_id = ids.external_registry_id(registry_name)
         batch_id = uuid4()
 
@@ -1104,6 +1103,8 @@ class Ledger(Application[UUID]):
                 instruction: TradeInstruction) -> TradeResult:
         if self._exists(trade_id):
             return self._replayed(trade_id, instruction)
+        check_text(instruction.trade_ref, "trade_ref")
+        check_text(instruction.listing_ref, "listing_ref")
         require_grams(instruction.quantity)
         self._validate_price(instruction.price_per_tonne, instruction.currency)
         self._holder(instruction.buyer, "buyer")
@@ -1333,7 +1334,7 @@ class Ledger(Application[UUID]):
                        scope: str = "event") -> UUID:
         """An organiser registers a footprint to neutralise (e.g. 4,544.76 t)."""
         self._actor(actor, Role.HOLDER)
-        claim_id = ids.claim_id(actor, event_name.strip())
+        claim_id = ids.claim_id(actor, check_text(event_name, "event_name"))
         claim = NeutralityClaim.register(claim_id, organiser=actor, event_name=event_name,
                                          footprint_g=footprint_g, scope=scope, actor=actor)
         try:
