@@ -122,6 +122,7 @@ def test_an_old_act_respelled_after_the_upgrade_is_refused_once_respelled_again(
     then on every spelling collides with that second record."""
     _store_the_old_way(world, FIRST, "old-rec")
     [second] = world.report(world.ev_app, [charge(world, RESPELLINGS[0], "new")])
+    assert second.accepted  # stored once more, under its normalised id
     for spelling in [FIRST, *RESPELLINGS]:
         [again] = world.report(world.ev_app, [charge(world, spelling, "again")])
         assert not again.accepted
