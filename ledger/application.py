@@ -29,12 +29,13 @@ from typing import Any, ClassVar, ParamSpec, Protocol, TypeVar, cast
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
-from eventsourcing.domain import Aggregate, DomainEvent
+from eventsourcing.domain import Aggregate, DomainEvent, get_topic
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 from anchoring.merkle import leaf_hash, root_from_leaf_hashes
 from ledger.domain import ids
+from ledger.domain.act_key import ActKey
 from ledger.domain.behaviour import Behaviour
 from ledger.domain.carbon_account import CarbonAccount, carbon_account_id
 from ledger.domain.command_record import CommandRecord, idempotency_record_id
@@ -728,7 +729,49 @@ class Ledger(Application[UUID]):
 
     def _duplicate_error(self, behaviour_id: UUID, act_identity: str) -> DuplicateBehaviourError:
         first = self.repository.get(behaviour_id)
+        if isinstance(first, ActKey):  # a legacy act's normal key
+            behaviour_id = UUID(first.behaviour)
+            first = self.repository.get(behaviour_id)
         return _duplicate(behaviour_id, act_identity, first.platform, first.platform_ref)
+
+    def index_legacy_acts(self, page: int = 5_000) -> tuple[int, int]:
+        """Give every behaviour stored under its exact-text (legacy) id an :class:`ActKey`
+        under the act's normal id, so that any later spelling of the act is refused as a
+        duplicate. Idempotent, safe while reports go on; run once after upgrading a ledger
+        written before act identities were normalised. Returns (behaviours read, keys
+        recorded). A legacy behaviour whose normal id is taken (the same act stored twice
+        under two spellings before the change) keeps no key: the first one does."""
+        topic = get_topic(Behaviour.Reported)
+        read = recorded = 0
+        start: int | None = 1
+        while start is not None:
+            notifications = self.recorder.select_notifications(start, page, topics=[topic])
+            start = notifications[-1].id + 1 if len(notifications) == page else None
+            keys: dict[UUID, UUID] = {}
+            for notification in notifications:
+                if notification.originator_version != 1:
+                    continue
+                reported = self.mapper.to_domain_event(notification)
+                read += 1
+                key = ids.behaviour_id(reported.scene, reported.act_identity)
+                if key != reported.originator_id:
+                    keys.setdefault(key, reported.originator_id)
+            for key in first_events(self.recorder, keys):
+                del keys[key]  # indexed before, or a behaviour reported after the change
+            made = [ActKey.index(key, behaviour=behaviour) for key, behaviour in keys.items()]
+            try:
+                self.save(*made)  # one transaction per page
+                recorded += len(made)
+                continue
+            except IntegrityError:  # some key was reported (or indexed) concurrently
+                pass
+            for act_key in made:
+                try:
+                    self.save(ActKey.index(act_key.id, behaviour=UUID(act_key.behaviour)))
+                    recorded += 1
+                except IntegrityError:
+                    continue
+        return read, recorded
 
     def _reject_recorded(self, pending: dict[UUID, tuple[int, Behaviour.Reported]],
                          results: list[BehaviourResult | None],
@@ -747,8 +790,12 @@ class Ledger(Application[UUID]):
                 continue
             index, reported = pending.pop(behaviour_id)
             first = self.mapper.to_domain_event(stored)
+            first_id = stored_id
+            if isinstance(first, ActKey.Indexed):  # a legacy act's normal key
+                first_id = UUID(first.behaviour)
+                first = self.repository.get(first_id)
             results[index] = BehaviourResult(index=index, accepted=False, error=_duplicate(
-                stored_id, reported.act_identity, first.platform, first.platform_ref))
+                first_id, reported.act_identity, first.platform, first.platform_ref))
             rejected += 1
         return rejected
 

@@ -115,17 +115,46 @@ def test_an_act_stored_under_its_old_exact_text_id_is_still_refused(world: World
     assert error.details["first_platform_ref"] == "old-rec"
 
 
-def test_an_old_act_respelled_after_the_upgrade_is_refused_once_respelled_again(
-        world: World):
-    """An act stored the old way and then reported under a new spelling is stored once
-    more (its old id cannot be derived from another spelling: see docs/SECURITY.md); from
-    then on every spelling collides with that second record."""
+def test_without_indexing_an_old_act_respelled_is_stored_once_more(world: World):
+    """Why an upgraded ledger runs ``index_legacy_acts``: an act's old id cannot be derived
+    from another spelling. From then on, every spelling collides with that second record."""
     _store_the_old_way(world, FIRST, "old-rec")
     [second] = world.report(world.ev_app, [charge(world, RESPELLINGS[0], "new")])
-    assert second.accepted  # stored once more, under its normalised id
+    assert second.accepted
     for spelling in [FIRST, *RESPELLINGS]:
         [again] = world.report(world.ev_app, [charge(world, spelling, "again")])
         assert not again.accepted
+
+
+def test_indexed_old_acts_refuse_every_spelling_naming_the_old_behaviour(world: World):
+    legacy = _store_the_old_way(world, FIRST, "old-rec")
+    other = _store_the_old_way(world, "charger:WH-0002|2024-09-03T09:00Z", "old-rec-2")
+    twice = _store_the_old_way(world, "CHARGER:WH-0002|2024-09-03T17:00+08:00", "dup")
+    [fresh] = world.report(world.ev_app, [charge(world, "charger:WH-0003|x", "new-rec")])
+    assert world.ledger.index_legacy_acts(page=2) == (4, 2)  # the old double count: one key
+    assert world.ledger.index_legacy_acts() == (4, 0)  # idempotent
+    for n, spelling in enumerate([FIRST, *RESPELLINGS]):
+        [again] = world.report(world.pay_app if n % 2 else world.ev_app,
+                               [charge(world, spelling, f"again-{n}")])
+        assert isinstance(again.error, DuplicateBehaviourError), spelling
+        assert again.error.details["behaviour"] == str(legacy)
+        assert again.error.details["first_platform_ref"] == "old-rec"
+    [again] = world.report(world.ev_app, [charge(world, "charger:wh-0002|2024-09-03T09:00Z",
+                                                 "again")])
+    assert again.error.details["behaviour"] == str(other)
+    assert twice != other and fresh.accepted
+
+
+def test_a_key_found_on_a_concurrent_save_names_the_old_behaviour(world: World,
+                                                                   monkeypatch):
+    """The one-at-a-time path (after a chunk's save collided) resolves a key too."""
+    legacy = _store_the_old_way(world, FIRST, "old-rec")
+    world.ledger.index_legacy_acts()
+    monkeypatch.setattr(type(world.ledger), "_reject_recorded",
+                        lambda self, pending, results, legacy_ids: 0)  # as if saved meanwhile
+    [again] = world.report(world.ev_app, [charge(world, RESPELLINGS[0], "again")])
+    assert isinstance(again.error, DuplicateBehaviourError)
+    assert again.error.details["behaviour"] == str(legacy)
 
 
 def test_the_legacy_id_rule_is_the_old_derivation():
