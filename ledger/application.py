@@ -142,15 +142,15 @@ def _refuse_forbidden(events: Iterable[DomainEvent]) -> None:
     (A NUL would moreover stop every projection: PostgreSQL text and jsonb cannot hold
     one.)"""
     for event in events:
-        for name, value in vars(event).items():
-            kind = type(value)  # most fields are plain text, numbers, ids or times
-            if kind is str:
-                found = forbidden_character(value)
-                hit = (name, found) if found is not None else None
-            elif kind is dict or kind is list or kind is tuple:
-                hit = _forbidden_in(value, name)
-            else:
-                continue
+        fields = vars(event)
+        texts = [value for value in fields.values() if type(value) is str]
+        nested = [name for name, value in fields.items()
+                  if type(value) in (dict, list, tuple)]
+        if not nested and forbidden_character("".join(texts)) is None:
+            continue  # the common case: one search over the event's plain text fields
+        for name, value in fields.items():
+            hit = _forbidden_in(value, name) if type(value) in (str, dict, list, tuple) \
+                else None
             if hit:
                 path, character = hit
                 raise ValidationError(
@@ -688,9 +688,8 @@ class Ledger(Application[UUID]):
                            methodologies: dict[UUID, Methodology | LedgerError],
                            schedules: dict[UUID, IssuanceSchedule | None],
                            now: datetime) -> Behaviour.Reported:
-        for name in ("person", "methodology_code", "methodology_version", "act_identity",
-                     "platform_ref"):
-            check_text(getattr(report, name), name)
+        for name in ("person", "methodology_code", "methodology_version", "act_identity"):
+            check_text(getattr(report, name), name)  # platform_ref: by the domain, below
         methodology_id = _methodology_id(report.methodology_code, report.methodology_version)
         if methodology_id not in methodologies:
             try:
@@ -717,9 +716,8 @@ class Ledger(Application[UUID]):
                 f"behaviours of {occurred_at.isoformat()} were already requested for issuance "
                 f"(request {request}); late reports are not accepted", request=request,
             )
-        act_identity = check_text(report.act_identity, "act_identity")
         return Behaviour.reported(
-            ids.behaviour_id(methodology.scene, act_identity),
+            ids.behaviour_id(methodology.scene, report.act_identity),
             platform=platform, platform_ref=report.platform_ref,
             account=_account_id(report.person.strip()),
             methodology=methodology, act_identity=report.act_identity,

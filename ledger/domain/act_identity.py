@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta
+from functools import lru_cache
 
 __all__ = ["normal_act_identity", "normal_scene"]
 
-_SPACE = re.compile(r"\s+")
 _AROUND = re.compile(r" ?([|:;,/=]) ?")
 _INSTANT = re.compile(
     r"(?<![0-9])(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})[t ](?P<h>[0-9]{2}):(?P<m>[0-9]{2})"
@@ -40,31 +40,45 @@ _INSTANT = re.compile(
 
 
 def _fold(text: str) -> str:
-    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
-    visible = "".join(c for c in folded if unicodedata.category(c) != "Cf")
-    return _AROUND.sub(r"\1", _SPACE.sub(" ", visible).strip())
+    if text.isascii():  # NFKC leaves ASCII as it is, and has no format character to drop
+        folded = text.lower()
+    else:
+        folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+        folded = "".join(c for c in folded if unicodedata.category(c) != "Cf")
+    spaced = " ".join(folded.split())  # every whitespace run: one space; none at the ends
+    return _AROUND.sub(_separator, spaced) if " " in spaced else spaced
+
+
+def _separator(match: re.Match[str]) -> str:
+    return match.group(1)
+
+
+@lru_cache(maxsize=256)
+def _offset(zone: str) -> timedelta | None:
+    """The UTC offset ``zone`` (``z``, ``+08``, ``+0800``, ``-05:30``) denotes, if valid."""
+    if zone == "z":
+        return timedelta(0)
+    digits = zone[1:].replace(":", "")
+    if len(digits) not in (2, 4) or int(digits[:2]) > 23 or int(digits[2:] or 0) > 59:
+        return None
+    offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0))
+    return -offset if zone[0] == "-" else offset
 
 
 def _utc(match: re.Match[str]) -> str:
-    zone = match.group("zone")
-    if zone == "z":
-        offset = timedelta(0)
-    else:
-        digits = zone[1:].replace(":", "")
-        if len(digits) not in (2, 4):
-            return match.group(0)
-        offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0))
-        offset = -offset if zone[0] == "-" else offset
+    offset = _offset(match.group("zone"))
+    date = match.group("date")
     try:
-        local = datetime.fromisoformat(
-            f"{match.group('date')}T{match.group('h')}:{match.group('m')}:"
-            f"{match.group('s') or '00'}").replace(tzinfo=timezone(offset))
-        instant = local.astimezone(UTC)
+        if offset is None:
+            raise ValueError(match.group("zone"))
+        instant = datetime(int(date[:4]), int(date[5:7]), int(date[8:]),
+                           int(match.group("h")), int(match.group("m")),
+                           int(match.group("s") or 0)) - offset  # naive: UTC wall time
     except (ValueError, OverflowError):  # not a real date or time, an offset of a day or
         # more, or an instant outside years 1-9999 in UTC: left as written
         return match.group(0)
     fraction = (match.group("f") or "").rstrip("0")
-    return f"{instant:%Y-%m-%dT%H:%M:%S}{'.' + fraction if fraction else ''}Z"
+    return f"{instant.isoformat()}{'.' + fraction if fraction else ''}Z"
 
 
 def normal_act_identity(act_identity: str) -> str:
@@ -72,6 +86,7 @@ def normal_act_identity(act_identity: str) -> str:
     return _INSTANT.sub(_utc, _fold(act_identity))
 
 
+@lru_cache(maxsize=1024)  # a ledger has a few scenes, derived once per behaviour
 def normal_scene(scene: str) -> str:
     """The normal form of a methodology's scene: steps 1 and 2 of the module's rules."""
     return _fold(scene)
