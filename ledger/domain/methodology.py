@@ -17,6 +17,7 @@ from ledger.domain.timeutil import require_aware
 __all__ = ["Methodology", "Quantification", "parse_decimal"]
 
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9._-]{1,63}$")
+_DECIMAL_TEXT = re.compile(r"[0-9]+(?:\.[0-9]+)?", re.ASCII)
 MAX_DECIMALS = 6
 MAX_DIGITS = 24
 
@@ -26,6 +27,10 @@ def parse_decimal(value: str | int | Decimal, name: str) -> Decimal:
     if isinstance(value, (bool, float)):
         raise ValidationError(f"{name} must be given as text or an integer, not {value!r}",
                               field=name)
+    if isinstance(value, str) and not _DECIMAL_TEXT.fullmatch(value.strip(" ")):
+        # Decimal() itself would read "1_0" as 10, "1e3" as 1000 and non-ASCII digits.
+        raise ValidationError(f"{name} is not a plain decimal number (ASCII digits and at "
+                              f"most one '.'): {value!r}", field=name)
     try:
         amount = Decimal(str(value).strip())
     except InvalidOperation:

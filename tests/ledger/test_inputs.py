@@ -503,3 +503,13 @@ def test_a_saved_event_never_carries_a_dangerous_code_point(world: World):
         assert raised.value.details["field"] == "platform_ref"
         assert raised.value.details["code_point"] == f"U+{ord(bad):04X}"
     assert written(world) == before
+
+
+@pytest.mark.parametrize("amount", ["1_0", "1e1", "\u0661\u0660", "\uff11\uff10", "+10"])
+def test_an_activity_amount_is_a_plain_decimal_or_refused(world: World, amount):
+    """Decimal() reads "1_0" as 10 and "1e1" as 10: the bulk file import and the ledger
+    took them so; the API's schema refused them."""
+    item = BehaviourReport(**{**vars(charge(world, "card:1", "r")), "activity_amount": amount})
+    [result] = world.report(world.ev_app, [item])
+    assert not result.accepted
+    assert result.error.details["field"] == "activity_amount"
