@@ -57,7 +57,7 @@ from ledger.domain.errors import (
     ValidationError,
 )
 from ledger.domain.issuance import IssuanceRequest, IssuanceSchedule
-from ledger.domain.methodology import Methodology, parse_decimal
+from ledger.domain.methodology import PLAIN_DECIMAL, Methodology, parse_decimal
 from ledger.domain.neutrality_claim import NeutralityClaim
 from ledger.domain.participant import Participant, ParticipantKind, Role, require_role
 from ledger.domain.quantities import require_grams
@@ -1209,6 +1209,9 @@ class Ledger(Application[UUID]):
 
     @staticmethod
     def _validate_price(price: str, currency: str) -> None:
+        if not isinstance(price, str) or not PLAIN_DECIMAL.fullmatch(price):
+            raise ValidationError(f"price {price!r} is not a plain decimal number",
+                                  field="price_per_tonne")
         try:
             value = Decimal(price)
         except Exception:

@@ -14,10 +14,10 @@ from ledger.domain.errors import InvalidStateError, ValidationError
 from ledger.domain.text import check_text
 from ledger.domain.timeutil import require_aware
 
-__all__ = ["Methodology", "Quantification", "parse_decimal"]
+__all__ = ["PLAIN_DECIMAL", "Methodology", "Quantification", "parse_decimal"]
 
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9._-]{1,63}$")
-_DECIMAL_TEXT = re.compile(r"[0-9]+(?:\.[0-9]+)?", re.ASCII)
+PLAIN_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?", re.ASCII)
 MAX_DECIMALS = 6
 MAX_DIGITS = 24
 
@@ -27,7 +27,7 @@ def parse_decimal(value: str | int | Decimal, name: str) -> Decimal:
     if isinstance(value, (bool, float)):
         raise ValidationError(f"{name} must be given as text or an integer, not {value!r}",
                               field=name)
-    if isinstance(value, str) and not _DECIMAL_TEXT.fullmatch(value.strip(" ")):
+    if isinstance(value, str) and not PLAIN_DECIMAL.fullmatch(value.strip(" ")):
         # Decimal() itself would read "1_0" as 10, "1e3" as 1000 and non-ASCII digits.
         raise ValidationError(f"{name} is not a plain decimal number (ASCII digits and at "
                               f"most one '.'): {value!r}", field=name)

@@ -247,6 +247,15 @@ def test_a_settlement_currency_must_be_an_active_iso_4217_code(world: World, cur
     assert written(world) == before
 
 
+@pytest.mark.parametrize("price", ["1_0", "1e1", "\u0661\u0660", "+10", " 10", 10])
+def test_a_price_is_a_plain_decimal_or_refused(world: World, price):
+    batch = listed(world, 10 * TONNE)
+    [result] = world.ledger.settle_trades(actor=world.exchange, trades=[
+        trade(batch, world, "T-1", TONNE, price_per_tonne=price)])
+    assert not result.settled
+    assert result.error.details["field"] == "price_per_tonne"
+
+
 @pytest.mark.parametrize("currency", ["CNY", "HKD", "USD", "EUR", "XCG"])
 def test_active_currencies_settle(world: World, currency):
     batch = listed(world, 10 * TONNE)
