@@ -47,6 +47,8 @@ _NOT_SEEN = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp", "Mn", "Me
 def forbidden_character(text: str, *, prose: bool = True) -> str | None:
     """The first character of ``text`` no text field may hold, if any (line feeds and
     tabs are allowed where ``prose``)."""
+    if text.isascii() and text.isprintable():  # the common case, without the regex
+        return None
     found = (_FORBIDDEN_PROSE if prose else _FORBIDDEN_LINE).search(text)
     return found.group() if found else None
 
