@@ -18,27 +18,30 @@ import random
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 from functools import lru_cache, wraps
 from typing import Any, ClassVar, ParamSpec, Protocol, TypeVar, cast
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
-from eventsourcing.domain import Aggregate, DomainEvent
+from eventsourcing.domain import Aggregate, DomainEvent, get_topic
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 from anchoring.merkle import leaf_hash, root_from_leaf_hashes
 from ledger.domain import ids
+from ledger.domain.act_key import ActKey
 from ledger.domain.behaviour import Behaviour
 from ledger.domain.carbon_account import CarbonAccount, carbon_account_id
 from ledger.domain.command_record import CommandRecord, idempotency_record_id
 from ledger.domain.credit_batch import CreditBatch, token_retirement_id
+from ledger.domain.currencies import check_currency
+from ledger.domain.destinations import EXPORT_DESTINATIONS
 from ledger.domain.errors import (
     BatchNotFoundError,
     ConcurrencyError,
@@ -54,14 +57,16 @@ from ledger.domain.errors import (
     ValidationError,
 )
 from ledger.domain.issuance import IssuanceRequest, IssuanceSchedule
-from ledger.domain.methodology import Methodology, parse_decimal
+from ledger.domain.methodology import PLAIN_DECIMAL, Methodology, parse_decimal
 from ledger.domain.neutrality_claim import NeutralityClaim
 from ledger.domain.participant import Participant, ParticipantKind, Role, require_role
 from ledger.domain.quantities import require_grams
 from ledger.domain.registry import ExternalRegistry, Registry, validate_prefix
 from ledger.domain.serials import Range
-from ledger.domain.timeutil import parse_time
+from ledger.domain.text import check_text, forbidden_character
+from ledger.domain.timeutil import MAX_CLOCK_SKEW, check_not_future, parse_time
 from ledger.domain.trade import Trade
+from ledger.domain.vintage import REGISTRY_TIME_ZONES, vintage_of
 from ledger.repository import LedgerRepository, ReadSetChanged
 from ledger.storage import first_events
 from ledger.striped_locks import StripedLocks
@@ -112,36 +117,47 @@ def _events_of(objs: Sequence[Any]) -> Iterator[DomainEvent]:
             yield obj
 
 
-def _nul_in(value: Any, path: str) -> str | None:
-    """The path of a text in ``value`` that contains NUL, if any."""
+def _forbidden_in(value: Any, path: str) -> tuple[str, str] | None:
+    """The path and character of a text in ``value`` that holds a character no text may
+    hold (:func:`ledger.domain.text.forbidden_character`), if any."""
     if isinstance(value, str):
-        return path if "\x00" in value else None
+        found = forbidden_character(value)
+        return (path, found) if found is not None else None
     if isinstance(value, dict):
         for key, item in value.items():
-            found = _nul_in(key, path) or _nul_in(item, f"{path}.{key}")
-            if found:
-                return found
+            hit = _forbidden_in(key, path) or _forbidden_in(item, f"{path}.{key}")
+            if hit:
+                return hit
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
-            if found := _nul_in(item, f"{path}[{index}]"):
-                return found
+            if hit := _forbidden_in(item, f"{path}[{index}]"):
+                return hit
     return None
 
 
-def _refuse_nul(events: Iterable[DomainEvent]) -> None:
-    """No event may carry a NUL character: PostgreSQL text and jsonb cannot hold one, so
-    such an event would stop every projection of the log at its position."""
+_PLAIN = frozenset({int, bool, float, type(None), UUID, datetime, Decimal})
+
+
+def _refuse_forbidden(events: Iterable[DomainEvent]) -> None:
+    """No event may carry a control (but line feed and tab), bidirectional-control,
+    surrogate or noncharacter code point, whatever field it is in: the backstop of
+    :func:`ledger.domain.text.check_text`, which each command applies to its text fields.
+    (A NUL would moreover stop every projection: PostgreSQL text and jsonb cannot hold
+    one.)"""
     for event in events:
-        for name, value in vars(event).items():
-            kind = type(value)  # most fields are plain text, numbers, ids or times
-            if kind is str:
-                found = name if "\x00" in value else None
-            elif kind is dict or kind is list or kind is tuple:
-                found = _nul_in(value, name)
-            else:
-                continue
-            if found:
-                raise ValidationError(f"{found} contains a NUL character", field=found)
+        fields = vars(event)
+        texts = [value for value in fields.values() if type(value) is str]
+        if (len(texts) + sum(type(value) in _PLAIN for value in fields.values())
+                == len(fields) and forbidden_character("".join(texts)) is None):
+            continue  # the common case: no nested value; one look at all the text
+        for name, value in fields.items():
+            hit = _forbidden_in(value, name) if type(value) in (str, dict, list, tuple) \
+                else None
+            if hit:
+                path, character = hit
+                raise ValidationError(
+                    f"{path} contains U+{ord(character):04X}, which no text may hold",
+                    field=path, code_point=f"U+{ord(character):04X}")
 
 
 class _ProcessingEvent(ProcessingEvent[UUID]):
@@ -306,6 +322,12 @@ class Ledger(Application[UUID]):
 
     name = "CarbonLedger"
     snapshotting_intervals: ClassVar[dict[type[Aggregate], int]] = {CreditBatch: 50}
+    # Deployment lists (see their modules): registries credits may be exported to, and the
+    # time zone each issuing registry counts vintages in.
+    export_destinations: Mapping[str, str] = EXPORT_DESTINATIONS
+    vintage_time_zones: Mapping[str, tzinfo] = REGISTRY_TIME_ZONES
+    # Behaviours dated later than now plus this are refused (clocks of platforms drift).
+    clock_skew: timedelta = MAX_CLOCK_SKEW
     # Cache aggregates; on each get the cached copy is fast-forwarded with any newer events
     # (written by this or another process), so it is never stale. Copies are handed out.
     env: ClassVar[dict[str, str]] = {
@@ -361,7 +383,7 @@ class Ledger(Application[UUID]):
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
         new_events = list(_events_of(objs))
-        _refuse_nul(new_events)
+        _refuse_forbidden(new_events)
         context = _command_context.get()
         if context is None:
             return self._write(*objs, **kwargs)
@@ -506,6 +528,7 @@ class Ledger(Application[UUID]):
             if not pseudonym:
                 raise ValidationError("an individual is registered by pseudonym",
                                       field="pseudonym")
+            check_text(pseudonym, "pseudonym")
             participant_id = ids.individual_account_id(pseudonym)
             # No personal data in events: an individual is named by its pseudonymous id.
             name = f"individual {participant_id}"
@@ -628,6 +651,7 @@ class Ledger(Application[UUID]):
         by this or another platform, is rejected naming the first record.
         """
         self._actor(platform, Role.REPORTER)
+        now = datetime.now(UTC)  # the clock is read once per call, here, not by the domain
         methodologies: dict[UUID, Methodology | LedgerError] = {}
         schedules: dict[UUID, IssuanceSchedule | None] = {}
         results: list[BehaviourResult | None] = [None] * len(reports)
@@ -635,11 +659,12 @@ class Ledger(Application[UUID]):
 
         for start in range(0, len(reports), SAVE_CHUNK):  # a chunk per transaction
             pending: dict[UUID, tuple[int, Behaviour.Reported]] = {}
+            legacy: dict[UUID, UUID] = {}  # an act's exact-text (legacy) id -> its id
             for index in range(start, min(start + SAVE_CHUNK, len(reports))):
                 report = reports[index]
                 try:
                     reported = self._prepare_behaviour(platform, report, methodologies,
-                                                       schedules)
+                                                       schedules, now)
                     behaviour_id = reported.originator_id
                     if behaviour_id in seen:
                         item, ref = seen[behaviour_id]
@@ -650,23 +675,23 @@ class Ledger(Application[UUID]):
                         )
                     seen[behaviour_id] = (index, reported.platform_ref)
                     pending[behaviour_id] = (index, reported)
+                    old_id = ids.legacy_behaviour_id(reported.scene, reported.act_identity)
+                    if old_id != behaviour_id:
+                        legacy[old_id] = behaviour_id
                 except LedgerError as error:
                     results[index] = BehaviourResult(index=index, accepted=False,
                                                      error=error)
-            self._reject_recorded(pending, results)
+            self._reject_recorded(pending, results, legacy)
             if pending:
-                self._save_behaviours(list(pending.values()), results)
+                self._save_behaviours(list(pending.values()), results, legacy)
         return [r for r in results if r is not None]
 
     def _prepare_behaviour(self, platform: UUID, report: BehaviourReport,
                            methodologies: dict[UUID, Methodology | LedgerError],
-                           schedules: dict[UUID, IssuanceSchedule | None]
-                           ) -> Behaviour.Reported:
-        for name in ("person", "methodology_code", "methodology_version", "act_identity",
-                     "platform_ref"):
-            value = getattr(report, name)
-            if not isinstance(value, str) or not value.strip():
-                raise ValidationError(f"{name} must be non-empty text", field=name)
+                           schedules: dict[UUID, IssuanceSchedule | None],
+                           now: datetime) -> Behaviour.Reported:
+        for name in ("person", "methodology_code", "methodology_version", "act_identity"):
+            check_text(getattr(report, name), name)  # platform_ref: by the domain, below
         methodology_id = _methodology_id(report.methodology_code, report.methodology_version)
         if methodology_id not in methodologies:
             try:
@@ -680,7 +705,8 @@ class Ledger(Application[UUID]):
         methodology = methodologies[methodology_id]
         if isinstance(methodology, LedgerError):
             raise methodology
-        occurred_at = parse_time(report.occurred_at, "occurred_at")
+        occurred_at = check_not_future(parse_time(report.occurred_at, "occurred_at"),
+                                       "occurred_at", now=now, skew=self.clock_skew)
         schedule_id = _schedule_id(platform, methodology_id)
         if schedule_id not in schedules:
             schedules[schedule_id] = (
@@ -693,7 +719,7 @@ class Ledger(Application[UUID]):
                 f"(request {request}); late reports are not accepted", request=request,
             )
         return Behaviour.reported(
-            ids.behaviour_id(methodology.scene, report.act_identity.strip()),
+            ids.behaviour_id(methodology.scene, report.act_identity),
             platform=platform, platform_ref=report.platform_ref,
             account=_account_id(report.person.strip()),
             methodology=methodology, act_identity=report.act_identity,
@@ -703,22 +729,79 @@ class Ledger(Application[UUID]):
 
     def _duplicate_error(self, behaviour_id: UUID, act_identity: str) -> DuplicateBehaviourError:
         first = self.repository.get(behaviour_id)
+        if isinstance(first, ActKey):  # a legacy act's normal key
+            behaviour_id = UUID(first.behaviour)
+            first = self.repository.get(behaviour_id)
         return _duplicate(behaviour_id, act_identity, first.platform, first.platform_ref)
 
+    def index_legacy_acts(self, page: int = 5_000) -> tuple[int, int]:
+        """Give every behaviour stored under its exact-text (legacy) id an :class:`ActKey`
+        under the act's normal id, so that any later spelling of the act is refused as a
+        duplicate. Idempotent, safe while reports go on; run once after upgrading a ledger
+        written before act identities were normalised. Returns (behaviours read, keys
+        recorded). A legacy behaviour whose normal id is taken (the same act stored twice
+        under two spellings before the change) keeps no key: the first one does."""
+        topic = get_topic(Behaviour.Reported)
+        read = recorded = 0
+        start: int | None = 1
+        while start is not None:
+            notifications = self.recorder.select_notifications(start, page, topics=[topic])
+            start = notifications[-1].id + 1 if len(notifications) == page else None
+            keys: dict[UUID, UUID] = {}
+            for notification in notifications:
+                if notification.originator_version != 1:
+                    continue
+                reported = self.mapper.to_domain_event(notification)
+                read += 1
+                key = ids.behaviour_id(reported.scene, reported.act_identity)
+                if key != reported.originator_id:
+                    keys.setdefault(key, reported.originator_id)
+            for key in first_events(self.recorder, keys):
+                del keys[key]  # indexed before, or a behaviour reported after the change
+            made = [ActKey.index(key, behaviour=behaviour) for key, behaviour in keys.items()]
+            try:
+                self.save(*made)  # one transaction per page
+                recorded += len(made)
+                continue
+            except IntegrityError:  # some key was reported (or indexed) concurrently
+                pass
+            for act_key in made:
+                try:
+                    self.save(ActKey.index(act_key.id, behaviour=UUID(act_key.behaviour)))
+                    recorded += 1
+                except IntegrityError:
+                    continue
+        return read, recorded
+
     def _reject_recorded(self, pending: dict[UUID, tuple[int, Behaviour.Reported]],
-                         results: list[BehaviourResult | None]) -> int:
+                         results: list[BehaviourResult | None],
+                         legacy: dict[UUID, UUID]) -> int:
         """Take the acts already in the store out of ``pending`` (one query) and reject
-        each naming its first record; how many there were."""
-        found = first_events(self.recorder, pending)
-        for behaviour_id, stored in found.items():
+        each naming its first record; how many there were.
+
+        An act is in the store under its id, or, if it was reported before act identities
+        were normalised, under the id of its exact text (``legacy`` maps those to ids)."""
+        wanted = [*pending, *(old for old, new in legacy.items() if new in pending)]
+        found = first_events(self.recorder, wanted)
+        rejected = 0
+        for stored_id, stored in found.items():
+            behaviour_id = legacy.get(stored_id, stored_id)
+            if behaviour_id not in pending:  # found under both ids: rejected already
+                continue
             index, reported = pending.pop(behaviour_id)
             first = self.mapper.to_domain_event(stored)
+            first_id = stored_id
+            if isinstance(first, ActKey.Indexed):  # a legacy act's normal key
+                first_id = UUID(first.behaviour)
+                first = self.repository.get(first_id)
             results[index] = BehaviourResult(index=index, accepted=False, error=_duplicate(
-                behaviour_id, reported.act_identity, first.platform, first.platform_ref))
-        return len(found)
+                first_id, reported.act_identity, first.platform, first.platform_ref))
+            rejected += 1
+        return rejected
 
     def _save_behaviours(self, chunk: list[tuple[int, Behaviour.Reported]],
-                         results: list[BehaviourResult | None]) -> None:
+                         results: list[BehaviourResult | None],
+                         legacy: dict[UUID, UUID]) -> None:
         """Save one chunk in one transaction. If some of its acts were reported concurrently
         (the store refuses the whole transaction), one query finds them, they are rejected
         naming the first record, and the rest is saved again in one transaction; after a
@@ -733,7 +816,7 @@ class Ledger(Application[UUID]):
             try:
                 self.save(*(reported for _, reported in pending.values()))
             except IntegrityError:
-                if not self._reject_recorded(pending, results):
+                if not self._reject_recorded(pending, results, legacy):
                     break  # not a duplicate act: find which one alone
                 if not pending:
                     return
@@ -897,7 +980,8 @@ class Ledger(Application[UUID]):
             request = self.request(request_id)
             methodology = self.methodology(UUID(request.methodology))
             registry_agg = self._registry(prefix)
-            year = vintage if vintage is not None else request.period_start.year
+            year = vintage if vintage is not None else vintage_of(
+                request.period_start, prefix, self.vintage_time_zones)
             request.mark_issued(batch_id=batch_id, actor=actor)
             block = registry_agg.assign_block(batch_id=batch_id, vintage=year, actor=actor)
             source = {"kind": request.source, "request": str(request_id),
@@ -933,8 +1017,8 @@ class Ledger(Application[UUID]):
         methodology = self.methodology(methodology_id)
         if not isinstance(external_registry, str) or not isinstance(external_block, str):
             raise ValidationError("external registry and block must be text", field="block")
-        registry_name = external_registry.strip().upper()
-        block = external_block.strip().upper()
+        registry_name = check_text(external_registry, "external_registry").upper()
+        block = check_text(external_block, "external_block").upper()
         registry_id = ids.external_registry_id(registry_name)
         batch_id = uuid4()
 
@@ -1066,6 +1150,8 @@ class Ledger(Application[UUID]):
                 instruction: TradeInstruction) -> TradeResult:
         if self._exists(trade_id):
             return self._replayed(trade_id, instruction)
+        check_text(instruction.trade_ref, "trade_ref")
+        check_text(instruction.listing_ref, "listing_ref")
         require_grams(instruction.quantity)
         self._validate_price(instruction.price_per_tonne, instruction.currency)
         self._holder(instruction.buyer, "buyer")
@@ -1125,6 +1211,9 @@ class Ledger(Application[UUID]):
 
     @staticmethod
     def _validate_price(price: str, currency: str) -> None:
+        if not isinstance(price, str) or not PLAIN_DECIMAL.fullmatch(price):
+            raise ValidationError(f"price {price!r} is not a plain decimal number",
+                                  field="price_per_tonne")
         try:
             value = Decimal(price)
         except Exception:
@@ -1132,10 +1221,7 @@ class Ledger(Application[UUID]):
                                   field="price_per_tonne") from None
         if not value.is_finite() or value < 0:
             raise ValidationError("price must be zero or more", field="price_per_tonne")
-        if not (isinstance(currency, str) and len(currency) == 3 and currency.isalpha()
-                and currency.isupper()):
-            raise ValidationError(f"currency {currency!r} must be an ISO 4217 code like CNY",
-                                  field="currency")
+        check_currency(currency)
 
     @_batch_command
     def pledge(self, *, actor: UUID, batch_id: UUID, holder: UUID, bank: UUID,
@@ -1205,7 +1291,7 @@ class Ledger(Application[UUID]):
             export_id = uuid4()
             self._on_batch(batch_id, lambda b: b.export(
                 export_id=export_id, holder=actor, quantity=quantity, destination=destination,
-                actor=actor))
+                actor=actor, destinations=self.export_destinations))
             return export_id
 
     @_batch_command
@@ -1298,7 +1384,7 @@ class Ledger(Application[UUID]):
                        scope: str = "event") -> UUID:
         """An organiser registers a footprint to neutralise (e.g. 4,544.76 t)."""
         self._actor(actor, Role.HOLDER)
-        claim_id = ids.claim_id(actor, event_name.strip())
+        claim_id = ids.claim_id(actor, check_text(event_name, "event_name"))
         claim = NeutralityClaim.register(claim_id, organiser=actor, event_name=event_name,
                                          footprint_g=footprint_g, scope=scope, actor=actor)
         try:

@@ -181,6 +181,13 @@ def cmd_check(args: argparse.Namespace) -> None:
               f"{report.batches} batches")
 
 
+def cmd_index_legacy_acts(args: argparse.Namespace) -> None:
+    with _open(args) as rt:
+        read, recorded = rt.ledger.index_legacy_acts()
+        print(f"{read:,} behaviours read; {recorded:,} acts stored under their exact-text id "
+              "now also keyed by their normal id")
+
+
 def cmd_import_behaviours(args: argparse.Namespace) -> None:
     from uuid import UUID
 
@@ -460,6 +467,8 @@ def build_parser() -> argparse.ArgumentParser:
     account = add("account", cmd_account, "a person's carbon account statement")
     account.add_argument("pseudonym")
     account.add_argument("--limit", type=int, default=20)
+    add("index-legacy-acts", cmd_index_legacy_acts, "key behaviours stored before act "
+        "identities were normalised by their normal id (run once after upgrading)")
     add("sync", cmd_sync, "bring the read models up to date")
     add("rebuild", cmd_rebuild, "drop the read models and rebuild them from the event log")
     add("check", cmd_check, "check supply invariants and read models against the aggregates")

@@ -22,7 +22,9 @@ class BehaviourCreate(RequestModel):
     methodology_version: Name
     act_identity: Reference = Field(description=(
         "identity of the physical act, independent of the platform, e.g. "
-        "charger:WH-CHG-01244|start:2024-10-27T03:39:35Z"))
+        "charger:WH-CHG-01244|start:2024-10-27T03:39:35Z; compared in a normal form (case, "
+        "width, blanks, and date-times with an offset as UTC instants), so another spelling "
+        "of the same act is a duplicate"))
     activity_amount: DecimalText = Field(description="exact decimal in the methodology's unit")
     occurred_at: Instant
     platform_ref: Reference = Field(description="the platform's own record id")

@@ -21,7 +21,7 @@ from pydantic import (
 )
 
 from ledger.domain.errors import ValidationError
-from ledger.domain.quantities import parse_quantity
+from ledger.domain.quantities import ACCEPTED_FORMS, MAX_TEXT, parse_quantity
 
 __all__ = [
     "LINE",
@@ -48,7 +48,6 @@ __all__ = [
 
 MAX_GRAMS = 10**15  # one billion tonnes: far above any batch, far below 64-bit columns
 MAX_SERIAL = 2**62
-QUANTITY_TEXT = r"^ *[0-9][0-9,_]*(\.[0-9]+)? *(g|kg|t|tCO2e)? *$"
 
 
 def _parse_grams(value: int | str) -> int:
@@ -75,9 +74,11 @@ class ResponseModel(BaseModel):
 
 Grams = Annotated[StrictInt, Field(ge=1, le=MAX_GRAMS, description="grams CO2e")]
 GramsIn = Annotated[
-    Grams | Annotated[str, StringConstraints(pattern=QUANTITY_TEXT, max_length=40)],
+    # The text is checked by the domain's parser alone (its refusal lists the accepted forms).
+    Grams | Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT)],
     AfterValidator(_parse_grams),
-    Field(description='grams CO2e as an integer, or text with a unit: "2,000 t", "5503 kg"'),
+    Field(description='grams CO2e as an integer, or text with a unit: "2,000 t", "5503 kg", '
+                      f'"3 吨". Text: {ACCEPTED_FORMS}'),
 ]
 Points = Annotated[StrictInt, Field(ge=1, le=MAX_GRAMS, description="carbon points (1 g = 1)")]
 Vintage = Annotated[StrictInt, Field(ge=1990, le=2100)]

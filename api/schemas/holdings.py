@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from pydantic import Field
+
 from api.schemas.common import GramsIn, Name, RequestModel, ResponseModel, SerialRange, Stamp
+from ledger.domain.destinations import EXPORT_DESTINATIONS
 
 __all__ = ["ExportCreate", "ExportPublic", "TransferCreate", "TransferPublic"]
 
@@ -29,7 +32,9 @@ class ExportCreate(RequestModel):
 
     batch_id: UUID
     quantity_g: GramsIn
-    destination: Name
+    destination: Name = Field(description=(
+        "the code of a recognised registry: " + ", ".join(sorted(EXPORT_DESTINATIONS))
+        + " (any case); others are refused (422)"))
 
 
 class ExportPublic(ResponseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
 from api.problems import Problem
 from api.schemas.common import (
@@ -19,6 +19,8 @@ from api.schemas.common import (
     ranges_of,
 )
 from api.schemas.retirements import RetirementTerms
+from ledger.domain.currencies import check_currency
+from ledger.domain.errors import ValidationError
 
 __all__ = [
     "MAX_TRADES",
@@ -33,7 +35,17 @@ __all__ = [
 ]
 
 MAX_TRADES = 1_000
-Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+
+
+def _settlement_currency(code: str) -> str:
+    try:
+        return check_currency(code)
+    except ValidationError as error:
+        raise ValueError(error.message) from None
+
+
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$"),
+                     AfterValidator(_settlement_currency)]
 
 
 class ListingCreate(RequestModel):

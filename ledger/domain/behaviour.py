@@ -12,6 +12,7 @@ from eventsourcing.domain import Aggregate, event, get_topic
 from ledger.domain.errors import ValidationError
 from ledger.domain.methodology import Methodology
 from ledger.domain.quantities import MAX_GRAMS
+from ledger.domain.text import check_text
 
 __all__ = ["Behaviour", "behaviour_leaf"]
 
@@ -19,13 +20,7 @@ MAX_TEXT = 200
 
 
 def _text(value: str, name: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError(f"{name} must not be empty", field=name)
-    if "\x00" in value:
-        raise ValidationError(f"{name} contains a NUL character", field=name)
-    if len(value) > MAX_TEXT:
-        raise ValidationError(f"{name} is longer than {MAX_TEXT} characters", field=name)
-    return value.strip()
+    return check_text(value, name, max_length=MAX_TEXT)
 
 
 def behaviour_leaf(behaviour_id: UUID | str, account: UUID | str, reduction_g: int,

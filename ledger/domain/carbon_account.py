@@ -8,9 +8,10 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from ledger.domain.errors import InsufficientBalanceError, ValidationError
+from ledger.domain.errors import InsufficientBalanceError
 from ledger.domain.ids import uuid5
 from ledger.domain.quantities import require_grams
+from ledger.domain.text import check_text
 
 __all__ = ["CarbonAccount", "carbon_account_id"]
 
@@ -45,10 +46,9 @@ class CarbonAccount(Aggregate):
 
     def redeem(self, *, points: int, reward: str, earned: int, actor: UUID) -> None:
         """Redeem points for a reward (权益兑换)."""
-        if not reward.strip():
-            raise ValidationError("reward must not be empty", field="reward")
+        reward = check_text(reward, "reward")
         self._check_spend(points, earned)
-        self._redeemed(account=self.account, points=points, reward=reward.strip(),
+        self._redeemed(account=self.account, points=points, reward=reward,
                        actor=str(actor))
 
     def donate(self, *, points: int, claim: UUID, event_name: str, earned: int,

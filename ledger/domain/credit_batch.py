@@ -25,12 +25,14 @@ facts of the batch itself (only the pledgee bank may release its pledge) are mad
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, NamedTuple
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from ledger.domain.destinations import EXPORT_DESTINATIONS, check_destination
 from ledger.domain.errors import (
     DuplicateRecordError,
     InsufficientBalanceError,
@@ -43,6 +45,7 @@ from ledger.domain.ids import uuid5
 from ledger.domain.quantities import MAX_GRAMS, require_grams
 from ledger.domain.retirement import validate_retirement_details
 from ledger.domain.serials import Range, add_ranges, ranges_total, remove_ranges, take_lowest
+from ledger.domain.text import MAX_PROSE, check_text
 
 __all__ = [
     "CORRECTABLE_FIELDS",
@@ -329,8 +332,7 @@ class CreditBatch(Aggregate):
         if isinstance(serial_start, bool) or not isinstance(serial_start, int) or serial_start < 0:
             raise ValidationError("serial_start must be a non-negative integer",
                                   field="serial_start")
-        if not region.strip():
-            raise ValidationError("region must not be empty", field="region")
+        region = check_text(region, "region")
         return cls._create(
             cls.Imported if imported else cls.Issued,
             id=batch_id,
@@ -339,7 +341,7 @@ class CreditBatch(Aggregate):
             vintage=vintage,
             methodology=str(methodology),
             methodology_label=methodology_label,
-            region=region.strip(),
+            region=region,
             project_type=project_type,
             quantity=quantity,
             serial_start=serial_start,
@@ -441,8 +443,7 @@ class CreditBatch(Aggregate):
         if actor != exchange:
             raise PermissionDeniedError("only the exchange may escrow for its listing")
         self._require_new(self.listings, listing_id, "listing")
-        if not listing_ref.strip():
-            raise ValidationError("listing reference must not be empty", field="listing_ref")
+        check_text(listing_ref, "listing_ref")
         ranges = self._take(LotState.AVAILABLE, seller, quantity, "seller")
         self._escrowed(listing_id=str(listing_id), listing_ref=listing_ref,
                        exchange=str(exchange), seller=str(seller), quantity=quantity,
@@ -548,12 +549,11 @@ class CreditBatch(Aggregate):
             raise PermissionDeniedError("a pledge is registered by the pledgor or the bank")
         if holder == bank:
             raise ValidationError("a holder cannot pledge to itself", field="bank")
-        if not loan_reference.strip():
-            raise ValidationError("loan reference must not be empty", field="loan_reference")
+        loan_reference = check_text(loan_reference, "loan_reference")
         self._require_new(self.pledges, pledge_id, "pledge")
         ranges = self._take(LotState.AVAILABLE, holder, quantity, "the pledgor")
         self._pledged(pledge_id=str(pledge_id), holder=str(holder), bank=str(bank),
-                      loan_reference=loan_reference.strip(), quantity=quantity, ranges=ranges,
+                      loan_reference=loan_reference, quantity=quantity, ranges=ranges,
                       actor=str(actor))
         return ranges
 
@@ -814,16 +814,17 @@ class CreditBatch(Aggregate):
     # ------------------------------------------------------------------ export, cancellation
 
     def export(self, *, export_id: UUID, holder: UUID, quantity: int, destination: str,
-               actor: UUID) -> list[Range]:
-        """Move credits out to another registry for good."""
+               actor: UUID,
+               destinations: Mapping[str, str] = EXPORT_DESTINATIONS) -> list[Range]:
+        """Move credits out for good to a recognised registry (a code of
+        ``destinations``)."""
         if actor != holder:
             raise PermissionDeniedError("only the holder may export its credits")
         self._require_new(self.exports, export_id, "export")
-        if not destination.strip():
-            raise ValidationError("destination registry must not be empty", field="destination")
+        code = check_destination(destination, destinations)
         ranges = self._take(LotState.AVAILABLE, holder, quantity, "the holder")
         self._exported(export_id=str(export_id), holder=str(holder), quantity=quantity,
-                       destination=destination.strip(), ranges=ranges, actor=str(actor))
+                       destination=code, ranges=ranges, actor=str(actor))
         return ranges
 
     @event("Exported")
@@ -838,11 +839,10 @@ class CreditBatch(Aggregate):
         """The registry operator cancels credits (invalid issuance, buffer). Role checked by
         the application."""
         self._require_new(self.cancellations, cancellation_id, "cancellation")
-        if not reason.strip():
-            raise ValidationError("a cancellation must give its reason", field="reason")
+        reason = check_text(reason, "reason", max_length=MAX_PROSE, prose=True)
         ranges = self._take(LotState.AVAILABLE, holder, quantity, "the holder")
         self._cancelled(cancellation_id=str(cancellation_id), holder=str(holder),
-                        quantity=quantity, reason=reason.strip(), ranges=ranges,
+                        quantity=quantity, reason=reason, ranges=ranges,
                         actor=str(actor))
         return ranges
 
@@ -862,14 +862,13 @@ class CreditBatch(Aggregate):
         if field == "vintage" and (isinstance(value, bool) or not isinstance(value, int)
                                    or not 1990 <= value <= 2100):
             raise ValidationError(f"vintage must be a year, got {value!r}", field="value")
-        if field != "vintage" and (not isinstance(value, str) or not value.strip()):
-            raise ValidationError(f"{field} must be non-empty text", field="value")
-        if not reason.strip():
-            raise ValidationError("a correction must give its reason", field="reason")
+        if field != "vintage":
+            value = check_text(value, "value")
+        reason = check_text(reason, "reason", max_length=MAX_PROSE, prose=True)
         if self.metadata.get(field) == value:
             raise InvalidStateError(f"{field} is already {value!r}", field=field)
         self._corrected(field=field, previous=self.metadata.get(field), value=value,
-                        reason=reason.strip(), actor=str(actor))
+                        reason=reason, actor=str(actor))
 
     @event("Corrected")
     def _corrected(self, field: str, previous: Any, value: Any, reason: str, actor: str) -> None:

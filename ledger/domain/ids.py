@@ -11,12 +11,15 @@ from __future__ import annotations
 from hashlib import sha1
 from uuid import UUID, SafeUUID
 
+from ledger.domain.act_identity import normal_act_identity, normal_scene
+
 __all__ = [
     "behaviour_id",
     "claim_id",
     "external_registry_id",
     "individual_account_id",
     "issuance_schedule_id",
+    "legacy_behaviour_id",
     "listing_id",
     "methodology_id",
     "monitoring_report_request_id",
@@ -75,7 +78,18 @@ def methodology_id(code: str, version: str) -> UUID:
 
 
 def behaviour_id(scene: str, act_identity: str) -> UUID:
-    """One id per physical act, whatever platform or methodology reports it."""
+    """One id per physical act, whatever platform or methodology reports it, however it is
+    spelled: derived from the normal forms of the scene and act identity
+    (:mod:`ledger.domain.act_identity`). Where the text is already in normal form, this is
+    the id :func:`legacy_behaviour_id` gives."""
+    return uuid5(NS_BEHAVIOUR, f"{normal_scene(scene)}\x1f{normal_act_identity(act_identity)}")
+
+
+def legacy_behaviour_id(scene: str, act_identity: str) -> UUID:
+    """The id behaviours reported before act identities were normalised carry: derived from
+    the exact text (scene as published, identity stripped of surrounding blanks). A
+    re-report is checked against this id as well, so an act stored then and spelled as then
+    is still refused."""
     return uuid5(NS_BEHAVIOUR, f"{scene}\x1f{act_identity}")
 
 

@@ -18,6 +18,7 @@ from eventsourcing.domain import Aggregate, event
 
 from ledger.domain.errors import InvalidStateError, PeriodClosedError, ValidationError
 from ledger.domain.quantities import require_grams
+from ledger.domain.text import MAX_PROSE, check_text
 
 __all__ = ["IssuanceRequest", "IssuanceSchedule", "RequestStatus"]
 
@@ -122,9 +123,8 @@ class IssuanceRequest(Aggregate):
         require_grams(quantity)
         if period_end <= period_start:
             raise ValidationError("period_end must be after period_start", field="period_end")
-        for name, value in (("project", project), ("report_reference", report_reference)):
-            if not value.strip():
-                raise ValidationError(f"{name} must not be empty", field=name)
+        project = check_text(project, "project")
+        report_reference = check_text(report_reference, "report_reference")
         if len(report_sha256) != 64 or any(c not in "0123456789abcdef" for c in report_sha256):
             raise ValidationError("report_sha256 must be 64 lower-case hex digits",
                                   field="report_sha256")
@@ -132,7 +132,7 @@ class IssuanceRequest(Aggregate):
             cls.Requested, id=request_id, platform=str(platform), methodology=str(methodology),
             source="monitoring_report", period_start=period_start, period_end=period_end,
             quantity=quantity,
-            evidence={"project": project.strip(), "report_reference": report_reference.strip(),
+            evidence={"project": project, "report_reference": report_reference,
                       "report_sha256": report_sha256},
             actor=str(actor),
         )
@@ -146,15 +146,13 @@ class IssuanceRequest(Aggregate):
         self._require_status(RequestStatus.REQUESTED, "attested")
         if str(actor) == self.platform:
             raise InvalidStateError("a platform cannot verify its own request")
-        if not statement.strip():
-            raise ValidationError("an attestation needs a statement", field="statement")
-        self._attested(statement=statement.strip(), actor=str(actor))
+        statement = check_text(statement, "statement", max_length=MAX_PROSE, prose=True)
+        self._attested(statement=statement, actor=str(actor))
 
     def reject(self, *, reason: str, actor: UUID) -> None:
         self._require_status(RequestStatus.REQUESTED, "rejected")
-        if not reason.strip():
-            raise ValidationError("a rejection needs a reason", field="reason")
-        self._rejected(reason=reason.strip(), actor=str(actor))
+        reason = check_text(reason, "reason", max_length=MAX_PROSE, prose=True)
+        self._rejected(reason=reason, actor=str(actor))
 
     def mark_issued(self, *, batch_id: UUID, actor: UUID) -> None:
         self._require_status(RequestStatus.ATTESTED, "issued")

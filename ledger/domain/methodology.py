@@ -11,11 +11,13 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from ledger.domain.errors import InvalidStateError, ValidationError
+from ledger.domain.text import check_text
 from ledger.domain.timeutil import require_aware
 
-__all__ = ["Methodology", "Quantification", "parse_decimal"]
+__all__ = ["PLAIN_DECIMAL", "Methodology", "Quantification", "parse_decimal"]
 
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9._-]{1,63}$")
+PLAIN_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?", re.ASCII)
 MAX_DECIMALS = 6
 MAX_DIGITS = 24
 
@@ -25,6 +27,10 @@ def parse_decimal(value: str | int | Decimal, name: str) -> Decimal:
     if isinstance(value, (bool, float)):
         raise ValidationError(f"{name} must be given as text or an integer, not {value!r}",
                               field=name)
+    if isinstance(value, str) and not PLAIN_DECIMAL.fullmatch(value.strip(" ")):
+        # Decimal() itself would read "1_0" as 10, "1e3" as 1000 and non-ASCII digits.
+        raise ValidationError(f"{name} is not a plain decimal number (ASCII digits and at "
+                              f"most one '.'): {value!r}", field=name)
     try:
         amount = Decimal(str(value).strip())
     except InvalidOperation:
@@ -105,8 +111,7 @@ class Methodology(Aggregate):
             )
         for name, value in (("version", version), ("region", region), ("scene", scene),
                             ("activity_unit", activity_unit)):
-            if not isinstance(value, str) or not value.strip():
-                raise ValidationError(f"methodology {name} must not be empty", field=name)
+            check_text(value, name)
         factor = parse_decimal(factor_g_per_unit, "factor_g_per_unit")
         start = require_aware(valid_from, "valid_from")
         end = require_aware(valid_until, "valid_until") if valid_until is not None else None

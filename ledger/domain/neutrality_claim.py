@@ -10,8 +10,9 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from ledger.domain.errors import DuplicateRecordError, ValidationError
+from ledger.domain.errors import DuplicateRecordError
 from ledger.domain.quantities import require_grams
+from ledger.domain.text import check_text
 
 __all__ = ["NeutralityClaim"]
 
@@ -31,12 +32,12 @@ class NeutralityClaim(Aggregate):
     @classmethod
     def register(cls, claim_id: UUID, *, organiser: UUID, event_name: str, footprint_g: int,
                  scope: str, actor: UUID) -> NeutralityClaim:
-        if not event_name.strip():
-            raise ValidationError("the event must be named", field="event_name")
+        event_name = check_text(event_name, "event_name")
+        scope = check_text(scope, "scope") if scope.strip() else "event"
         require_grams(footprint_g, "footprint_g")
         return cls._create(cls.Registered, id=claim_id, organiser=str(organiser),
-                           event_name=event_name.strip(), footprint_g=footprint_g,
-                           scope=scope.strip() or "event", actor=str(actor))
+                           event_name=event_name, footprint_g=footprint_g,
+                           scope=scope, actor=str(actor))
 
     @property
     def met(self) -> bool:

@@ -8,6 +8,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from ledger.domain.errors import InvalidStateError, PermissionDeniedError, ValidationError
+from ledger.domain.text import MAX_PROSE, check_text
 
 __all__ = ["DEFAULT_ROLES", "Participant", "ParticipantKind", "Role", "require_role"]
 
@@ -98,8 +99,7 @@ class Participant(Aggregate):
         public_key: str | None = None,
     ) -> Participant:
         parsed = parse_kind(kind)
-        if not name.strip():
-            raise ValidationError("participant name must not be empty", field="name")
+        name = check_text(name, "name")
         role_values = (
             [parse_role(r).value for r in roles]
             if roles is not None
@@ -109,7 +109,7 @@ class Participant(Aggregate):
             cls.Registered,
             id=participant_id,
             kind=parsed.value,
-            name=name.strip(),
+            name=name,
             roles=sorted(set(role_values)),
             registered_by=str(registered_by) if registered_by else None,
             public_key=public_key,
@@ -169,7 +169,8 @@ class Participant(Aggregate):
     def suspend(self, reason: str, actor: UUID) -> None:
         if self.suspended:
             raise InvalidStateError("participant is already suspended")
-        self._suspended(reason=reason, actor=str(actor))
+        self._suspended(reason=check_text(reason, "reason", max_length=MAX_PROSE, prose=True),
+                        actor=str(actor))
 
     def reinstate(self, actor: UUID) -> None:
         if not self.suspended:

@@ -9,6 +9,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from ledger.domain.errors import OverlappingImportError, ValidationError
+from ledger.domain.text import check_text
 
 __all__ = ["ExternalRegistry", "Registry", "validate_prefix"]
 
@@ -57,9 +58,8 @@ class ExternalRegistry(Aggregate):
 
     @classmethod
     def recognise(cls, registry_id: UUID, name: str) -> ExternalRegistry:
-        if not name.strip():
-            raise ValidationError("external registry name must not be empty", field="registry")
-        return cls._create(cls.Recognised, id=registry_id, name=name.strip())
+        name = check_text(name, "registry")
+        return cls._create(cls.Recognised, id=registry_id, name=name)
 
     def record_import(self, *, block: str, start: int, end: int, batch_id: UUID,
                       actor: UUID) -> None:

@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from ledger.domain.errors import ValidationError
+from ledger.domain.text import MAX_PROSE, check_text
 
 __all__ = ["RetirementPurpose", "validate_retirement_details"]
 
@@ -57,8 +58,7 @@ def validate_retirement_details(
         ) from None
     for name, value in (("beneficiary", beneficiary), ("jurisdiction", jurisdiction),
                         ("consumption_period", consumption_period)):
-        if not isinstance(value, str) or not value.strip():
-            raise ValidationError(f"retirement {name} must not be empty", field=name)
+        check_text(value, name)
     details = dict(details or {})
     allowed = set(_REQUIRED[parsed]) | set(_OPTIONAL)
     unknown = sorted(set(details) - allowed)
@@ -74,8 +74,7 @@ def validate_retirement_details(
                 f"a {parsed.value} retirement must name its {name}", field=name
             )
     for name in _TEXT_FIELDS & set(details):
-        if not isinstance(details[name], str):
-            raise ValidationError(f"{name} must be text", field=name)
+        check_text(details[name], name, max_length=MAX_PROSE)
     if "footprint_g" in details:
         footprint = details["footprint_g"]
         if isinstance(footprint, bool) or not isinstance(footprint, int) or footprint <= 0:

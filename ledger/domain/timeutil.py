@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from ledger.domain.errors import ValidationError
 
-__all__ = ["parse_time", "require_aware"]
+__all__ = ["MAX_CLOCK_SKEW", "check_not_future", "parse_time", "require_aware"]
+
+# How far ahead of the ledger's clock a reported time may be: the reporter's clock may run a
+# little fast; an act cannot have happened later than that.
+MAX_CLOCK_SKEW = timedelta(minutes=5)
 
 
 def require_aware(value: datetime, name: str) -> datetime:
@@ -36,3 +40,18 @@ def parse_time(value: str | datetime, name: str) -> datetime:
                 f"{name} must carry a timezone offset, got {value!r}", field=name
             )
     return parsed.astimezone(UTC)
+
+
+def check_not_future(value: datetime, name: str, *, now: datetime,
+                     skew: timedelta = MAX_CLOCK_SKEW) -> datetime:
+    """``value`` if it is not later than ``now`` (given by the caller: the domain reads no
+    clock) plus ``skew``; else :class:`ValidationError` giving both instants."""
+    value = require_aware(value, name)
+    latest = require_aware(now, "now") + skew
+    if value > latest:
+        raise ValidationError(
+            f"{name} {value.isoformat()} is in the future: more than {skew} after the "
+            f"ledger's clock ({now.astimezone(UTC).isoformat()})", field=name,
+            value=value.isoformat(), now=now.astimezone(UTC).isoformat(),
+            max_skew_s=int(skew.total_seconds()))
+    return value

@@ -264,7 +264,7 @@ def _record_spend(conn: Connection, account: str, e: Any, position: int, kind: s
 
 @handles("IssuanceSchedule.Opened", "IssuanceSchedule.PeriodClaimed", "Registry.Opened",
          "Registry.BlockAssigned", "ExternalRegistry.Recognised",
-         "ExternalRegistry.RangeImported", "Trade.Settled")
+         "ExternalRegistry.RangeImported", "Trade.Settled", "ActKey.Indexed")
 def _no_view(conn: Connection, e: Any, position: int) -> None:
     """Facts kept for consistency on the write side; their read models come from other
     events (the batch, the trade settlement on the batch)."""

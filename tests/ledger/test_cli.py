@@ -83,6 +83,13 @@ def test_inspection_commands_read_the_demo_ledger(demo_output, demo_run, capsys)
     assert "rebuilt" in capsys.readouterr().out
 
 
+def test_index_legacy_acts_finds_nothing_to_key_in_a_ledger_written_now(demo_output,
+                                                                        demo_run, capsys):
+    assert main(["--data-dir", str(demo_run), "index-legacy-acts"]) == 0
+    out = capsys.readouterr().out
+    assert "behaviours read; 0 acts stored under their exact-text id" in out
+
+
 def test_errors_are_one_readable_line_and_a_nonzero_exit(tmp_path, capsys, demo_output,
                                                          demo_run):
     assert main(["--data-dir", str(tmp_path / "nothing"), "status"]) == 2

@@ -57,11 +57,13 @@ def test_the_postgres_recorder_returns_notification_ids_in_order_and_keeps_bytes
     ledger = make_ledger(tmp_path)
     assert isinstance(ledger.recorder, LedgerPostgresRecorder)
     # Bytes that a text-format composite would have to escape: quotes, backslashes,
-    # commas, braces, control characters and non-ASCII (NUL is refused by every save).
+    # commas, braces, control characters and non-ASCII. Ledger.save now refuses controls
+    # (NUL always: PostgreSQL cannot hold it); logs written before may hold the others, so
+    # the recorder is written to past that check.
     blob = 'a"b\\c,{d} é 中 ' + "".join(map(chr, range(1, 32)))
     things = [Thing(label=f"t{i}", blob=blob) for i in range(3)]
 
-    recordings = ledger.save(*things)
+    recordings = ledger._write(*things)
 
     ids = [r.notification.id for r in recordings]
     assert ids == sorted(ids) and len(set(ids)) == 3

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from ledger.domain.behaviour import Behaviour
 from ledger.domain.errors import ValidationError
+from ledger.domain.text import check_text
 from tests.ledger.domain.test_methodology import publish
 
 METRO = publish(code="WH-METRO", factor="71.2", unit="km", scene="metro")
@@ -29,7 +30,15 @@ def both(**overrides: object) -> tuple[Behaviour, Behaviour.Reported]:
             Behaviour.reported(behaviour_id, **kwargs))  # type: ignore[arg-type]
 
 
-@given(ref=st.text(min_size=1, max_size=200).filter(lambda s: s.strip() and "\x00" not in s),
+def _acceptable(text: str) -> bool:
+    try:
+        check_text(text, "ref")
+    except ValidationError:
+        return False
+    return True
+
+
+@given(ref=st.text(min_size=1, max_size=200).filter(_acceptable),
        amount=st.decimals(min_value=Decimal("0.1"), max_value=Decimal("10000000"),
                           places=3))
 def test_reported_event_is_the_event_report_records(ref: str, amount: Decimal) -> None:

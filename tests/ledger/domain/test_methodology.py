@@ -55,7 +55,9 @@ def test_parse_decimal_accepts_exact_positive_numbers(value, expected):
     assert parse_decimal(value, "factor") == expected
 
 
-@pytest.mark.parametrize("value", [1.5, True, "0", "-1", "abc", "NaN", "Infinity", "0.0000001"])
+@pytest.mark.parametrize("value", [1.5, True, "0", "-1", "abc", "NaN", "Infinity", "0.0000001",
+                                   "1_0", "1e3", "1E+1", "+5", ".5", "5.", "1,5",
+                                   "\u0661\u0660", "\uff11\uff10", "5\t"])
 def test_parse_decimal_rejects_floats_non_positive_and_over_precise_values(value):
     with pytest.raises(ValidationError) as raised:
         parse_decimal(value, "factor")
