@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from api.auth import Authenticator
 from api.idempotency import IdempotencyStore
+from api.limits import BodyLimits
 from api.openapi import install_openapi
 from api.problems import install_problem_handlers
 from api.routers import ROUTERS
@@ -93,6 +94,9 @@ def create_app(settings: ApiSettings, runtime: LedgerRuntime | None = None) -> F
     if runtime is not None:
         attach(app, runtime)
     install_problem_handlers(app)
+    app.add_middleware(BodyLimits, max_bytes=settings.max_body_bytes,  # type: ignore[arg-type]
+                       max_anonymous_bytes=settings.max_anonymous_body_bytes,
+                       max_depth=settings.max_json_depth)
     for router in ROUTERS:
         app.include_router(router)
     install_openapi(app)

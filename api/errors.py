@@ -10,13 +10,18 @@ mapping (:mod:`api.problems`) turns every error into a problem response::
     ├── ValidationError (ledger)        422
     │   ├── MalformedRequestError           the request does not match the OpenAPI schema
     │   ├── InvalidCursorError              a page cursor that this API did not hand out
+    │   ├── JsonTooDeepError                the body nests arrays/objects too deep to parse
     │   └── IdempotencyKeyReusedError       the same key with a different request
     ├── PermissionDeniedError (ledger)  403
     │   └── ParticipantSuspendedError       valid credentials of a suspended participant
     ├── NotFoundError (ledger)          404
-    └── ConflictError (ledger)          409
-        └── RequestIncompleteError          the key's command is recorded but its response
-                                            is not (in flight, or the server stopped)
+    ├── ConflictError (ledger)          409
+    │   ├── RequestIncompleteError          the key's command is recorded but its response
+    │   │                                   is not (in flight, or the server stopped)
+    │   └── NonceReusedError                a signature nonce this participant used before
+    ├── RequestTooLargeError            413: the body is larger than the server accepts
+    └── DatabaseUnavailableError        503: the database cannot be reached or written
+                                        (answered with Retry-After)
 
 Unknown paths and methods (Starlette's ``HTTPException``) become problems too, typed by
 their status (``not-found``, ``method-not-allowed``).
@@ -33,13 +38,17 @@ from ledger.domain.errors import (
 
 __all__ = [
     "AuthenticationError",
+    "DatabaseUnavailableError",
     "IdempotencyKeyReusedError",
     "InvalidApiKeyError",
     "InvalidCursorError",
     "InvalidSignatureError",
+    "JsonTooDeepError",
     "MalformedRequestError",
+    "NonceReusedError",
     "ParticipantSuspendedError",
     "RequestIncompleteError",
+    "RequestTooLargeError",
     "SignatureRequiredError",
     "StaleSignatureError",
 ]
@@ -85,3 +94,25 @@ class IdempotencyKeyReusedError(ValidationError):
 
 class RequestIncompleteError(ConflictError):
     code = "request-incomplete"
+
+
+class NonceReusedError(ConflictError):
+    """A signed write whose nonce this participant already used: a replayed request."""
+
+    code = "nonce-reused"
+
+
+class JsonTooDeepError(ValidationError):
+    code = "json-too-deep"
+
+
+class RequestTooLargeError(LedgerError):
+    code = "request-too-large"
+
+
+class DatabaseUnavailableError(LedgerError):
+    """The database cannot be reached (or written: disk full, read-only): a transient
+    outage, worth retrying after ``retry_after_s`` seconds."""
+
+    code = "database-unavailable"
+    retry_after_s = 5

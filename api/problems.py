@@ -26,7 +26,12 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.errors import AuthenticationError, MalformedRequestError
+from api.errors import (
+    AuthenticationError,
+    DatabaseUnavailableError,
+    MalformedRequestError,
+    RequestTooLargeError,
+)
 from ledger.domain.errors import (
     ConcurrencyError,
     ConflictError,
@@ -60,6 +65,8 @@ _STATUSES: tuple[tuple[type[LedgerError], int], ...] = (
     (PermissionDeniedError, 403),
     (ConflictError, 409),
     (ConcurrencyError, 409),
+    (RequestTooLargeError, 413),
+    (DatabaseUnavailableError, 503),
 )
 
 _DESCRIPTIONS = {
@@ -67,7 +74,9 @@ _DESCRIPTIONS = {
     403: "Forbidden: the participant's roles or ownership do not allow this",
     404: "Not found",
     409: "Conflict with the ledger's state (balance, duplicate, state, idempotency)",
+    413: "The body is larger than the server accepts",
     422: "Validation failed: malformed request or invalid values",
+    503: "The database is unavailable for now: retry after Retry-After seconds",
 }
 
 _ACRONYMS = {"api": "API", "http": "HTTP"}
