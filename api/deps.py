@@ -25,6 +25,7 @@ from api.auth import (
 )
 from api.commands import CommandRunner
 from api.idempotency import IdempotencyStore
+from api.outages import UnfinishedAnswers
 from api.writer import WriteQueue
 from ledger.projections.queries import ReadModels
 from ledger.runtime import LedgerRuntime
@@ -117,12 +118,17 @@ async def get_writes(request: Request) -> WriteQueue:
     return request.app.state.writes
 
 
+async def get_unfinished(request: Request) -> UnfinishedAnswers:
+    return request.app.state.unfinished
+
+
 async def command_runner(
     facts: FactsDep,
     runtime: RuntimeDep,
     authenticator: AuthenticatorDep,
     store: StoreDep,
     writes: Annotated[WriteQueue, Depends(get_writes)],
+    unfinished: Annotated[UnfinishedAnswers, Depends(get_unfinished)],
     credentials: Credentials,
     headers: SignatureDep,
     idempotency_key: Annotated[str | None, Header(
@@ -139,7 +145,8 @@ async def command_runner(
         authenticator.require_signature(caller)
         return caller
 
-    return CommandRunner(runtime, authenticate, facts, store, idempotency_key, writes)
+    return CommandRunner(runtime, authenticate, facts, store, idempotency_key, writes,
+                         unfinished)
 
 
 CommandDep = Annotated[CommandRunner, Depends(command_runner)]

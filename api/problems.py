@@ -32,6 +32,7 @@ from api.errors import (
     MalformedRequestError,
     RequestTooLargeError,
 )
+from api.outages import OUTAGE_TYPES, is_outage, outage_error
 from ledger.domain.errors import (
     ConcurrencyError,
     ConflictError,
@@ -148,6 +149,9 @@ def problem_body(problem: Problem) -> bytes:
 def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> Response:
     if problem.status == 401:
         headers = {"WWW-Authenticate": "Bearer", **(headers or {})}
+    if problem.status == 503:
+        headers = {"Retry-After": str(DatabaseUnavailableError.retry_after_s),
+                   **(headers or {})}
     return Response(problem_body(problem), status_code=problem.status,
                     media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
@@ -207,7 +211,14 @@ def _allowed_methods(request: Request) -> str:
     return ", ".join(sorted(methods))
 
 
+async def _outage(request: Request, error: Exception) -> Response:
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, error)
+    return problem_response(problem_of(outage_error(error), request.url.path))
+
+
 async def _unexpected_error(request: Request, error: Exception) -> Response:
+    if is_outage(error):
+        return await _outage(request, error)
     log.exception("unexpected error on %s %s", request.method, request.url.path,
                   exc_info=error)
     return problem_response(_problem("internal-error", 500, "an unexpected error occurred",
@@ -216,8 +227,11 @@ async def _unexpected_error(request: Request, error: Exception) -> Response:
 
 def install_problem_handlers(app: FastAPI) -> None:
     """Answer every error with problem+json: ledger errors, malformed requests, unknown
-    routes, and (as a last resort) unexpected exceptions."""
+    routes, database outages (503, see :mod:`api.outages`), and (as a last resort)
+    unexpected exceptions."""
     app.add_exception_handler(LedgerError, _ledger_error)
     app.add_exception_handler(RequestValidationError, _request_validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    for outage in OUTAGE_TYPES:
+        app.add_exception_handler(outage, _outage)
     app.add_exception_handler(Exception, _unexpected_error)

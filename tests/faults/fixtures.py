@@ -17,7 +17,7 @@ from api import ApiSettings, create_app
 from ledger.runtime import LedgerRuntime, Settings
 from tests.api.support import World
 from tests.faults.pg_proxy import PgProxy
-from tests.faults.sqlite_faults import commit_then_fail
+from tests.faults.sqlite_faults import DiskFull, commit_then_fail
 
 __all__ = ["FaultyWorld", "faulty_world"]
 
@@ -29,6 +29,34 @@ class FaultyWorld:
     proxy: PgProxy | None
     monkeypatch: pytest.MonkeyPatch
     faults: int = 0
+    disk: DiskFull | None = None
+
+    def outage(self) -> None:
+        """The database becomes unavailable (PostgreSQL: gone; SQLite: the disk is full)."""
+        if self.proxy is not None:
+            self.proxy.stop()
+        else:
+            self._disk().full = True
+
+    def recover(self) -> None:
+        if self.proxy is not None:
+            self.proxy.start()
+        else:
+            self._disk().full = False
+
+    def outage_after_next_commit(self) -> None:
+        """The next save of events commits (and, on PostgreSQL, is answered); the outage
+        begins right after it."""
+        if self.proxy is not None:
+            self.proxy.stop_after_commit()
+        else:
+            self._disk().after_next_commit()
+
+    def _disk(self) -> DiskFull:
+        if self.disk is None:
+            runtime = self.world.runtime
+            self.disk = DiskFull(self.monkeypatch, [runtime.engine, runtime.reader])
+        return self.disk
 
     @contextmanager
     def lose_next_commit_reply(self) -> Iterator[None]:

@@ -31,7 +31,7 @@ class PgProxy:
         self.marker = marker
         self.port = 0
         self.cuts = 0  # connections cut by an armed fault
-        self._armed = False
+        self._armed: str | None = None
         self._lock = threading.Lock()
         self._listener: socket.socket | None = None
         self._sockets: set[socket.socket] = set()
@@ -63,10 +63,15 @@ class PgProxy:
             _close(sock)
 
     def cut_after_commit(self) -> None:
-        self._armed = True
+        self._armed = "cut"
+
+    def stop_after_commit(self) -> None:
+        """The next marked execution is committed and answered, and then the database
+        goes away (as :meth:`stop`)."""
+        self._armed = "outage"
 
     def disarm(self) -> None:
-        self._armed = False
+        self._armed = None
 
     @contextlib.contextmanager
     def running(self) -> Iterator[PgProxy]:
@@ -134,8 +139,8 @@ class PgProxy:
                     elif kind == b"B":
                         statement = payload.partition(b"\x00")[2].partition(b"\x00")[0]
                         if statement in marked and self._armed:
-                            self._armed = False
-                            connection.cutting = True  # before the server can answer
+                            connection.fault, self._armed = self._armed, None  # before
+                            # the server can answer
                     server.sendall(message)
         except OSError:
             pass
@@ -165,7 +170,12 @@ class PgProxy:
                         break
                     message, buffer = buffer[: 1 + length], buffer[1 + length :]
                     started = True
-                    if connection.cutting:
+                    if connection.fault == "outage" and kind == b"Z":
+                        client.sendall(out + message)  # answered; then the outage
+                        self.cuts += 1
+                        threading.Thread(target=self.stop, daemon=True).start()
+                        raise ConnectionAbortedError
+                    if connection.fault == "cut":
                         if kind == b"Z":  # the server committed and is ready again: cut
                             self.cuts += 1
                             raise ConnectionAbortedError
@@ -180,7 +190,7 @@ class PgProxy:
 
 
 class _Connection:
-    cutting = False
+    fault: str | None = None  # what happens after the marked execution: "cut", "outage"
 
 
 def _close(sock: socket.socket) -> None:
