@@ -15,6 +15,7 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.auth import (
+    IDEMPOTENCY_HEADER,
     PARTICIPANT_HEADER,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
@@ -40,7 +41,6 @@ __all__ = [
     "api_key_scheme",
 ]
 
-IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 api_key_scheme = HTTPBearer(
     auto_error=False, scheme_name="ApiKey", bearerFormat="cl_<key_id>_<secret>",
@@ -81,7 +81,8 @@ async def request_facts(request: Request) -> RequestFacts:
     raw_path = request.scope.get("raw_path") or request.url.path.encode()
     return RequestFacts(method=request.method, path=raw_path.decode("latin-1"),
                         query=request.scope.get("query_string", b"").decode("latin-1"),
-                        body_sha256=hashlib.sha256(body).hexdigest())
+                        body_sha256=hashlib.sha256(body).hexdigest(),
+                        idempotency_key=request.headers.get(IDEMPOTENCY_HEADER))
 
 
 FactsDep = Annotated[RequestFacts, Depends(request_facts)]

@@ -6,6 +6,8 @@ mapping (:mod:`api.problems`) turns every error into a problem response::
     │   ├── InvalidApiKeyError              missing, malformed, unknown or revoked API key
     │   ├── SignatureRequiredError          a bank, exchange or registry operator wrote unsigned
     │   ├── InvalidSignatureError           the signature does not verify, or names another
+    │   ├── SignatureUnboundError           a signed write whose signature binds no
+    │   │                                   Idempotency-Key (CARBON-LEDGER-SIG-V1)
     │   └── StaleSignatureError             the signed timestamp is outside the window
     ├── ValidationError (ledger)        422
     │   ├── MalformedRequestError           the request does not match the OpenAPI schema
@@ -16,9 +18,8 @@ mapping (:mod:`api.problems`) turns every error into a problem response::
     │   └── ParticipantSuspendedError       valid credentials of a suspended participant
     ├── NotFoundError (ledger)          404
     ├── ConflictError (ledger)          409
-    │   ├── RequestIncompleteError          the key's command is recorded but its response
-    │   │                                   is not (in flight, or the server stopped)
-    │   └── NonceReusedError                a signature nonce this participant used before
+    │   └── RequestIncompleteError          the key's command is recorded but its response
+    │                                       is not (in flight, or the server stopped)
     ├── RequestTooLargeError            413: the body is larger than the server accepts
     └── DatabaseUnavailableError        503: the database cannot be reached or written
                                         (answered with Retry-After)
@@ -45,11 +46,11 @@ __all__ = [
     "InvalidSignatureError",
     "JsonTooDeepError",
     "MalformedRequestError",
-    "NonceReusedError",
     "ParticipantSuspendedError",
     "RequestIncompleteError",
     "RequestTooLargeError",
     "SignatureRequiredError",
+    "SignatureUnboundError",
     "StaleSignatureError",
 ]
 
@@ -70,6 +71,10 @@ class SignatureRequiredError(AuthenticationError):
 
 class InvalidSignatureError(AuthenticationError):
     code = "invalid-signature"
+
+
+class SignatureUnboundError(AuthenticationError):
+    code = "signature-unbound"
 
 
 class StaleSignatureError(AuthenticationError):
@@ -95,11 +100,6 @@ class IdempotencyKeyReusedError(ValidationError):
 class RequestIncompleteError(ConflictError):
     code = "request-incomplete"
 
-
-class NonceReusedError(ConflictError):
-    """A signed write whose nonce this participant already used: a replayed request."""
-
-    code = "nonce-reused"
 
 
 class JsonTooDeepError(ValidationError):
