@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from anchoring.token_commands import add_token_commands
 from ledger.domain.errors import LedgerError
 from ledger.domain.ids import individual_account_id
 from ledger.domain.quantities import format_grams
@@ -33,10 +34,11 @@ def _grams_columns(row: dict[str, Any], states: Sequence[str] = STATES) -> str:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    from ledger.demo import run_demo
-
     data_dir = Path(args.data_dir or "data/demo")
     settings = Settings.from_env(data_dir)
+    if settings.rpc_url and not settings.chain_key:  # before writing anything
+        raise LedgerError(f"anchoring the demo on {settings.rpc_url} needs the anchorer's key "
+                          "(CARBON_LEDGER_CHAIN_KEY)")
     if settings.is_postgres:
         with LedgerRuntime(settings) as runtime:
             if runtime.ledger.recorder.max_notification_id():
@@ -44,15 +46,29 @@ def cmd_demo(args: argparse.Namespace) -> None:
                     f"the demo needs an empty ledger, but schema {settings.database_schema} of "
                     f"{settings.database_url} holds events; use another "
                     "CARBON_LEDGER_DATABASE_SCHEMA")
-            run_demo(runtime, people=args.people)
+            _run_demo(runtime, args.people)
         return
     if data_dir.exists() and any(data_dir.iterdir()):
         if not (data_dir / "events.sqlite").exists():
             raise LedgerError(f"{data_dir} is not empty and holds no ledger; choose another "
                               "--data-dir")
         shutil.rmtree(data_dir)  # the demo always starts from an empty ledger
-    with LedgerRuntime(Settings(data_dir=data_dir)) as runtime:
-        run_demo(runtime, people=args.people)
+    # From the environment: CARBON_LEDGER_RPC_URL (and _CHAIN_KEY, _CONFIRMATIONS) anchor the
+    # demo on that JSON-RPC node instead of the embedded chain.
+    with LedgerRuntime(settings) as runtime:
+        _run_demo(runtime, args.people)
+
+
+def _run_demo(runtime: LedgerRuntime, people: int) -> None:
+    from anchoring.chain import ChainError
+    from ledger import demo
+
+    try:
+        runtime.anchoring  # noqa: B018 - opens the chain: an unreachable node fails here, first
+        demo.run_demo(runtime, people=people)
+    except ChainError as error:
+        where = runtime.settings.rpc_url or "the embedded chain"
+        raise LedgerError(f"anchoring the demo on {where} failed: {error}") from None
 
 
 def _open(args: argparse.Namespace) -> LedgerRuntime:
@@ -270,42 +286,88 @@ def cmd_certificate(args: argparse.Namespace) -> None:
             print(text, end="")
 
 
-def cmd_verify(args: argparse.Namespace) -> None:
-    from anchoring.certificate import render_certificate, verify_certificate
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Exit 0: verified against the trusted registry on chain; 1: refused (a check failed);
+    2: the certificate or the trust anchors cannot be read; 3: not verified against a chain
+    (no trust anchors or chain given, the chain unreachable, or the anchor not yet final)."""
+    from anchoring.certificate import Verdict, render_certificate, verify_certificate
 
     try:
         cert = json.loads(Path(args.certificate).read_text())
     except (OSError, ValueError) as error:
         raise LedgerError(f"cannot read certificate {args.certificate}: {error}") from None
-    chain = _verification_chain(args, cert)
-    checks = verify_certificate(cert, chain)
+    trust = _trust_anchors(args)
+    chain = _verification_chain(args, trust)
+    verification = verify_certificate(cert, chain, trust)
     if isinstance(cert, dict) and "record" in cert and "anchor" in cert:
-        print(render_certificate(cert, checks))
+        print(render_certificate(cert, verification))
     else:
-        for check in checks:
-            print(f"[{'PASS' if check.ok else 'FAIL'}] {check.name}: {check.detail}")
-    failed = [c.name for c in checks if not c.ok]
-    if failed:
-        raise LedgerError(f"certificate verification failed: {', '.join(failed)}")
+        for check in verification.checks:
+            print(f"[{check.label}] {check.name}: {check.detail}")
+    if verification.verdict is Verdict.REFUSED:
+        print("carbon-ledger: error [certificate-refused]: certificate verification failed: "
+              f"{', '.join(verification.failed)}", file=sys.stderr)
+    elif verification.verdict is Verdict.NOT_VERIFIED:
+        print("carbon-ledger: certificate not verified against a chain: "
+              f"{', '.join(verification.undecided)} (give --trust FILE, or --registry, "
+              "--chain-id and --anchorer, and --rpc-url)", file=sys.stderr)
+    return verification.exit_code
 
 
-def _verification_chain(args: argparse.Namespace, cert: object) -> object:
-    """The chain to read the anchor from: --rpc-url, or the embedded chain of --data-dir."""
+def _trust_anchors(args: argparse.Namespace) -> Any:
+    """The trust anchors the verifier chose: --trust FILE, overridden by the flags."""
+    from anchoring.trust import TRUST_ANCHORS_FORMAT, TrustAnchors
+
+    document: dict[str, Any] = {}
+    if args.trust:
+        try:
+            document = json.loads(Path(args.trust).read_text())
+        except (OSError, ValueError) as error:
+            raise LedgerError(f"cannot read trust anchors {args.trust}: {error}") from None
+        TrustAnchors.from_document(document)  # a malformed file is an error of its own
+    flags = {"registry": args.registry, "chain_id": args.chain_id,
+             "anchorers": args.anchorer or None, "confirmations": args.confirmations}
+    if not document and all(value is None for value in flags.values()):
+        return None
+    merged = {"format": TRUST_ANCHORS_FORMAT, **document,
+              **{k: v for k, v in flags.items() if v is not None}}
+    return TrustAnchors.from_document(merged)
+
+
+def _verification_chain(args: argparse.Namespace, trust: Any) -> object:
+    """The chain holding the trusted registry: --rpc-url, or the embedded chain of
+    --data-dir if its registry is the trusted one. ``None`` without trust anchors."""
     from anchoring.chain import ChainError, JsonRpcChain
     from anchoring.embedded import EmbeddedChain
 
-    anchor = cert.get("anchor", {}) if isinstance(cert, dict) else {}
+    if trust is None:
+        return None
     if args.rpc_url:
-        try:
+        try:  # a throwaway key: verifying only reads
             return JsonRpcChain(args.rpc_url, "0x" + secrets.token_hex(32),
-                                contract_address=anchor.get("contract_address"))
+                                contract_address=trust.registry)
         except ChainError as error:
-            raise LedgerError(f"cannot reach {args.rpc_url}: {error}") from None
+            print(f"carbon-ledger: cannot reach {args.rpc_url}: {error}", file=sys.stderr)
+            return None
     settings = Settings.from_env(args.data_dir)
     chain_dir = settings.data_dir / "chain"
     if (chain_dir / "chain-key").exists():
-        return EmbeddedChain(chain_dir)
+        embedded = EmbeddedChain(chain_dir)
+        if embedded.contract_address.lower() == trust.registry.lower():
+            return embedded
     return None
+
+
+def cmd_trust_anchors(args: argparse.Namespace) -> None:
+    from anchoring.trust import trust_anchors_of
+
+    with _open(args) as rt:
+        text = json.dumps(trust_anchors_of(rt.anchoring).to_document(), indent=2) + "\n"
+    if args.output:
+        Path(args.output).write_text(text)
+        print(f"trust anchors written to {args.output}")
+    else:
+        print(text, end="")
 
 
 def cmd_audit(args: argparse.Namespace) -> None:
@@ -322,6 +384,14 @@ def cmd_audit(args: argparse.Namespace) -> None:
         if not report.ok:
             raise LedgerError(f"audit failed: {len(report.problems)} problems")
         print(f"OK: {report.events:,} stored events match the Merkle log and every anchored root")
+
+
+def cmd_monitor(args: argparse.Namespace) -> None:
+    from anchoring.monitor import run_monitor
+
+    run_monitor(args.url, rpc_url=args.rpc_url, registry=args.registry, chain_id=args.chain_id,
+                state_path=Path(args.state) if args.state else None, log_key=args.log_key,
+                once=args.once, interval=args.interval)
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
@@ -353,7 +423,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "CARBON_LEDGER_DATA_DIR; the demo uses ./data/demo)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def add(name: str, handler: Callable[[argparse.Namespace], None],
+    def add(name: str, handler: Callable[[argparse.Namespace], int | None],
             help_text: str) -> argparse.ArgumentParser:
         command = sub.add_parser(name, help=help_text)
         command.set_defaults(handler=handler)
@@ -399,10 +469,47 @@ def build_parser() -> argparse.ArgumentParser:
     certificate.add_argument("kind", choices=["retirement", "pledge", "behaviour"])
     certificate.add_argument("id", help="retirement, pledge or behaviour id")
     certificate.add_argument("-o", "--output", help="write to this file")
-    verify = add("verify", cmd_verify, "verify a certificate: proofs, contents and the anchor")
+    verify = add("verify", cmd_verify, "verify a certificate against a registry you trust: "
+                 "exit 0 verified, 1 refused, 2 unreadable input, 3 not verified against a "
+                 "chain")
+    verify.epilog = ("exit status: 0 verified against the trusted registry on chain; 1 refused "
+                     "(a check failed: forged, altered, anchored elsewhere or by an untrusted "
+                     "account); 2 the certificate or trust anchors cannot be read; 3 not "
+                     "verified against a chain (no trust anchors or chain, the chain "
+                     "unreachable, or the anchor not final yet)")
     verify.add_argument("certificate", help="certificate JSON file")
-    verify.add_argument("--rpc-url", help="read the anchor from this JSON-RPC node (default: "
-                        "the embedded chain of --data-dir, if any)")
+    verify.add_argument("--trust", metavar="FILE", help="trust anchors (JSON, as written by "
+                        "`carbon-ledger trust-anchors` or GET /trust-anchors): the chain id, "
+                        "registry and anchorer accounts you trust")
+    verify.add_argument("--registry", help="the trusted AnchorRegistry address")
+    verify.add_argument("--chain-id", type=int, help="the trusted chain's id")
+    verify.add_argument("--anchorer", action="append", help="a trusted anchorer account "
+                        "(repeatable)")
+    verify.add_argument("--confirmations", type=int, metavar="K", help="blocks required on "
+                        "top of the anchor (default: the trust file's, else 2)")
+    verify.add_argument("--rpc-url", help="read the chain from this JSON-RPC node (default: "
+                        "the embedded chain of --data-dir, if it holds the trusted registry)")
+    trust = add("trust-anchors", cmd_trust_anchors, "print the trust anchors verifiers of "
+                "this ledger's certificates need (chain id, registry, anchorers, K)")
+    trust.add_argument("-o", "--output", help="write to this file")
+    tokens = sub.add_parser("tokens", help="the token bridge: deploy, lock, mint, sync, redeem, "
+                            "retire (see docs/TOKENISATION.md)")
+    add_token_commands(tokens, _open)
+    monitor = add("monitor", cmd_monitor, "follow a registry's log: every new checkpoint must "
+                  "extend the last one trusted (exit 3 on a rogue checkpoint)")
+    monitor.add_argument("--url", required=True, help="the registry's API, e.g. "
+                         "https://registry.example/")
+    monitor.add_argument("--rpc-url", help="read checkpoints from this JSON-RPC node (default: "
+                         "as the API serves them)")
+    monitor.add_argument("--registry", help="the AnchorRegistry address (with --rpc-url)")
+    monitor.add_argument("--chain-id", type=int, help="the chain the node must serve")
+    monitor.add_argument("--state", help="JSON file keeping the last trusted checkpoint "
+                         "between runs")
+    monitor.add_argument("--log-key", help="the registry's C2SP verifier key (GET /log/key, "
+                         "obtained out of band): also check its signed checkpoint")
+    monitor.add_argument("--once", action="store_true", help="one pass, then exit")
+    monitor.add_argument("--interval", type=float, default=60.0,
+                         help="seconds between passes (default 60)")
     bench = add("bench", cmd_bench, "measure the ledger (see docs/BENCHMARKS.md)")
     bench.add_argument("--quick", action="store_true", help="small sizes (what CI runs)")
     bench.add_argument("--backend", choices=["sqlite", "postgres", "all"], default="all")
@@ -435,13 +542,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv is None:  # this process's own command line (not a caller in its own process)
         tune_gc()
     try:
-        args.handler(args)
+        status = args.handler(args)
     except LedgerError as error:
         print(f"carbon-ledger: error [{error.code}]: {error}", file=sys.stderr)
-        return EXIT_ERROR
+        return int(getattr(error, "exit_status", EXIT_ERROR))
     except KeyboardInterrupt:
         return 130
-    return 0
+    return status or 0
 
 
 if __name__ == "__main__":

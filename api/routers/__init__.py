@@ -12,6 +12,7 @@ from api.routers import (
     imports,
     issuance,
     listings,
+    log,
     me,
     methodologies,
     participants,
@@ -20,13 +21,17 @@ from api.routers import (
     retirements,
     serials,
     supply,
+    tokens,
     trades,
+    trust,
 )
 
 __all__ = ["ROUTERS"]
 
 ROUTERS: list[APIRouter] = [
     proofs.router,
+    log.router,
+    trust.router,
     participants.router,
     me.router,
     methodologies.router,
@@ -43,4 +48,5 @@ ROUTERS: list[APIRouter] = [
     pledges.router,
     retirements.router,
     claims.router,
+    tokens.router,
 ]
