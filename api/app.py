@@ -13,7 +13,9 @@ from fastapi import FastAPI
 
 from api.auth import Authenticator
 from api.idempotency import IdempotencyStore
+from api.limits import BodyLimits
 from api.openapi import install_openapi
+from api.outages import UnfinishedAnswers
 from api.problems import install_problem_handlers
 from api.routers import ROUTERS
 from api.settings import ApiSettings
@@ -70,6 +72,7 @@ def create_app(settings: ApiSettings, runtime: LedgerRuntime | None = None) -> F
         app.state.runtime = ledger
         app.state.authenticator = Authenticator(ledger, settings)
         app.state.idempotency = store
+        app.state.unfinished = UnfinishedAnswers()  # applied writes' answers, for retries
         # PostgreSQL commands wait on the network: several writers overlap those waits.
         app.state.writes = WriteQueue(ledger.sync, threads=4 if ledger.settings.is_postgres
                                       else 1, lock=ledger.write_lock)
@@ -94,6 +97,9 @@ def create_app(settings: ApiSettings, runtime: LedgerRuntime | None = None) -> F
     if runtime is not None:
         attach(app, runtime)
     install_problem_handlers(app)
+    app.add_middleware(BodyLimits, max_bytes=settings.max_body_bytes,  # type: ignore[arg-type]
+                       max_anonymous_bytes=settings.max_anonymous_body_bytes,
+                       max_depth=settings.max_json_depth)
     for router in ROUTERS:
         app.include_router(router)
     install_openapi(app)

@@ -8,16 +8,30 @@ API key
 Request signature
     Three headers: ``X-Carbon-Participant`` (the caller's participant id),
     ``X-Carbon-Timestamp`` (Unix seconds) and ``X-Carbon-Signature`` (standard base64 of the
-    Ed25519 signature). The signed bytes are the UTF-8 of the canonical string, seven lines
-    joined by ``\\n`` with no trailing newline::
+    Ed25519 signature). The signed bytes are the UTF-8 of the canonical string, lines joined
+    by ``\\n`` with no trailing newline. A request with an ``Idempotency-Key`` is signed with
+    version 2, which covers the key (eight lines)::
 
-        CARBON-LEDGER-SIG-V1
+        CARBON-LEDGER-SIG-V2
         <METHOD, upper case>
         <path exactly as sent, percent-encoded, without the query>
         <query string exactly as sent, without "?"; empty if none>
         <participant id, lower-case hyphenated UUID>
         <timestamp, as in X-Carbon-Timestamp>
+        <Idempotency-Key, exactly as sent>
         <SHA-256 of the request body, lower-case hex (of the empty string if none)>
+
+    and one without, with version 1 (seven lines: ``CARBON-LEDGER-SIG-V1`` and the same
+    lines without the key).
+
+    **A signed write must be version 2**: the Idempotency-Key is the signature's nonce.
+    The key is recorded atomically with the command's events (its ``CommandRecord`` id is
+    ``uuid5(participant, key)``), so the event store refuses a second use of it by the same
+    participant, for ever (not just within the window): a captured signed write replayed
+    with the same key writes nothing and gets the first answer (``Idempotent-Replayed``);
+    with another key or none its signature does not verify, or it is refused as
+    ``signature-unbound``. A version-1 signature (which binds no nonce) is accepted on
+    reads only, where a replay changes nothing.
 
     It is verified with the participant's registered public key
     (``PUT /participants/{id}/public-key``). Timestamps further than the configured window
@@ -32,6 +46,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,6 +61,7 @@ from api.errors import (
     InvalidSignatureError,
     ParticipantSuspendedError,
     SignatureRequiredError,
+    SignatureUnboundError,
     StaleSignatureError,
 )
 from api.settings import ApiSettings
@@ -54,9 +70,11 @@ from ledger.domain.participant import Participant, Role
 from ledger.runtime import LedgerRuntime
 
 __all__ = [
+    "IDEMPOTENCY_HEADER",
     "PARTICIPANT_HEADER",
     "SIGNATURE_HEADER",
     "SIGNATURE_VERSION",
+    "SIGNATURE_VERSION_V1",
     "TIMESTAMP_HEADER",
     "Authenticator",
     "Caller",
@@ -66,29 +84,46 @@ __all__ = [
     "sign_request",
 ]
 
-SIGNATURE_VERSION = "CARBON-LEDGER-SIG-V1"
+SIGNATURE_VERSION = "CARBON-LEDGER-SIG-V2"  # binds the Idempotency-Key: writes
+SIGNATURE_VERSION_V1 = "CARBON-LEDGER-SIG-V1"  # binds no nonce: reads only
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 PARTICIPANT_HEADER = "X-Carbon-Participant"
 TIMESTAMP_HEADER = "X-Carbon-Timestamp"
 SIGNATURE_HEADER = "X-Carbon-Signature"
 
 
 def canonical_string(method: str, path: str, query: str, participant: str, timestamp: str,
-                     body_sha256: str) -> str:
-    """The text a request signature covers (see the module documentation)."""
+                     body_sha256: str, idempotency_key: str | None = None) -> str:
+    """The text a request signature covers: version 2 with ``idempotency_key``, version 1
+    without (see the module documentation)."""
+    if idempotency_key is None:
+        return "\n".join([SIGNATURE_VERSION_V1, method.upper(), path, query, participant,
+                          timestamp, body_sha256])
     return "\n".join([SIGNATURE_VERSION, method.upper(), path, query, participant, timestamp,
-                      body_sha256])
+                      idempotency_key, body_sha256])
 
 
 def sign_request(private_key: Ed25519PrivateKey, participant: UUID, method: str, path: str,
-                 query: str = "", body: bytes = b"",
-                 timestamp: int | None = None) -> dict[str, str]:
-    """The signature headers for a request (a client helper)."""
+                 query: str = "", body: bytes = b"", timestamp: int | None = None,
+                 idempotency_key: str | None = None) -> dict[str, str]:
+    """The signature headers for a request (a client helper). A write (any method but
+    GET, HEAD and OPTIONS) is signed with its ``idempotency_key``, a fresh random one if
+    none is given, which the headers then carry as ``Idempotency-Key``: keep it to retry
+    the very same request."""
     stamp = str(int(time.time()) if timestamp is None else timestamp)
+    if idempotency_key is None and method.upper() not in _READ_METHODS:
+        idempotency_key = f"sig-{secrets.token_urlsafe(18)}"
     text = canonical_string(method, path, query, str(participant), stamp,
-                            hashlib.sha256(body).hexdigest())
+                            hashlib.sha256(body).hexdigest(), idempotency_key)
     signature = base64.b64encode(private_key.sign(text.encode())).decode()
-    return {PARTICIPANT_HEADER: str(participant), TIMESTAMP_HEADER: stamp,
-            SIGNATURE_HEADER: signature}
+    headers = {PARTICIPANT_HEADER: str(participant), TIMESTAMP_HEADER: stamp,
+               SIGNATURE_HEADER: signature}
+    if idempotency_key is not None:
+        headers[IDEMPOTENCY_HEADER] = idempotency_key
+    return headers
+
+
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @dataclass(frozen=True)
@@ -99,6 +134,7 @@ class RequestFacts:
     path: str
     query: str
     body_sha256: str
+    idempotency_key: str | None = None  # signed (version 2), not part of the fingerprint
 
     @property
     def fingerprint(self) -> str:
@@ -158,11 +194,17 @@ class Authenticator:
                       signed=headers.present, authentication=authentication)
 
     def require_signature(self, caller: Caller) -> None:
-        """Refuse an unsigned write of a participant that must sign its writes."""
+        """Refuse an unsigned write of a participant that must sign its writes, and a
+        signed write whose signature binds no nonce (version 1: replayable)."""
         if caller.kind in self.settings.signed_kinds and not caller.signed:
             raise SignatureRequiredError(
                 f"{caller.kind} participants must sign write requests "
                 f"({PARTICIPANT_HEADER}, {TIMESTAMP_HEADER}, {SIGNATURE_HEADER})",
+                participant=str(caller.id))
+        if caller.signed and caller.authentication.get("version") != SIGNATURE_VERSION:
+            raise SignatureUnboundError(
+                f"a signed write must carry an {IDEMPOTENCY_HEADER}, covered by its signature "
+                f"({SIGNATURE_VERSION}); a {SIGNATURE_VERSION_V1} signature could be replayed",
                 participant=str(caller.id))
 
     def _api_key(self, bearer: str | None) -> tuple[Participant, str]:
@@ -232,7 +274,7 @@ class Authenticator:
             raise InvalidSignatureError("the participant has no registered public key",
                                         participant=str(participant.id))
         text = canonical_string(facts.method, facts.path, facts.query, str(participant.id),
-                                stamp, facts.body_sha256)
+                                stamp, facts.body_sha256, facts.idempotency_key)
         try:
             raw = base64.b64decode(signature, validate=True)
             key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(participant.public_key))
@@ -241,4 +283,5 @@ class Authenticator:
             raise InvalidSignatureError("the request signature does not verify with the "
                                         "participant's public key") from None
         return {"scheme": "api-key+ed25519", "signature": signature, "timestamp": stamp,
-                "public_key": participant.public_key, "canonical_string": text}
+                "public_key": participant.public_key, "canonical_string": text,
+                "version": text.partition("\n")[0]}

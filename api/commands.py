@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from functools import partial
-from typing import NoReturn, TypeVar
+from typing import NoReturn, TypeVar, cast
 from uuid import UUID
 
 from fastapi.responses import Response
@@ -37,6 +37,7 @@ from pydantic import BaseModel
 from api.auth import Caller, RequestFacts
 from api.errors import IdempotencyKeyReusedError, RequestIncompleteError
 from api.idempotency import IdempotencyStore, StoredResponse
+from api.outages import Parked, UnfinishedAnswers, is_outage, outage_error
 from api.problems import PROBLEM_MEDIA_TYPE, problem_body, problem_of
 from api.writer import Deferred, WriteQueue
 from ledger.application import CommandContext, DuplicateRequestError, Ledger
@@ -65,12 +66,13 @@ class CommandRunner:
 
     def __init__(self, runtime: LedgerRuntime, authenticate: Callable[[], Caller],
                  facts: RequestFacts, store: IdempotencyStore, idempotency_key: str | None,
-                 writes: WriteQueue) -> None:
+                 writes: WriteQueue, unfinished: UnfinishedAnswers | None = None) -> None:
         self.runtime = runtime
         self.facts = facts
         self.store = store
         self.key = idempotency_key
         self.writes = writes
+        self.unfinished = unfinished if unfinished is not None else UnfinishedAnswers()
         self._authenticate = authenticate
         self._caller: Caller | None = None
 
@@ -100,6 +102,8 @@ class CommandRunner:
         caller = self.caller
         if self.key is not None and (stored := self._stored(self.key)) is not None:
             return stored
+        if self.key is not None and (parked := self._parked(self.key)) is not None:
+            return parked
         context = CommandContext(
             participant=caller.id, command=command, request_sha256=self.facts.fingerprint,
             authentication=caller.authentication, idempotency_key=self.key)
@@ -114,8 +118,40 @@ class CommandRunner:
             problem = problem_of(error, self.facts.path)
             return self._answer(command, None, problem.status, PROBLEM_MEDIA_TYPE,
                                 problem_body(problem))
-        return Deferred(context.position or None, partial(
-            self._shaped, command, context, result, shape, status_code, redact))
+        finish = partial(self._shaped, command, context, result, shape, status_code, redact)
+        record_id = str(context.record_id) if context.record_id else None
+        parked = Parked(self.facts.fingerprint, command, record_id, context.position or None,
+                        finish)
+        return Deferred(parked.position, finish, partial(self._unfinished, parked))
+
+    def _unfinished(self, parked: Parked, error: BaseException) -> BaseException:
+        """The command was applied but its answer could not be made: if the database is
+        out, keep the answer's making for the retry with the same key, and say so (503)."""
+        if not is_outage(error):
+            return error
+        if self.key is not None:
+            self.unfinished.park(self.caller.id, self.key, parked)
+        unavailable = outage_error(error, parked.record_id)
+        unavailable.__cause__ = error
+        return unavailable
+
+    def _parked(self, key: str) -> Deferred[Response] | None:
+        """The parked answer of this key's applied write, finished now (as a replay)."""
+        parked = self.unfinished.take(self.caller.id, key)
+        if parked is None:
+            return None
+        if parked.fingerprint != self.facts.fingerprint:
+            self.unfinished.park(self.caller.id, key, parked)
+            raise IdempotencyKeyReusedError(
+                f"idempotency key {key!r} was used for another request ({parked.command})",
+                idempotency_key=key, command=parked.command)
+
+        def finish() -> Response:
+            response = cast(Response, parked.finish())
+            response.headers[REPLAYED_HEADER] = "true"
+            return response
+
+        return Deferred(parked.position, finish, partial(self._unfinished, parked))
 
     def _shaped(self, command: str, context: CommandContext, result: R,
                 shape: Callable[[R], BaseModel], status_code: int,

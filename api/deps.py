@@ -15,6 +15,7 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.auth import (
+    IDEMPOTENCY_HEADER,
     PARTICIPANT_HEADER,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
@@ -25,6 +26,7 @@ from api.auth import (
 )
 from api.commands import CommandRunner
 from api.idempotency import IdempotencyStore
+from api.outages import UnfinishedAnswers
 from api.writer import WriteQueue
 from ledger.projections.queries import ReadModels
 from ledger.runtime import LedgerRuntime
@@ -39,7 +41,6 @@ __all__ = [
     "api_key_scheme",
 ]
 
-IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 api_key_scheme = HTTPBearer(
     auto_error=False, scheme_name="ApiKey", bearerFormat="cl_<key_id>_<secret>",
@@ -80,7 +81,8 @@ async def request_facts(request: Request) -> RequestFacts:
     raw_path = request.scope.get("raw_path") or request.url.path.encode()
     return RequestFacts(method=request.method, path=raw_path.decode("latin-1"),
                         query=request.scope.get("query_string", b"").decode("latin-1"),
-                        body_sha256=hashlib.sha256(body).hexdigest())
+                        body_sha256=hashlib.sha256(body).hexdigest(),
+                        idempotency_key=request.headers.get(IDEMPOTENCY_HEADER))
 
 
 FactsDep = Annotated[RequestFacts, Depends(request_facts)]
@@ -117,12 +119,17 @@ async def get_writes(request: Request) -> WriteQueue:
     return request.app.state.writes
 
 
+async def get_unfinished(request: Request) -> UnfinishedAnswers:
+    return request.app.state.unfinished
+
+
 async def command_runner(
     facts: FactsDep,
     runtime: RuntimeDep,
     authenticator: AuthenticatorDep,
     store: StoreDep,
     writes: Annotated[WriteQueue, Depends(get_writes)],
+    unfinished: Annotated[UnfinishedAnswers, Depends(get_unfinished)],
     credentials: Credentials,
     headers: SignatureDep,
     idempotency_key: Annotated[str | None, Header(
@@ -139,7 +146,8 @@ async def command_runner(
         authenticator.require_signature(caller)
         return caller
 
-    return CommandRunner(runtime, authenticate, facts, store, idempotency_key, writes)
+    return CommandRunner(runtime, authenticate, facts, store, idempotency_key, writes,
+                         unfinished)
 
 
 CommandDep = Annotated[CommandRunner, Depends(command_runner)]

@@ -22,7 +22,8 @@ def _signature_scheme() -> dict[str, Any]:
     return {"type": "apiKey", "in": "header", "name": SIGNATURE_HEADER,
             "description": (
                 f"Ed25519 request signature, with {PARTICIPANT_HEADER} and {TIMESTAMP_HEADER}; "
-                "required on writes of banks, exchanges and registry operators.\n\n"
+                "required on writes of banks, exchanges and registry operators; a signed "
+                "write covers its Idempotency-Key (CARBON-LEDGER-SIG-V2).\n\n"
                 + (auth_doc or ""))}
 
 

@@ -26,7 +26,13 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.errors import AuthenticationError, MalformedRequestError
+from api.errors import (
+    AuthenticationError,
+    DatabaseUnavailableError,
+    MalformedRequestError,
+    RequestTooLargeError,
+)
+from api.outages import OUTAGE_TYPES, is_outage, outage_error
 from ledger.domain.errors import (
     ConcurrencyError,
     ConflictError,
@@ -60,6 +66,8 @@ _STATUSES: tuple[tuple[type[LedgerError], int], ...] = (
     (PermissionDeniedError, 403),
     (ConflictError, 409),
     (ConcurrencyError, 409),
+    (RequestTooLargeError, 413),
+    (DatabaseUnavailableError, 503),
 )
 
 _DESCRIPTIONS = {
@@ -67,7 +75,9 @@ _DESCRIPTIONS = {
     403: "Forbidden: the participant's roles or ownership do not allow this",
     404: "Not found",
     409: "Conflict with the ledger's state (balance, duplicate, state, idempotency)",
+    413: "The body is larger than the server accepts",
     422: "Validation failed: malformed request or invalid values",
+    503: "The database is unavailable for now: retry after Retry-After seconds",
 }
 
 _ACRONYMS = {"api": "API", "http": "HTTP"}
@@ -139,6 +149,9 @@ def problem_body(problem: Problem) -> bytes:
 def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> Response:
     if problem.status == 401:
         headers = {"WWW-Authenticate": "Bearer", **(headers or {})}
+    if problem.status == 503:
+        headers = {"Retry-After": str(DatabaseUnavailableError.retry_after_s),
+                   **(headers or {})}
     return Response(problem_body(problem), status_code=problem.status,
                     media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
@@ -198,7 +211,14 @@ def _allowed_methods(request: Request) -> str:
     return ", ".join(sorted(methods))
 
 
+async def _outage(request: Request, error: Exception) -> Response:
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, error)
+    return problem_response(problem_of(outage_error(error), request.url.path))
+
+
 async def _unexpected_error(request: Request, error: Exception) -> Response:
+    if is_outage(error):
+        return await _outage(request, error)
     log.exception("unexpected error on %s %s", request.method, request.url.path,
                   exc_info=error)
     return problem_response(_problem("internal-error", 500, "an unexpected error occurred",
@@ -207,8 +227,11 @@ async def _unexpected_error(request: Request, error: Exception) -> Response:
 
 def install_problem_handlers(app: FastAPI) -> None:
     """Answer every error with problem+json: ledger errors, malformed requests, unknown
-    routes, and (as a last resort) unexpected exceptions."""
+    routes, database outages (503, see :mod:`api.outages`), and (as a last resort)
+    unexpected exceptions."""
     app.add_exception_handler(LedgerError, _ledger_error)
     app.add_exception_handler(RequestValidationError, _request_validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    for outage in OUTAGE_TYPES:
+        app.add_exception_handler(outage, _outage)
     app.add_exception_handler(Exception, _unexpected_error)

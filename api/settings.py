@@ -6,6 +6,14 @@ database, anchoring; ``CARBON_LEDGER_*`` variables). The API adds, from the envi
 
 ``CARBON_LEDGER_SIGNATURE_WINDOW_S``  accepted clock skew of signed requests, seconds (300)
 ``CARBON_LEDGER_API_ANCHORING``       ``0`` to leave anchoring to another process (default 1)
+``CARBON_LEDGER_MAX_BODY_BYTES``      largest request body with an API key (32 MiB)
+``CARBON_LEDGER_MAX_ANONYMOUS_BODY_BYTES``  largest body without one (64 KiB)
+``CARBON_LEDGER_MAX_JSON_DEPTH``      deepest nesting of a JSON body (32)
+
+The body limits (see :mod:`api.limits`) fit the largest legitimate request: a bulk report
+of 10,000 behaviours with every text field at its maximum length in three-byte UTF-8 is
+about 31 MB, 1,000 trade settlements about 4 MB; the deepest legitimate body (a trade
+settlement that retires on delivery for a claim) nests 5 deep.
 """
 
 from __future__ import annotations
@@ -30,6 +38,9 @@ class ApiSettings:
     signature_window_s: int = 300
     signed_kinds: frozenset[str] = SIGNED_KINDS
     anchoring: bool = True  # run the anchorer (while holding the lease) in the server
+    max_body_bytes: int = 32 * 1024 * 1024
+    max_anonymous_body_bytes: int = 64 * 1024
+    max_json_depth: int = 32
 
     @classmethod
     def from_env(cls, data_dir: str | Path | None = None,
@@ -42,8 +53,11 @@ class ApiSettings:
             window = int(env.get("CARBON_LEDGER_SIGNATURE_WINDOW_S", "300"))
         if anchoring is None:
             anchoring = env.get("CARBON_LEDGER_API_ANCHORING", "1") != "0"
+        limits = {name: int(env[f"CARBON_LEDGER_{name.upper()}"]) for name in (
+            "max_body_bytes", "max_anonymous_body_bytes", "max_json_depth")
+            if env.get(f"CARBON_LEDGER_{name.upper()}")}
         return cls(ledger=Settings.from_env(data_dir), signature_window_s=window,
-                   anchoring=anchoring)
+                   anchoring=anchoring, **limits)
 
     @classmethod
     def for_data_dir(cls, data_dir: str | Path, **options: int | bool) -> ApiSettings:

@@ -33,10 +33,21 @@ GROUP_LIMIT = 64  # jobs finished together at most (their callers wait for the s
 
 @dataclass(frozen=True)
 class Deferred(Generic[T]):
-    """A job's outcome that needs the read models at ``position`` before ``finish``."""
+    """A job's outcome that needs the read models at ``position`` before ``finish``.
+    ``failed``, if given, is told the error when the catch-up or ``finish`` raised (the
+    job's command was applied all the same) and returns the error for the caller."""
 
     position: int | None
     finish: Callable[[], T]
+    failed: Callable[[BaseException], BaseException] | None = None
+
+    def fail(self, error: BaseException) -> BaseException:
+        if self.failed is None:
+            return error
+        try:
+            return self.failed(error)
+        except BaseException as failure:  # the error it meant to hand on, or a new one
+            return failure
 
 
 @dataclass
@@ -136,11 +147,11 @@ class WriteQueue:
         try:
             self._sync(None if None in positions else max(positions))  # type: ignore[type-var]
         except BaseException as error:
-            for job, _ in deferred:
-                job.settle(error=error)
+            for job, outcome in deferred:
+                job.settle(error=outcome.fail(error))
             return
         for job, outcome in deferred:
             try:
                 job.settle(outcome.finish())
             except BaseException as error:
-                job.settle(error=error)
+                job.settle(error=outcome.fail(error))

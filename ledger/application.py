@@ -30,7 +30,13 @@ from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate, DomainEvent, get_topic
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    Notification,
+    OperationalError,
+    Recording,
+)
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 from anchoring.merkle import leaf_hash, root_from_leaf_hashes
@@ -68,7 +74,7 @@ from ledger.domain.timeutil import MAX_CLOCK_SKEW, check_not_future, parse_time
 from ledger.domain.trade import Trade
 from ledger.domain.vintage import REGISTRY_TIME_ZONES, vintage_of
 from ledger.repository import LedgerRepository, ReadSetChanged
-from ledger.storage import first_events
+from ledger.storage import first_events, stored_at
 from ledger.striped_locks import StripedLocks
 
 __all__ = [
@@ -421,7 +427,13 @@ class Ledger(Application[UUID]):
             kwargs["read_set"] = reads
         processing.collect_events(*objs, **kwargs)
         with self._write_lock:
-            recordings = self._record(processing)
+            try:
+                recordings = self._record(processing)
+            except (IntegrityError, ReadSetChanged, OperationalError, InterfaceError):
+                found = self._recorded_already(processing)
+                if found is None:
+                    raise
+                recordings = found
             self._take_snapshots(processing)
         if self.repository.checks_read_sets:
             self.repository.saved(processing.events)
@@ -431,6 +443,41 @@ class Ledger(Application[UUID]):
             context.position = max(context.position,
                                    max(r.notification.id for r in recordings))
         return recordings
+
+    def _recorded_already(self, processing: ProcessingEvent[UUID]) -> list[Any] | None:
+        """The recordings of a save that failed but may have been committed: the reply to
+        its commit lost with the connection (the recorder retried on a new one and met its
+        own events: a unique violation, or a read set "changed" by itself), or a commit that
+        raised after committing. It was committed if every one of its events is stored,
+        with exactly this state (each event's state holds its timestamp, so a concurrent
+        writer's event at the same version never matches). None if it was not, or if the
+        store cannot be asked."""
+        events = processing.events
+        try:
+            found = stored_at(self.recorder,
+                              [(e.originator_id, e.originator_version) for e in events])
+        except (OperationalError, InterfaceError):
+            return None
+        recordings = []
+        for event in events:
+            hit = found.get((event.originator_id, event.originator_version))
+            if hit is None or self._payload(hit[0].state) != self._payload(
+                    self.mapper.to_stored_event(event).state):
+                return None
+            stored, notification_id = hit
+            recordings.append(Recording(event, Notification(
+                id=notification_id, originator_id=stored.originator_id,
+                originator_version=stored.originator_version, topic=stored.topic,
+                state=stored.state)))
+        return recordings
+
+    def _payload(self, state: bytes) -> bytes:
+        """A stored state as transcoded (a cipher's nonce differs between encryptions)."""
+        if self.mapper.cipher is not None:
+            state = self.mapper.cipher.decrypt(state)
+        if self.mapper.compressor is not None:
+            state = self.mapper.compressor.decompress(state)
+        return state
 
     def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
         """Snapshot an aggregate that reached its interval from the instance just saved,

@@ -11,7 +11,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from psycopg.sql import SQL, Composed, Identifier
 
-__all__ = ["first_events", "newer_events", "newer_events_query"]
+__all__ = ["first_events", "newer_events", "newer_events_query", "stored_at"]
 
 _CHUNK = 500
 
@@ -111,3 +111,51 @@ def _newer_postgres(recorder: PostgresApplicationRecorder,
                             originator_version=row["originator_version"],
                             topic=row["topic"], state=bytes(row["state"]))
                 for row in curs.fetchall()]
+
+
+def stored_at(recorder: ApplicationRecorder, keys: Iterable[tuple[UUID, int]],
+              ) -> dict[tuple[UUID, int], tuple[StoredEvent, int]]:
+    """The stored event, and its notification id, at each (aggregate id, version) of
+    ``keys`` that has one (one query per 500 keys): whether a save whose outcome is unknown
+    (its reply was lost) is in the store."""
+    wanted = list(keys)
+    found: dict[tuple[UUID, int], tuple[StoredEvent, int]] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        if isinstance(recorder, PostgresApplicationRecorder):
+            rows = _stored_at_postgres(recorder, chunk)
+        elif isinstance(recorder, SQLiteApplicationRecorder):
+            rows = _stored_at_sqlite(recorder, chunk)
+        else:  # no notification ids to give
+            raise TypeError(f"cannot look up stored events in {type(recorder).__name__}")
+        found.update(((UUID(str(e.originator_id)), e.originator_version), (e, n))
+                     for e, n in rows)
+    return found
+
+
+def _stored_at_sqlite(recorder: SQLiteApplicationRecorder,
+                      keys: list[tuple[UUID, int]]) -> list[tuple[StoredEvent, int]]:
+    where = " OR ".join(["(originator_id = ? AND originator_version = ?)"] * len(keys))
+    with recorder.datastore.transaction(commit=False) as c:
+        c.execute(f"SELECT originator_id, originator_version, topic, state, rowid "
+                  f"FROM {recorder.events_table_name} WHERE {where}",
+                  [x for i, v in keys for x in (i.hex, v)])
+        return [(StoredEvent(originator_id=UUID(row[0]), originator_version=row[1],
+                             topic=row[2], state=row[3]), row[4]) for row in c.fetchall()]
+
+
+def _stored_at_postgres(recorder: PostgresApplicationRecorder,
+                        keys: list[tuple[UUID, int]]) -> list[tuple[StoredEvent, int]]:
+    statement = SQL("SELECT e.originator_id, e.originator_version, e.topic, e.state, "
+                    "e.notification_id FROM unnest(%b::uuid[], %b::int4[]) AS w(id, version) "
+                    "CROSS JOIN LATERAL (SELECT * FROM {schema}.{table} AS s "
+                    "WHERE s.originator_id = w.id AND s.originator_version = w.version "
+                    "OFFSET 0) AS e").format(
+        schema=Identifier(recorder.datastore.schema),
+        table=Identifier(recorder.events_table_name))
+    with recorder.datastore.get_connection() as conn, conn.cursor() as curs:
+        curs.execute(statement, [[i for i, _ in keys], [v for _, v in keys]])
+        return [(StoredEvent(originator_id=row["originator_id"],
+                             originator_version=row["originator_version"],
+                             topic=row["topic"], state=bytes(row["state"])),
+                 row["notification_id"]) for row in curs.fetchall()]

@@ -43,7 +43,9 @@ class Actor:
 @dataclass
 class Api:
     """Requests as an actor: ``Authorization`` always, signature headers unless
-    ``sign=False``; the exact body and query string sent are the ones signed."""
+    ``sign=False``; the exact body, query string and Idempotency-Key sent are the ones
+    signed (a signed write without a key given gets a fresh one, as from
+    :func:`api.auth.sign_request`)."""
 
     client: TestClient
 
@@ -61,7 +63,8 @@ class Api:
             sent.setdefault("Authorization", f"Bearer {actor.secret}")
             if sign:
                 sent |= sign_request(actor.key, actor.id, method, path, query, body,
-                                     timestamp=timestamp)
+                                     timestamp=timestamp,
+                                     idempotency_key=sent.get("Idempotency-Key"))
         return self.client.request(method, f"{path}?{query}" if query else path,
                                    content=body, headers=sent)
 

@@ -60,7 +60,9 @@ def test_the_signature_is_kept_with_the_command(world: World):
     assert auth["key_id"] == bank.secret.split("_")[1]
     body = json.dumps(CLAIM).encode()
     assert auth["canonical_string"] == canonical_string(
-        "POST", "/claims", "", str(bank.id), auth["timestamp"], hashlib.sha256(body).hexdigest())
+        "POST", "/claims", "", str(bank.id), auth["timestamp"], hashlib.sha256(body).hexdigest(),
+        record["idempotency_key"])
+    assert auth["version"] == "CARBON-LEDGER-SIG-V2" and record["idempotency_key"]
     # anyone can check the kept signature against the registered public key
     Ed25519PublicKey.from_public_bytes(bytes.fromhex(auth["public_key"])).verify(
         base64.b64decode(auth["signature"]), auth["canonical_string"].encode())
