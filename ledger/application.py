@@ -158,6 +158,11 @@ class _ProcessingEvent(ProcessingEvent[UUID]):
         self.saved_kwargs.update(kwargs)
 
 
+def _now() -> datetime:
+    """The time commands check mandates' expiry against (a function, so tests can move it)."""
+    return datetime.now(UTC)
+
+
 def _back_off(attempt: int) -> None:
     """Wait a little, more each time and at random, before retrying a lost race, so that
     competing writers do not collide again in lockstep."""
@@ -601,7 +606,7 @@ class Ledger(Application[UUID]):
             holder = self.participant(actor)
             holder.grant_mandate(mandate_id=mandate_id, agent=self.participant(agent, copy=False),
                                  scope=scope, expires_at=expires_at,
-                                 max_quantity_g=max_quantity_g, now=datetime.now(UTC),
+                                 max_quantity_g=max_quantity_g, now=_now(),
                                  actor=actor)
             self.save(holder)
 
@@ -1052,7 +1057,7 @@ class Ledger(Application[UUID]):
             return self._on_batch(batch_id, command)
 
         def attempt() -> R:
-            now = datetime.now(UTC)
+            now = _now()
             grantor = self.participant(holder)
             grantor.mandate_for(agent=agent, scope=scope, quantity=quantity, now=now)
             batch = self.batch(batch_id)
