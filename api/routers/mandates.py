@@ -1,5 +1,6 @@
-"""Mandates (consent): a holder grants, lists and revokes the standing mandates that let an
-exchange list its credits for sale or a bank pledge them; an agent lists those it holds.
+"""Mandates (consent): a holder grants, lists and revokes (``/me/mandates``) the standing
+mandates that let an exchange list its credits for sale or a bank pledge them; an agent
+lists those granted to it (``/me/received-mandates``).
 
 Only the holder itself grants or revokes its mandates (the caller is the holder); listings
 and pledges on another holder's credits without one in force are refused with 403
@@ -21,7 +22,7 @@ from ledger.projections.queries import ReadModels
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/me/mandates", tags=["mandates"])
+router = APIRouter(prefix="/me", tags=["mandates"])
 MandateId = Annotated[UUID, Path(description="mandate id")]
 GRANTED, RECEIVED = "mandates", "received-mandates"
 
@@ -33,7 +34,7 @@ def mandate_public(views: ReadModels, mandate_id: UUID) -> MandatePublic:
     return MandatePublic.from_row(row)
 
 
-@router.post("", status_code=201, response_model=MandatePublic, responses=WRITE)
+@router.post("/mandates", status_code=201, response_model=MandatePublic, responses=WRITE)
 async def grant_mandate(body: MandateCreate, command: CommandDep) -> Response:
     """Grant a mandate on the caller's own credits (holders): ``listing`` to an exchange
     (settler role), ``pledge`` to a bank (lender role). At most one mandate per agent and
@@ -47,7 +48,7 @@ async def grant_mandate(body: MandateCreate, command: CommandDep) -> Response:
         status_code=201)
 
 
-@router.get("", response_model=Page[MandatePublic], responses=READ)
+@router.get("/mandates", response_model=Page[MandatePublic], responses=READ)
 def list_granted(caller: CallerDep, views: ViewsDep, page: PageDep,
                  agent: UUID | None = None, scope: Scope | None = None,
                  revoked: bool | None = None) -> Page[MandatePublic]:
@@ -58,7 +59,7 @@ def list_granted(caller: CallerDep, views: ViewsDep, page: PageDep,
                 next_cursor=page.next_cursor(GRANTED, rows))
 
 
-@router.get("/received", response_model=Page[MandatePublic], responses=READ)
+@router.get("/received-mandates", response_model=Page[MandatePublic], responses=READ)
 def list_received(caller: CallerDep, views: ViewsDep, page: PageDep,
                   holder: UUID | None = None, scope: Scope | None = None,
                   revoked: bool | None = None) -> Page[MandatePublic]:
@@ -69,7 +70,7 @@ def list_received(caller: CallerDep, views: ViewsDep, page: PageDep,
                 next_cursor=page.next_cursor(RECEIVED, rows))
 
 
-@router.get("/{mandate_id}", response_model=MandatePublic, responses=READ)
+@router.get("/mandates/{mandate_id}", response_model=MandatePublic, responses=READ)
 def get_mandate(mandate_id: MandateId, caller: CallerDep, views: ViewsDep) -> MandatePublic:
     """One mandate: for its holder, its agent, registry operators and auditors."""
     mandate = mandate_public(views, mandate_id)
@@ -79,7 +80,7 @@ def get_mandate(mandate_id: MandateId, caller: CallerDep, views: ViewsDep) -> Ma
     return mandate
 
 
-@router.delete("/{mandate_id}", response_model=MandatePublic, responses=WRITE)
+@router.delete("/mandates/{mandate_id}", response_model=MandatePublic, responses=WRITE)
 async def revoke_mandate(mandate_id: MandateId, command: CommandDep) -> Response:
     """Revoke a mandate the caller granted: no listing or pledge after this one may use
     it (those made under it stay; the exchange or bank releases them as usual)."""

@@ -131,9 +131,9 @@ def test_the_holder_and_the_agent_see_the_mandates_others_do_not(world: World):
     assert [m["id"] for m in granted["items"]] == [listing["id"], pledge["id"]]
     assert [m["id"] for m in world.api.get(platform, "/me/mandates", params={
         "scope": "pledge"}).json()["items"]] == [pledge["id"]]
-    received = world.api.get(exchange, "/me/mandates/received").json()["items"]
+    received = world.api.get(exchange, "/me/received-mandates").json()["items"]
     assert {m["holder"] for m in received} == {str(platform.id), str(enterprise.id)}
-    assert [m["id"] for m in world.api.get(exchange, "/me/mandates/received", params={
+    assert [m["id"] for m in world.api.get(exchange, "/me/received-mandates", params={
         "holder": str(platform.id)}).json()["items"]] == [listing["id"]]
     assert world.api.get(bank, "/me/mandates").json()["items"] == []  # it granted none
     # read: the holder, the agent, operators and auditors; nobody else
@@ -153,7 +153,7 @@ def test_the_holder_and_the_agent_see_the_mandates_others_do_not(world: World):
         "limit": 1, "cursor": first["next_cursor"]}).json()
     assert [m["id"] for m in first["items"] + second["items"]] == [listing["id"], pledge["id"]]
     assert second["next_cursor"] is None
-    assert_problem(world.api.get(exchange, "/me/mandates/received", params={
+    assert_problem(world.api.get(exchange, "/me/received-mandates", params={
         "cursor": first["next_cursor"]}), 422, "invalid-cursor")
 
 
@@ -203,5 +203,6 @@ def test_the_mandate_endpoints_are_documented(world: World):
     paths = world.api.client.get("/openapi.json").json()["paths"]
     assert set(paths["/me/mandates"]) == {"get", "post"}
     assert set(paths["/me/mandates/{mandate_id}"]) == {"get", "delete"}
-    assert set(paths["/me/mandates/received"]) == {"get"}
+    assert set(paths["/me/received-mandates"]) == {"get"}
+    assert paths["/me/mandates"]["post"]["responses"]["201"]
     assert "403" in paths["/listings"]["post"]["responses"]
