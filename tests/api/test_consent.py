@@ -205,4 +205,5 @@ def test_the_mandate_endpoints_are_documented(world: World):
     assert set(paths["/me/mandates/{mandate_id}"]) == {"get", "delete"}
     assert set(paths["/me/received-mandates"]) == {"get"}
     assert paths["/me/mandates"]["post"]["responses"]["201"]
-    assert "403" in paths["/listings"]["post"]["responses"]
+    for path in ("/listings", "/pledges"):
+        assert "consent-required" in paths[path]["post"]["responses"]["403"]["description"]
