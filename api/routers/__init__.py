@@ -12,6 +12,7 @@ from api.routers import (
     imports,
     issuance,
     listings,
+    log,
     mandates,
     me,
     methodologies,
@@ -21,6 +22,7 @@ from api.routers import (
     retirements,
     serials,
     supply,
+    tokens,
     trades,
     trust,
 )
@@ -29,6 +31,7 @@ __all__ = ["ROUTERS"]
 
 ROUTERS: list[APIRouter] = [
     proofs.router,
+    log.router,
     trust.router,
     participants.router,
     me.router,
@@ -47,4 +50,5 @@ ROUTERS: list[APIRouter] = [
     pledges.router,
     retirements.router,
     claims.router,
+    tokens.router,
 ]
