@@ -8,7 +8,8 @@ from api.problems import problem_responses
 from ledger.domain.errors import PermissionDeniedError
 from ledger.domain.participant import Role
 
-__all__ = ["PRIVILEGED", "PUBLIC_ITEM", "PUBLIC_LIST", "READ", "WRITE", "require"]
+__all__ = ["ON_ANOTHERS_CREDITS", "PRIVILEGED", "PUBLIC_ITEM", "PUBLIC_LIST", "READ", "WRITE",
+           "require"]
 
 # Registry operators and auditors read every record.
 PRIVILEGED = (Role.ISSUER, Role.AUDITOR)
@@ -17,6 +18,12 @@ PUBLIC_LIST = problem_responses(422)
 PUBLIC_ITEM = problem_responses(404, 422)
 READ = problem_responses(401, 403, 404, 422)
 WRITE = problem_responses(401, 403, 404, 409, 422)
+# Writes that may act on another holder's credits (listings, pledges): also refused without
+# that holder's mandate.
+ON_ANOTHERS_CREDITS = {**WRITE, 403: {**WRITE[403], "description": (
+    "Forbidden: `forbidden` (the participant's roles or ownership do not allow this), or "
+    "`consent-required` (another holder's credits, without its mandate in force for this "
+    "scope and quantity; `details` name the holder, the agent, the scope and the reason)")}}
 
 
 def require(allowed: bool, caller: Caller, message: str) -> None:

@@ -374,6 +374,9 @@ class Suite:
         count = self.config.trades
         seller = cast.platforms[0]  # type: ignore[attr-defined]
         exchange = cast.exchange  # type: ignore[attr-defined]
+        if not any(m["agent"] == str(exchange) and m["scope"] == "listing" and not m["revoked"]
+                   for m in ledger.participant(seller).mandates.values()):
+            ledger.grant_mandate(actor=seller, agent=exchange, scope="listing")  # its consent
         ledger.list_for_sale(actor=exchange, batch_id=batch, seller=seller, listing_ref="BENCH",
                              quantity=count * 1_000)
         trades = [TradeInstruction(

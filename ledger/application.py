@@ -63,6 +63,7 @@ from ledger.domain.errors import (
     ValidationError,
 )
 from ledger.domain.issuance import IssuanceRequest, IssuanceSchedule
+from ledger.domain.mandates import MandateScope
 from ledger.domain.methodology import PLAIN_DECIMAL, Methodology, parse_decimal
 from ledger.domain.neutrality_claim import NeutralityClaim
 from ledger.domain.participant import Participant, ParticipantKind, Role, require_role
@@ -177,6 +178,11 @@ class _ProcessingEvent(ProcessingEvent[UUID]):
             elif obj is not None:
                 super().collect_events(obj)
         self.saved_kwargs.update(kwargs)
+
+
+def _now() -> datetime:
+    """The time commands check mandates' expiry against (a function, so tests can move it)."""
+    return datetime.now(UTC)
 
 
 def _back_off(attempt: int) -> None:
@@ -654,6 +660,38 @@ class Ledger(Application[UUID]):
     def revoke_role(self, *, actor: UUID, participant_id: UUID, role: str) -> None:
         self._change_participant(actor, participant_id,
                                  lambda p: p.revoke_role(role=role, actor=actor))
+
+    # ------------------------------------------------------------------ mandates (consent)
+
+    def grant_mandate(self, *, actor: UUID, agent: UUID, scope: str,
+                      expires_at: str | datetime | None = None,
+                      max_quantity_g: int | None = None) -> UUID:
+        """The holder ``actor`` lets ``agent`` (an exchange for ``listing``, a bank for
+        ``pledge``) act on its credits until revoked, expired or used up; returns the
+        mandate id."""
+        self._actor(actor, Role.HOLDER)
+        mandate_id = uuid4()
+
+        def command() -> None:
+            holder = self.participant(actor)
+            holder.grant_mandate(mandate_id=mandate_id, agent=self.participant(agent, copy=False),
+                                 scope=scope, expires_at=expires_at,
+                                 max_quantity_g=max_quantity_g, now=_now(),
+                                 actor=actor)
+            self.save(holder)
+
+        self._retrying(command)
+        return mandate_id
+
+    def revoke_mandate(self, *, actor: UUID, mandate_id: UUID) -> None:
+        """The holder withdraws a mandate it granted; commands after this one may not use
+        it (listings and pledges made under it stay as they are)."""
+        def command() -> None:
+            holder = self.participant(actor)
+            holder.revoke_mandate(mandate_id=mandate_id, actor=actor)
+            self.save(holder)
+
+        self._retrying(command)
 
     # ------------------------------------------------------------------ methodologies
 
@@ -1138,17 +1176,45 @@ class Ledger(Application[UUID]):
             return self._on_batch(batch_id, lambda b: b.transfer(
                 sender=actor, recipient=recipient, quantity=quantity, actor=actor))
 
+    def _with_consent(self, batch_id: UUID, *, holder: UUID, agent: UUID,
+                      scope: MandateScope, quantity: int, record: UUID,
+                      command: Callable[[CreditBatch], R]) -> R:
+        """Run ``command`` on the batch for ``agent`` acting on ``holder``'s credits: the
+        holder's own request needs nothing more; anyone else needs a mandate of the holder in
+        force for ``scope`` and ``quantity``, checked on the holder's participant read in the
+        same attempt and saved with the batch (its ``MandateExercised`` event), so a
+        revocation saved meanwhile makes this attempt conflict and decide again."""
+        if holder == agent:
+            return self._on_batch(batch_id, command)
+
+        def attempt() -> R:
+            now = _now()
+            grantor = self.participant(holder)
+            grantor.mandate_for(agent=agent, scope=scope, quantity=quantity, now=now)
+            batch = self.batch(batch_id)
+            result = command(batch)
+            grantor.exercise_mandate(agent=agent, scope=scope, batch=batch_id, record=record,
+                                     quantity=quantity, now=now, actor=agent)
+            self.save(batch, grantor)
+            return result
+
+        return self._retrying(attempt)
+
     @_batch_command
     def list_for_sale(self, *, actor: UUID, batch_id: UUID, seller: UUID, listing_ref: str,
                       quantity: int) -> UUID:
-        """The exchange escrows a seller's credits for a listing; returns the listing id."""
+        """The exchange escrows a seller's credits for a listing; returns the listing id.
+        Unless the exchange sells its own credits, the seller must have granted it a
+        ``listing`` mandate in force (:class:`ConsentRequiredError` otherwise)."""
         with self._commanding(batch_id, actor, seller):
             self._actor(actor, Role.SETTLER)
             self._holder(seller, "seller")
             listing_id = ids.listing_id(actor, listing_ref)
-            self._on_batch(batch_id, lambda b: b.escrow(
-                listing_id=listing_id, listing_ref=listing_ref, exchange=actor, seller=seller,
-                quantity=quantity, actor=actor))
+            self._with_consent(
+                batch_id, holder=seller, agent=actor, scope=MandateScope.LISTING,
+                quantity=quantity, record=listing_id, command=lambda b: b.escrow(
+                    listing_id=listing_id, listing_ref=listing_ref, exchange=actor,
+                    seller=seller, quantity=quantity, actor=actor))
             return listing_id
 
     @_batch_command
@@ -1273,15 +1339,22 @@ class Ledger(Application[UUID]):
     @_batch_command
     def pledge(self, *, actor: UUID, batch_id: UUID, holder: UUID, bank: UUID,
                loan_reference: str, quantity: int) -> UUID:
-        """Lock credits as loan collateral; registered by the pledgor or the bank."""
+        """Lock credits as loan collateral; registered by the pledgor, or by the bank with a
+        ``pledge`` mandate of the pledgor in force (:class:`ConsentRequiredError`
+        otherwise)."""
         with self._commanding(batch_id, actor, bank, holder):
             self._actor(actor, Role.LENDER if actor == bank else Role.HOLDER)
             self._actor(bank, Role.LENDER)
             self._holder(holder, "pledgor")
+            if actor not in (holder, bank):
+                raise PermissionDeniedError(
+                    "a pledge is registered by the pledgor or the bank", actor=str(actor))
             pledge_id = uuid4()
-            self._on_batch(batch_id, lambda b: b.pledge(
-                pledge_id=pledge_id, holder=holder, bank=bank, loan_reference=loan_reference,
-                quantity=quantity, actor=actor))
+            self._with_consent(
+                batch_id, holder=holder, agent=actor, scope=MandateScope.PLEDGE,
+                quantity=quantity, record=pledge_id, command=lambda b: b.pledge(
+                    pledge_id=pledge_id, holder=holder, bank=bank,
+                    loan_reference=loan_reference, quantity=quantity, actor=actor))
             return pledge_id
 
     @_batch_command

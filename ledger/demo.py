@@ -180,6 +180,15 @@ class Demo:
     def hubei_trade(self, wuhan: UUID) -> None:
         self.step("Hubei pilot market: Shu's Group buys 2,000 t to offset its 2023 gap")
         two_thousand = parse_quantity("2,000 t")
+        try:
+            self.ledger.list_for_sale(actor=self.hbex, batch_id=wuhan, seller=self.ev_app,
+                                      listing_ref="HBEX-L-2024-1106", quantity=two_thousand)
+        except LedgerError as error:
+            self.say(f"exchange lists the EV-charging app's credits unasked: REJECTED "
+                     f"[{error.code}]")
+        self.ledger.grant_mandate(actor=self.ev_app, agent=self.hbex, scope="listing",
+                                  max_quantity_g=parse_quantity("2,080 t"))
+        self.say("the EV-charging app grants the exchange a listing mandate for 2,080 t")
         self.ledger.list_for_sale(actor=self.hbex, batch_id=wuhan, seller=self.ev_app,
                                   listing_ref="HBEX-L-2024-1107", quantity=two_thousand)
         self.say("exchange escrows 2,000 t listed by the EV-charging app")
@@ -270,6 +279,8 @@ class Demo:
             "MR-GD-FOREST-2023", datetime(2023, 1, 1, tzinfo=UTC),
             datetime(2024, 1, 1, tzinfo=UTC))
         lot = parse_quantity("43,474 t")
+        self.ledger.grant_mandate(actor=self.village, agent=self.gzex, scope="listing",
+                                  max_quantity_g=lot)
         self.ledger.list_for_sale(actor=self.gzex, batch_id=forestry, seller=self.village,
                                   listing_ref="GZ-AUCTION-01", quantity=lot)
         self.ledger.settle_trade(actor=self.gzex, trade=TradeInstruction(
@@ -277,6 +288,9 @@ class Demo:
             seller=self.village, buyer=self.buyer, quantity=lot, price_per_tonne="34",
             currency="CNY"))
         self.say("auction settled: 43,474 t at 34 CNY/t (1,478,116 CNY)")
+        self.ledger.grant_mandate(actor=self.buyer, agent=self.bank_a, scope="pledge",
+                                  max_quantity_g=parse_quantity("10,000 t"))
+        self.say("the buyer grants Bank A a pledge mandate for 10,000 t")
         repaid = self.ledger.pledge(actor=self.bank_a, batch_id=forestry, holder=self.buyer,
                                     bank=self.bank_a, loan_reference="GL-2024-001",
                                     quantity=parse_quantity("10,000 t"))

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Path, Response
 
-from api.access import WRITE
+from api.access import ON_ANOTHERS_CREDITS, WRITE
 from api.deps import CommandDep
 from api.schemas.market import ListingCancel, ListingCreate, ListingPublic
 from ledger.domain.errors import RecordNotFoundError
@@ -27,9 +27,11 @@ def listing_public(views: ReadModels, listing: UUID) -> ListingPublic:
     return ListingPublic.from_row(row)
 
 
-@router.post("", status_code=201, response_model=ListingPublic, responses=WRITE)
+@router.post("", status_code=201, response_model=ListingPublic, responses=ON_ANOTHERS_CREDITS)
 async def list_for_sale(body: ListingCreate, command: CommandDep) -> Response:
-    """Escrow a seller's available credits for a listing of this exchange (exchanges)."""
+    """Escrow a seller's available credits for a listing of this exchange (exchanges). A
+    seller other than the exchange must have granted it a ``listing`` mandate in force that
+    covers the quantity (``POST /me/mandates``); otherwise 403 ``consent-required``."""
     return await command.run(
         "list_for_sale",
         lambda actor: command.ledger.list_for_sale(

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Path, Response
 
-from api.access import PRIVILEGED, READ, WRITE, require
+from api.access import ON_ANOTHERS_CREDITS, PRIVILEGED, READ, WRITE, require
 from api.auth import Caller
 from api.deps import CallerDep, CommandDep, ViewsDep
 from api.pagination import Page, PageDep
@@ -35,11 +35,12 @@ def _readable(caller: Caller, row: dict[str, Any]) -> None:
             "pledge")
 
 
-@router.post("", status_code=201, response_model=PledgePublic, responses=WRITE)
+@router.post("", status_code=201, response_model=PledgePublic, responses=ON_ANOTHERS_CREDITS)
 async def create_pledge(body: PledgeCreate, command: CommandDep) -> Response:
-    """Lock a holder's available credits as collateral for a loan of ``bank`` (by the bank
-    or by the pledgor). Pledged credits cannot be sold, retired, transferred or pledged
-    again."""
+    """Lock a holder's available credits as collateral for a loan of ``bank`` (by the
+    pledgor, or by the bank with a ``pledge`` mandate of the pledgor in force that covers the
+    quantity: otherwise 403 ``consent-required``). Pledged credits cannot be sold, retired,
+    transferred or pledged again."""
     return await command.run(
         "pledge",
         lambda actor: command.ledger.pledge(

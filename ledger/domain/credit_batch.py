@@ -439,7 +439,9 @@ class CreditBatch(Aggregate):
     def escrow(self, *, listing_id: UUID, listing_ref: str, exchange: UUID, seller: UUID,
                quantity: int, actor: UUID) -> list[Range]:
         """An exchange lists a seller's credits: they are held in escrow until settled or
-        the listing is cancelled."""
+        the listing is cancelled. The seller's consent (the exchange selling its own credits,
+        or the seller's listing mandate) is checked by the application on the seller's
+        :class:`~ledger.domain.participant.Participant`, saved with this event."""
         if actor != exchange:
             raise PermissionDeniedError("only the exchange may escrow for its listing")
         self._require_new(self.listings, listing_id, "listing")
@@ -544,7 +546,9 @@ class CreditBatch(Aggregate):
 
     def pledge(self, *, pledge_id: UUID, holder: UUID, bank: UUID, loan_reference: str,
                quantity: int, actor: UUID) -> list[Range]:
-        """Lock credits as collateral (质押) for a loan by ``bank``."""
+        """Lock credits as collateral (质押) for a loan by ``bank``. Registered by the bank,
+        the pledgor's consent (its pledge mandate) is checked by the application on the
+        pledgor's :class:`~ledger.domain.participant.Participant`, saved with this event."""
         if actor not in (holder, bank):
             raise PermissionDeniedError("a pledge is registered by the pledgor or the bank")
         if holder == bank:

@@ -12,6 +12,7 @@ offending values in ``details``::
     │   ├── BatchNotFoundError
     │   └── RecordNotFoundError     a listing, pledge, request ... inside an aggregate
     ├── PermissionDeniedError      the actor lacks the role, is suspended, or is not the owner
+    │   └── ConsentRequiredError       acting on another holder's credits without its mandate
     ├── ConflictError              the command contradicts the current state
     │   ├── InsufficientBalanceError   not enough available (or escrowed/pledged) credits
     │   ├── DuplicateBehaviourError    the same physical act was reported before
@@ -31,6 +32,7 @@ __all__ = [
     "BatchNotFoundError",
     "ConcurrencyError",
     "ConflictError",
+    "ConsentRequiredError",
     "DuplicateBehaviourError",
     "DuplicateRecordError",
     "InsufficientBalanceError",
@@ -98,6 +100,14 @@ class PermissionDeniedError(LedgerError):
     """Raised when the actor may not perform the command."""
 
     code = "forbidden"
+
+
+class ConsentRequiredError(PermissionDeniedError):
+    """Raised when a participant acts on another holder's credits (lists them for sale,
+    pledges them) without an active mandate of that holder for it. ``details`` name the
+    holder, the agent, the mandate scope missing and why (none, revoked, expired, limit)."""
+
+    code = "consent-required"
 
 
 class ConflictError(LedgerError):

@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from ledger.domain.errors import InvalidStateError, PermissionDeniedError, ValidationError
+from ledger.domain.errors import (
+    ConsentRequiredError,
+    DuplicateRecordError,
+    InvalidStateError,
+    PermissionDeniedError,
+    RecordNotFoundError,
+    ValidationError,
+)
+from ledger.domain.mandates import (
+    AGENT_ROLES,
+    MandateScope,
+    MandateStatus,
+    check_limits,
+    mandate_status,
+    parse_scope,
+    remaining_g,
+)
+from ledger.domain.quantities import require_grams
 from ledger.domain.text import MAX_PROSE, check_text
 
 __all__ = ["DEFAULT_ROLES", "Participant", "ParticipantKind", "Role", "require_role"]
@@ -87,6 +106,9 @@ class Participant(Aggregate):
         self.public_key = public_key
         self.suspended = False
         self.api_keys: dict[str, str] = {}  # key id -> SHA-256 of the secret (active keys)
+        # mandate id -> {agent, scope, expires_at, max_quantity_g, used_g, revoked}: the
+        # standing consents this participant granted to act on its credits
+        self.mandates: dict[str, dict[str, Any]] = {}
 
     @classmethod
     def register(
@@ -176,6 +198,118 @@ class Participant(Aggregate):
         if not self.suspended:
             raise InvalidStateError("participant is not suspended")
         self._reinstated(actor=str(actor))
+
+    # ------------------------------------------------------------------ mandates (consent)
+
+    def grant_mandate(self, *, mandate_id: UUID, agent: Participant, scope: str,
+                      expires_at: str | datetime | None, max_quantity_g: int | None,
+                      now: datetime, actor: UUID) -> None:
+        """Let ``agent`` act on this holder's credits within ``scope`` (list them for sale,
+        pledge them), until revoked, expired or used up to ``max_quantity_g`` in total.
+
+        Only the holder grants its mandates; the agent must have the scope's role and not be
+        suspended; at most one mandate per agent and scope is in force at a time."""
+        if actor != self.id:
+            raise PermissionDeniedError("only the holder may grant mandates on its credits",
+                                        holder=str(self.id), actor=str(actor))
+        parsed = parse_scope(scope)
+        if agent.id == self.id:
+            raise ValidationError("a holder needs no mandate to act on its own credits",
+                                  field="agent")
+        role = Role(AGENT_ROLES[parsed])
+        if agent.suspended or not agent.has_role(role):
+            raise PermissionDeniedError(
+                f"{agent.name} cannot hold a {parsed.value} mandate: it "
+                + ("is suspended" if agent.suspended else f"lacks the {role.value} role"),
+                agent=str(agent.id), scope=parsed.value, role=role.value)
+        expiry, maximum = check_limits(expires_at=expires_at, max_quantity_g=max_quantity_g,
+                                       now=now)
+        if str(mandate_id) in self.mandates:
+            raise DuplicateRecordError(f"mandate {mandate_id} already exists",
+                                       record=str(mandate_id))
+        for existing_id, existing in self.mandates.items():
+            if (existing["agent"] == str(agent.id) and existing["scope"] == parsed.value
+                    and mandate_status(existing, now) is MandateStatus.ACTIVE):
+                raise DuplicateRecordError(
+                    f"a {parsed.value} mandate to {agent.name} is already in force "
+                    f"({existing_id}); revoke it first", record=existing_id,
+                    agent=str(agent.id), scope=parsed.value)
+        self._mandate_granted(mandate_id=str(mandate_id), agent=str(agent.id),
+                              scope=parsed.value, expires_at=expiry, max_quantity_g=maximum,
+                              actor=str(actor))
+
+    def revoke_mandate(self, *, mandate_id: UUID, actor: UUID) -> None:
+        """Withdraw a mandate: from the next command on, the agent may not use it."""
+        if actor != self.id:
+            raise PermissionDeniedError("only the holder may revoke its mandates",
+                                        holder=str(self.id), actor=str(actor))
+        mandate = self.mandates.get(str(mandate_id))
+        if mandate is None:
+            raise RecordNotFoundError(f"no mandate {mandate_id} granted by {self.name}",
+                                      mandate=str(mandate_id))
+        if mandate["revoked"]:
+            raise InvalidStateError(f"mandate {mandate_id} is already revoked",
+                                    mandate=str(mandate_id))
+        self._mandate_revoked(mandate_id=str(mandate_id), actor=str(actor))
+
+    def mandate_for(self, *, agent: UUID, scope: MandateScope, quantity: int,
+                    now: datetime) -> str:
+        """The id of the mandate in force that lets ``agent`` act for ``quantity`` g within
+        ``scope``; raises :class:`ConsentRequiredError` (naming the holder, the agent, the
+        scope and why) if there is none."""
+        require_grams(quantity)
+        candidates = [(mandate_id, m) for mandate_id, m in self.mandates.items()
+                      if m["agent"] == str(agent) and m["scope"] == scope.value]
+        details: dict[str, Any] = {"holder": str(self.id), "agent": str(agent),
+                                   "scope": scope.value}
+        reason = "none"
+        for mandate_id, mandate in reversed(candidates):  # the latest grant first
+            status = mandate_status(mandate, now)
+            left = remaining_g(mandate)
+            if status is MandateStatus.ACTIVE and (left is None or quantity <= left):
+                return mandate_id
+            if reason == "none":  # why the latest one does not do
+                reason = "exceeds-limit" if status is MandateStatus.ACTIVE else status.value
+                details |= {"mandate": mandate_id, "remaining_g": left}
+        what = {"listing": "list its credits for sale", "pledge": "pledge its credits"}
+        explanation = {
+            "none": "has granted no such mandate",
+            MandateStatus.REVOKED.value: "revoked its mandate",
+            MandateStatus.EXPIRED.value: "has a mandate that expired",
+            MandateStatus.EXHAUSTED.value: "has a mandate that is used up",
+            "exceeds-limit": f"has a mandate for only {details.get('remaining_g')} g more",
+        }[reason]
+        raise ConsentRequiredError(
+            f"holder {self.name} {explanation}: participant {agent} may not "
+            f"{what[scope.value]} "
+            f"({quantity} g)", **details, reason=reason, requested=quantity)
+
+    def exercise_mandate(self, *, agent: UUID, scope: MandateScope, batch: UUID,
+                         record: UUID, quantity: int, now: datetime, actor: UUID) -> str:
+        """Record that ``agent`` used its mandate for ``quantity`` g (listing or pledge
+        ``record`` of ``batch``); returns the mandate id. Saved with the batch's event, so a
+        concurrent revocation makes one of the two writes retry."""
+        mandate_id = self.mandate_for(agent=agent, scope=scope, quantity=quantity, now=now)
+        self._mandate_exercised(mandate_id=mandate_id, batch=str(batch), record=str(record),
+                                quantity=quantity, actor=str(actor))
+        return mandate_id
+
+    @event("MandateGranted")
+    def _mandate_granted(self, mandate_id: str, agent: str, scope: str,
+                         expires_at: str | None, max_quantity_g: int | None,
+                         actor: str) -> None:
+        self.mandates[mandate_id] = {"agent": agent, "scope": scope, "expires_at": expires_at,
+                                     "max_quantity_g": max_quantity_g, "used_g": 0,
+                                     "revoked": False}
+
+    @event("MandateRevoked")
+    def _mandate_revoked(self, mandate_id: str, actor: str) -> None:
+        self.mandates[mandate_id]["revoked"] = True
+
+    @event("MandateExercised")
+    def _mandate_exercised(self, mandate_id: str, batch: str, record: str, quantity: int,
+                           actor: str) -> None:
+        self.mandates[mandate_id]["used_g"] += quantity
 
     @event("RoleGranted")
     def _role_granted(self, role: str, actor: str) -> None:

@@ -107,6 +107,26 @@ def _public_key_registered(conn: Connection, e: Any, _: int) -> None:
                  .values(public_key=e.public_key))
 
 
+@handles("Participant.MandateGranted")
+def _mandate_granted(conn: Connection, e: Any, position: int) -> None:
+    conn.execute(insert(t.mandates), dict(
+        id=e.mandate_id, holder=str(e.originator_id), agent=e.agent, scope=e.scope,
+        expires_at=e.expires_at, max_quantity=e.max_quantity_g, used=0, revoked=False,
+        granted_at=stamp(e.timestamp), position=position))
+
+
+@handles("Participant.MandateRevoked")
+def _mandate_revoked(conn: Connection, e: Any, _: int) -> None:
+    conn.execute(update(t.mandates).where(t.mandates.c.id == e.mandate_id)
+                 .values(revoked=True, revoked_at=stamp(e.timestamp)))
+
+
+@handles("Participant.MandateExercised")
+def _mandate_exercised(conn: Connection, e: Any, _: int) -> None:
+    conn.execute(update(t.mandates).where(t.mandates.c.id == e.mandate_id)
+                 .values(used=t.mandates.c.used + e.quantity))
+
+
 _COMMAND_RECORD_INSERT = DriverStatement(insert(t.command_records))  # one per API write
 
 

@@ -51,12 +51,18 @@ def _recreate_read_models(conn: Connection) -> None:
     schema.metadata.create_all(conn)
 
 
+def _mandates(conn: Connection) -> None:
+    """The mandates table. Mandate events did not exist before it, so nothing is replayed."""
+    schema.mandates.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial read models", _initial),
     Migration(2, "behaviour index keyed by log position (append-only inserts)",
               _recreate_read_models, rebuild=True),
     Migration(3, "token bridge: bridge_locks and per-contract token pools",
               _recreate_read_models, rebuild=True),
+    Migration(4, "consent: mandates granted by holders to exchanges and banks", _mandates),
 ]
 
 

@@ -344,6 +344,18 @@ class ReadModels:
                          .join(t.batches, t.batches.c.id == t.pledges.c.batch)
                          .where(t.pledges.c.id == str(pledge_id)))
 
+    def mandates_page(self, *, after: Sequence[Any] | None = None, limit: int = 50,
+                      holder: UUID | str | None = None, agent: UUID | str | None = None,
+                      scope: str | None = None, revoked: bool | None = None) -> Page:
+        """Mandates in log order (of their grant)."""
+        m = t.mandates.c
+        query = _equal(select(t.mandates), {m.holder: holder, m.agent: agent, m.scope: scope,
+                                            m.revoked: revoked})
+        return self._page(query, [m.position, m.id], after, limit)
+
+    def mandate(self, mandate_id: UUID | str) -> dict[str, Any] | None:
+        return self._one(select(t.mandates).where(t.mandates.c.id == str(mandate_id)))
+
     def trades_page(self, *, after: Sequence[Any] | None = None, limit: int = 50,
                     exchange: UUID | str | None = None, batch: UUID | str | None = None,
                     buyer: UUID | str | None = None, seller: UUID | str | None = None) -> Page:

@@ -236,6 +236,23 @@ pledges = Table(
     Index("ix_pledges_bank", "bank"),
 )
 
+mandates = Table(
+    "mandates", metadata,
+    Column("id", ID, primary_key=True),
+    Column("holder", ID, nullable=False),  # the grantor, whose credits the agent may use
+    Column("agent", ID, nullable=False),
+    Column("scope", String(16), nullable=False),  # listing | pledge
+    Column("expires_at", String(40)),
+    Column("max_quantity", GRAMS),
+    Column("used", GRAMS, nullable=False),
+    Column("revoked", Boolean, nullable=False),
+    Column("granted_at", String(40), nullable=False),
+    Column("revoked_at", String(40)),
+    Column("position", BigInteger, nullable=False),
+    Index("ix_mandates_holder", "holder", "position"),
+    Index("ix_mandates_agent", "agent", "position"),
+)
+
 retirements = Table(
     "retirements", metadata,
     Column("id", ID, primary_key=True),

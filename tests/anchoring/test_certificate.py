@@ -45,7 +45,7 @@ def world(tmp_path, request):
     batch = issue_batch(ledger, cast, count=40)
     retirement = ledger.retire(actor=cast.platform, batch_id=batch, quantity=123_456, **RETIRE)
     other = ledger.retire(actor=cast.platform, batch_id=batch, quantity=1_000, **RETIRE)
-    pledge = ledger.pledge(actor=cast.bank, batch_id=batch, holder=cast.platform,
+    pledge = ledger.pledge(actor=cast.platform, batch_id=batch, holder=cast.platform,
                            bank=cast.bank, loan_reference="GL-1", quantity=50_000)
     runtime.sync()
     runtime.anchoring.anchor_now()

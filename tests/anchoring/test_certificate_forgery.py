@@ -53,6 +53,7 @@ def make_world(tmp_path: Path, kind: str, request: Any) -> Iterator[dict[str, An
     cast = make_cast(ledger)
     batch = issue_batch(ledger, cast, count=40)
     retirement = ledger.retire(actor=cast.platform, batch_id=batch, quantity=123_456, **RETIRE)
+    ledger.grant_mandate(actor=cast.platform, agent=cast.bank, scope="pledge")
     pledge = ledger.pledge(actor=cast.bank, batch_id=batch, holder=cast.platform,
                            bank=cast.bank, loan_reference="GL-1", quantity=50_000)
     runtime.sync()
@@ -666,6 +667,7 @@ def test_a_closed_pledge_is_proven_by_its_event_on_each_backend(backend, tmp_pat
         ledger = runtime.ledger
         cast = make_cast(ledger)
         batch = issue_batch(ledger, cast, count=5)
+        ledger.grant_mandate(actor=cast.platform, agent=cast.bank, scope="pledge")
         pledges = [ledger.pledge(actor=cast.bank, batch_id=batch, holder=cast.platform,
                                  bank=cast.bank, loan_reference=f"GL-{i}", quantity=100)
                    for i in range(2)]

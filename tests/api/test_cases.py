@@ -117,6 +117,9 @@ def test_hubei_trade_event_neutrality_eco_compensation_pledges_and_points(world:
     assert wuhan["quantity_g"] == request["quantity_g"] > 2_080 * T
 
     # -- Hubei pilot market: 2,000 t sold to Shu's Group, settled, retried, retired
+    mandate = api.post(ev_app, "/me/mandates", json={"agent": str(hbex.id),
+                                                     "scope": "listing"})
+    assert mandate.status_code == 201, mandate.text
     listed = api.post(hbex, "/listings", json={
         "batch_id": wuhan["id"], "seller": str(ev_app.id), "listing_ref": "HBEX-L-2024-1107",
         "quantity_g": "2,000 t"})
@@ -209,6 +212,9 @@ def test_hubei_trade_event_neutrality_eco_compensation_pledges_and_points(world:
     buyer = register(world, "enterprise", "Forestry credit buyer")
     bank_a = register(world, "bank", "Bank A (green loans)")
     bank_b = register(world, "bank", "Bank B")
+    assert api.post(village, "/me/mandates", json={
+        "agent": str(gzex.id), "scope": "listing", "max_quantity_g": "43,474 t"},
+    ).status_code == 201
     api.post(gzex, "/listings", json={"batch_id": forestry["id"], "seller": str(village.id),
                                       "listing_ref": "GZ-AUCTION-01", "quantity_g": "43,474 t"})
     [auction] = settle(api, gzex, [{
@@ -217,6 +223,9 @@ def test_hubei_trade_event_neutrality_eco_compensation_pledges_and_points(world:
         "quantity_g": "43,474 t", "price_per_tonne": "34", "currency": "CNY"}])
     assert auction["settled"]
 
+    assert api.post(buyer, "/me/mandates", json={
+        "agent": str(bank_a.id), "scope": "pledge", "max_quantity_g": "10,000 t",
+        "expires_at": "2099-01-01T00:00:00+08:00"}).status_code == 201
     pledged = api.post(bank_a, "/pledges", json={
         "batch_id": forestry["id"], "holder": str(buyer.id), "bank": str(bank_a.id),
         "loan_reference": "GL-2024-001", "quantity_g": "10,000 t"})

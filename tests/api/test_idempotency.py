@@ -145,6 +145,7 @@ def test_behaviour_reports_are_idempotent_per_item_and_per_key(world: World):
 def test_trade_settlements_are_idempotent_per_trade_and_per_key(world: World, batch: UUID):
     exchange, platform, buyer = (world.actors[k] for k in ("exchange", "platform",
                                                            "enterprise"))
+    world.ledger.grant_mandate(actor=platform.id, agent=exchange.id, scope="listing")
     world.ledger.list_for_sale(actor=exchange.id, batch_id=batch, seller=platform.id,
                                listing_ref="L-1", quantity=10 * T)
     world.runtime.sync()

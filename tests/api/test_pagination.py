@@ -87,6 +87,7 @@ def test_batch_and_pledge_filters_and_pages(world: World):
                for r in ("HBCER", "PHCER", "HBCER", "SHCER", "HBCER")]
     pages, _ = _pages(world, "/batches", 2, registry="HBCER")
     assert pages == [[str(batches[0]), str(batches[2])], [str(batches[4])]]
+    world.ledger.grant_mandate(actor=platform.id, agent=bank.id, scope="pledge")
     pledges = [world.ledger.pledge(actor=bank.id, batch_id=b, holder=platform.id,
                                    bank=bank.id, loan_reference=f"L{i}", quantity=T)
                for i, b in enumerate(batches)]

@@ -63,9 +63,22 @@ class Fixture:
                                         statement="ok")
         return request
 
+    def mandate(self, holder: Actor | UUID, agent: Actor, scope: str) -> None:
+        """``holder`` lets ``agent`` list (or pledge) its credits, if ``agent`` may hold
+        such a mandate and has none in force."""
+        ledger = self.world.ledger
+        holder_id = holder.id if isinstance(holder, Actor) else holder
+        role = {"listing": "settler", "pledge": "lender"}[scope]
+        granted = ledger.participant(holder_id).mandates.values()
+        if role in ledger.participant(agent.id).roles and not any(
+                m["agent"] == str(agent.id) and m["scope"] == scope and not m["revoked"]
+                for m in granted):
+            ledger.grant_mandate(actor=holder_id, agent=agent.id, scope=scope)
+
     def listing(self, exchange: Actor) -> str:
         ref = self.world.unique("L")
         if "settler" in self.world.ledger.participant(exchange.id).roles:
+            self.mandate(self.world.actors["platform"], exchange, "listing")
             self.world.ledger.list_for_sale(actor=exchange.id, batch_id=self.batch,
                                             seller=self.world.actors["platform"].id,
                                             listing_ref=ref, quantity=T)
@@ -212,18 +225,24 @@ WRITES: dict[str, tuple[Prepare, int, set[str]]] = {
         "serial_start": 0, "serial_end": T, "holder": str(f.recipient.id),
         "methodology_id": str(f.world.methodology), "vintage": 2024, "region": "Chengdu"}),
         201, OPERATOR),
-    "list for sale": (lambda f, a: Call("POST", "/listings", {
+    "list for sale": (lambda f, a: (f.mandate(f.world.actors["platform"], a, "listing"),
+                                    Call("POST", "/listings", {
         "batch_id": str(f.batch), "seller": str(f.world.actors["platform"].id),
-        "listing_ref": f.world.unique("L"), "quantity_g": T}), 201, {"exchange"}),
+        "listing_ref": f.world.unique("L"), "quantity_g": T}))[1], 201, {"exchange"}),
     "cancel listing": (lambda f, a: Call("POST", f"/listings/{f.listing(a)}/cancellation",
                                          {"batch_id": str(f.batch)}), 200, {"exchange"}),
     "settle trades": (_settle, 200, {"exchange"}),
-    "pledge, by the bank": (lambda f, a: Call("POST", "/pledges", {
-        "batch_id": str(f.holding(f.recipient)), "holder": str(f.recipient.id),
-        "bank": str(a.id), "loan_reference": "LN-1", "quantity_g": T}), 201, {"bank"}),
+    "pledge, by the bank": (lambda f, a: (f.mandate(f.recipient, a, "pledge"), Call(
+        "POST", "/pledges", {
+            "batch_id": str(f.holding(f.recipient)), "holder": str(f.recipient.id),
+            "bank": str(a.id), "loan_reference": "LN-1", "quantity_g": T}))[1],
+        201, {"bank"}),
     "pledge, by the pledgor": (lambda f, a: Call("POST", "/pledges", {
         "batch_id": str(f.holding(a)), "holder": str(a.id), "bank": str(f.pledgee.id),
         "loan_reference": "LN-2", "quantity_g": T}), 201, HOLDERS),
+    "grant mandate": (lambda f, a: Call("POST", "/me/mandates", {
+        "agent": str(f.pledgee.id), "scope": "pledge", "expires_at": "2999-01-01T00:00:00Z",
+        "max_quantity_g": "10 t"}), 201, HOLDERS),
     "release pledge": (lambda f, a: Call("POST", f"/pledges/{f.pledge()}/release"),
                        200, {"bank"}),
     "enforce pledge": (lambda f, a: Call("POST", f"/pledges/{f.pledge()}/enforcement"),
@@ -297,7 +316,7 @@ def test_a_participant_cannot_act_for_another(fixture: Fixture):
         "batch_id": str(batch), "holder": str(fixture.recipient.id), "bank": str(bank.id),
         "loan_reference": "LN", "quantity_g": T}), 403, "forbidden")
     # release a pledge of another bank
-    pledge = world.ledger.pledge(actor=fixture.pledgee.id, batch_id=batch,
+    pledge = world.ledger.pledge(actor=fixture.recipient.id, batch_id=batch,
                                  holder=fixture.recipient.id, bank=fixture.pledgee.id,
                                  loan_reference="LN", quantity=T)
     world.runtime.sync()

@@ -60,7 +60,7 @@ def test_domain_errors_over_http(world: World):
     claim = {"event_name": "Chengdu World Games", "footprint_g": "6,000 t"}
     assert api.post(enterprise, "/claims", json=claim).status_code == 201
     assert_problem(api.post(enterprise, "/claims", json=claim), 409, "duplicate-record")
-    pledge = api.post(bank, "/pledges", json={
+    pledge = api.post(platform, "/pledges", json={
         "batch_id": str(batch), "holder": str(platform.id), "bank": str(bank.id),
         "loan_reference": "L", "quantity_g": T}).json()
     assert api.post(bank, f"/pledges/{pledge['id']}/release").status_code == 200

@@ -92,6 +92,7 @@ def test_enterprise_cannot_list_or_settle(world):
 
 def test_only_the_pledgee_bank_can_release_its_pledge(world):
     batch = world.project_batch(quantity=100 * TONNE)
+    world.ledger.grant_mandate(actor=world.emitter, agent=world.bank, scope="pledge")
     pledge = world.ledger.pledge(actor=world.bank, batch_id=batch, holder=world.emitter,
                                  bank=world.bank, loan_reference="LOAN-7", quantity=60 * TONNE)
     with pytest.raises(PermissionDeniedError) as raised:
@@ -461,6 +462,8 @@ def test_same_monitoring_report_cannot_be_requested_twice(world):
 
 def listed(world: World, quantity: int, listing_ref: str = "GZ-AUCTION-1") -> UUID:
     batch = world.project_batch(quantity=quantity)
+    if not world.ledger.participant(world.emitter).mandates:
+        world.ledger.grant_mandate(actor=world.emitter, agent=world.exchange, scope="listing")
     world.ledger.list_for_sale(actor=world.exchange, batch_id=batch, seller=world.emitter,
                                listing_ref=listing_ref, quantity=quantity)
     return batch
@@ -745,7 +748,7 @@ def test_data_survives_a_restart(world):
                               quantity=TONNE)
         world.ledger.transfer(actor=world.organiser, batch_id=batch, recipient=world.emitter,
                               quantity=TONNE // 2)
-    pledge = world.ledger.pledge(actor=world.bank, batch_id=batch, holder=world.emitter,
+    pledge = world.ledger.pledge(actor=world.emitter, batch_id=batch, holder=world.emitter,
                                  bank=world.bank, loan_reference="LOAN-1", quantity=100 * TONNE)
     before = world.ledger.batch(batch)
     assert before.version == 63  # issued, handed over, 60 transfers, pledged

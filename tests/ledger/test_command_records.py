@@ -27,6 +27,7 @@ def test_retire_on_delivery_counts_toward_the_named_claim(tmp_path):
         batch = issue_batch(ledger, cast, count=30)
         organiser = cast.holders[0]
         claim = ledger.register_claim(actor=organiser, event_name="Forum", footprint_g=50_000)
+        ledger.grant_mandate(actor=cast.platform, agent=cast.exchange, scope="listing")
         ledger.list_for_sale(actor=cast.exchange, batch_id=batch, seller=cast.platform,
                              listing_ref="L", quantity=50_000)
         ledger.settle_trade(actor=cast.exchange, trade=TradeInstruction(

@@ -40,6 +40,7 @@ def test_concurrent_processes_spend_each_gram_once_and_settle_a_trade_once(tmp_p
         holder, buyer = cast.holders[0], cast.holders[1]
         ledger.transfer(actor=cast.platform, batch_id=batch, recipient=holder,
                         quantity=1_000_000)
+        ledger.grant_mandate(actor=cast.platform, agent=cast.exchange, scope="listing")
         ledger.list_for_sale(actor=cast.exchange, batch_id=batch, seller=cast.platform,
                              listing_ref="L1", quantity=200_000)
     unit = 100_000  # 10 units available; 4 processes x 4 commands = 16 attempts

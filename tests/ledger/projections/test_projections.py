@@ -65,8 +65,13 @@ def test_read_models_match_aggregates_and_rebuild_identically(runtime):
     batch = issue_batch(ledger, cast)
     a, b, _ = cast.holders
     ledger.transfer(actor=cast.platform, batch_id=batch, recipient=a, quantity=50_000)
+    listing_mandate = ledger.grant_mandate(actor=a, agent=cast.exchange, scope="listing",
+                                           max_quantity_g=30_000,
+                                           expires_at="2999-01-01T00:00:00Z")
+    ledger.grant_mandate(actor=a, agent=cast.bank, scope="pledge")
     ledger.list_for_sale(actor=cast.exchange, batch_id=batch, seller=a, listing_ref="L1",
                          quantity=20_000)
+    ledger.revoke_mandate(actor=a, mandate_id=listing_mandate)
     ledger.settle_trade(actor=cast.exchange, trade=TradeInstruction(
         trade_ref="T1", listing_ref="L1", batch_id=batch, seller=a, buyer=b, quantity=15_000,
         price_per_tonne="40", currency="CNY"))
@@ -88,6 +93,9 @@ def test_read_models_match_aggregates_and_rebuild_identically(runtime):
         "pledged": 0, "retired": 0, "tokenised": 333, "exported": 1_000, "cancelled": 0}
     assert runtime.views.balance(cast.bank, batch)["available"] == 10_000
     assert runtime.views.pledge(pledge)["status"] == "enforced"
+    assert {(m["scope"], m["used"], m["max_quantity"], m["revoked"]) for m in
+            runtime.views.mandates_page(holder=a).rows} == {
+        ("listing", 20_000, 30_000, True), ("pledge", 10_000, None, False)}
     supply = runtime.views.supply(batch)[0]
     assert supply["retired"] == 5_000 and supply["cancelled"] == 777
 
@@ -215,6 +223,8 @@ def test_random_command_sequences_keep_views_equal_to_aggregates_and_rebuilds(
         for holder in cast.holders:
             ledger.transfer(actor=cast.platform, batch_id=batch, recipient=holder,
                             quantity=100_000)
+            ledger.grant_mandate(actor=holder, agent=cast.exchange, scope="listing")
+            ledger.grant_mandate(actor=holder, agent=cast.bank, scope="pledge")
         pledges: list[UUID] = []
         listings: list[tuple[str, UUID]] = []
         for n, (kind, i, j, quantity) in enumerate(steps):
