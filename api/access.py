@@ -16,7 +16,7 @@ PRIVILEGED = (Role.ISSUER, Role.AUDITOR)
 PUBLIC_LIST = problem_responses(422)
 PUBLIC_ITEM = problem_responses(404, 422)
 READ = problem_responses(401, 403, 404, 422)
-WRITE = problem_responses(401, 403, 404, 409, 422)
+WRITE = problem_responses(401, 403, 404, 409, 422, 503)
 
 
 def require(allowed: bool, caller: Caller, message: str) -> None:

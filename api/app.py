@@ -19,6 +19,7 @@ from api.routers import ROUTERS
 from api.settings import ApiSettings
 from api.writer import WriteQueue
 from ledger.gc_tuning import tune_gc
+from ledger.projections.failures import ProjectionStuckError
 from ledger.runtime import LedgerRuntime
 from ledger.services import BackgroundServices
 
@@ -63,7 +64,12 @@ def create_app(settings: ApiSettings, runtime: LedgerRuntime | None = None) -> F
     the caller keeps open, follows and closes."""
 
     def attach(app: FastAPI, ledger: LedgerRuntime) -> None:
-        ledger.sync()
+        try:
+            ledger.sync()
+        except ProjectionStuckError:
+            # Logged by the projector, naming the event. The API still starts: reads answer
+            # from the rows projected so far, writes are refused (503) until it is resolved.
+            pass
         store = IdempotencyStore(ledger.engine, ledger.reader)
         store.create_table()
         app.state.runtime = ledger

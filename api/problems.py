@@ -35,6 +35,7 @@ from ledger.domain.errors import (
     PermissionDeniedError,
     ValidationError,
 )
+from ledger.projections.failures import ProjectionStuckError
 
 __all__ = [
     "PROBLEM_BASE",
@@ -60,6 +61,7 @@ _STATUSES: tuple[tuple[type[LedgerError], int], ...] = (
     (PermissionDeniedError, 403),
     (ConflictError, 409),
     (ConcurrencyError, 409),
+    (ProjectionStuckError, 503),
 )
 
 _DESCRIPTIONS = {
@@ -68,6 +70,8 @@ _DESCRIPTIONS = {
     404: "Not found",
     409: "Conflict with the ledger's state (balance, duplicate, state, idempotency)",
     422: "Validation failed: malformed request or invalid values",
+    503: "The read models are stuck before an event they cannot apply (`projection-stuck`, "
+         "naming the event): writes are refused until it is resolved; reads still answer",
 }
 
 _ACRONYMS = {"api": "API", "http": "HTTP"}
