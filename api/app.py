@@ -7,7 +7,7 @@ Run it with ``carbon-ledger serve`` (uvicorn), or in tests with
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
 
@@ -64,12 +64,10 @@ def create_app(settings: ApiSettings, runtime: LedgerRuntime | None = None) -> F
     the caller keeps open, follows and closes."""
 
     def attach(app: FastAPI, ledger: LedgerRuntime) -> None:
-        try:
+        # A stuck projector is logged by it, naming the event. The API still starts: reads
+        # answer from the rows projected so far, writes are refused (503) until resolved.
+        with suppress(ProjectionStuckError):
             ledger.sync()
-        except ProjectionStuckError:
-            # Logged by the projector, naming the event. The API still starts: reads answer
-            # from the rows projected so far, writes are refused (503) until it is resolved.
-            pass
         store = IdempotencyStore(ledger.engine, ledger.reader)
         store.create_table()
         app.state.runtime = ledger

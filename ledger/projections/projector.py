@@ -141,7 +141,7 @@ class Projector:
         while True:
             try:
                 count = self._apply_page(page_size)
-            except Exception:  # noqa: BLE001 - found again event by event, then reported
+            except Exception:  # found again event by event, then reported
                 count = self._apply_singly(page_size)
             applied += count
             if count < page_size:
@@ -199,7 +199,7 @@ class Projector:
                     next_after = page.last_position if page else after
                     ahead = pool.submit(self.reader.read, next_after, page_size)
                     count = self._apply_page(page_size, ahead=ReadAhead(after, page))
-                except Exception:  # noqa: BLE001 - located and reported without reading ahead
+                except Exception:  # located and reported without reading ahead
                     return applied + self._catch_up(page_size)
                 applied += count
                 if count < page_size:
