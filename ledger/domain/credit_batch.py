@@ -40,6 +40,13 @@ from ledger.domain.errors import (
     ValidationError,
 )
 from ledger.domain.ids import uuid5
+from ledger.domain.limits import (
+    MAX_BLOCK_LABEL,
+    MAX_PROJECT_TYPE,
+    MAX_REGISTRY_NAME,
+    MAX_SERIAL,
+    bounded_text,
+)
 from ledger.domain.quantities import MAX_GRAMS, require_grams
 from ledger.domain.retirement import validate_retirement_details
 from ledger.domain.serials import Range, add_ranges, ranges_total, remove_ranges, take_lowest
@@ -331,6 +338,13 @@ class CreditBatch(Aggregate):
                                   field="serial_start")
         if not region.strip():
             raise ValidationError("region must not be empty", field="region")
+        block = bounded_text(block, "block label", MAX_BLOCK_LABEL, field="block")
+        registry = bounded_text(registry, "registry", MAX_REGISTRY_NAME, field="registry")
+        project_type = bounded_text(project_type, "project type", MAX_PROJECT_TYPE,
+                                    field="project_type")
+        if serial_start + quantity > MAX_SERIAL:
+            raise ValidationError(f"serials must end at most at {MAX_SERIAL}",
+                                  field="serial_start", value=str(serial_start))
         return cls._create(
             cls.Imported if imported else cls.Issued,
             id=batch_id,

@@ -57,6 +57,9 @@ MIGRATIONS: list[Migration] = [
               _recreate_read_models, rebuild=True),
     Migration(3, "token bridge: bridge_locks and per-contract token pools",
               _recreate_read_models, rebuild=True),
+    Migration(4, "read models hold every event an old log may hold: listings keyed by batch, "
+              "block labels not unique, unbounded labels as text",
+              _recreate_read_models, rebuild=True),
 ]
 
 

@@ -75,11 +75,14 @@ methodologies = Table(
     "methodologies", metadata,
     Column("id", ID, primary_key=True),
     Column("code", String(64), nullable=False),
-    Column("version", String(32), nullable=False),
+    # Text, not a bounded string, where a value was once unbounded in the domain: an old log
+    # may hold a longer one (today's bounds: ledger.domain.limits).
+    Column("version", Text, nullable=False),
     Column("region", Text, nullable=False),
     Column("scene", Text, nullable=False),
     Column("activity_unit", Text, nullable=False),
     Column("factor_g_per_unit", Text, nullable=False),
+    Column("max_activity", Text, nullable=False),  # per behaviour, in the activity unit
     Column("valid_from", String(40), nullable=False),
     Column("valid_until", String(40)),
     Column("superseded_by", ID),
@@ -147,13 +150,15 @@ issuance_requests = Table(
 batches = Table(
     "batches", metadata,
     Column("id", ID, primary_key=True),
-    Column("block", String(128), nullable=False, unique=True),
-    Column("registry", String(64), nullable=False),
+    # Unique by the domain's rules (ledger.domain.unique_keys); not a constraint here, because
+    # an old log may hold two batches of the same label (imports before the rule).
+    Column("block", Text, nullable=False),
+    Column("registry", Text, nullable=False),
     Column("vintage", Integer, nullable=False),
     Column("methodology", ID, nullable=False),
     Column("methodology_label", Text, nullable=False),
     Column("region", Text, nullable=False),
-    Column("project_type", String(32), nullable=False),
+    Column("project_type", Text, nullable=False),
     Column("quantity", GRAMS, nullable=False),
     Column("serial_start", GRAMS, nullable=False),
     Column("behaviours_root", String(64)),
@@ -161,6 +166,7 @@ batches = Table(
     Column("origin", String(16), nullable=False),  # issued | imported
     Column("issued_at", String(40), nullable=False),
     Column("position", BigInteger, nullable=False),
+    Index("ix_batches_block", "block"),
 )
 
 supply = Table(
@@ -190,9 +196,11 @@ serials = Table(
 )
 
 listings = Table(
+    # Keyed by batch and listing: a listing ref is unique per exchange by the domain's rules
+    # (ledger.domain.unique_keys), but an old log may hold one reused on two batches.
     "listings", metadata,
     Column("id", ID, primary_key=True),
-    Column("batch", ID, nullable=False),
+    Column("batch", ID, primary_key=True),
     Column("exchange", ID, nullable=False),
     Column("listing_ref", Text, nullable=False),
     Column("seller", ID, nullable=False),
