@@ -35,6 +35,7 @@ from ledger.domain.errors import (
     DuplicateRecordError,
     InsufficientBalanceError,
     InvalidStateError,
+    LimitExceededError,
     PermissionDeniedError,
     RecordNotFoundError,
     ValidationError,
@@ -45,6 +46,7 @@ from ledger.domain.limits import (
     MAX_PROJECT_TYPE,
     MAX_REGISTRY_NAME,
     MAX_SERIAL,
+    MAX_TOTAL_G,
     bounded_text,
 )
 from ledger.domain.quantities import MAX_GRAMS, require_grams
@@ -694,10 +696,28 @@ class CreditBatch(Aggregate):
             message = bridge_lock_message(chain_id=chain_id, token_contract=token_contract,
                                           batch_id=self.id, lock_id=lock_id,
                                           recipient=chain_address, quantity=quantity)
+            self._check_pool_total(chain_id, token_contract, quantity)
         self._locked_for_tokens(lock_id=str(lock_id), holder=str(holder), quantity=quantity,
                                 chain_address=chain_address, ranges=ranges, actor=str(actor),
                                 bridge_message=message)
         return ranges
+
+    def _check_pool_total(self, chain_id: int, token_contract: str, quantity: int) -> None:
+        """A token pool counts everything ever minted into it (credits may go round: locked,
+        minted, burned back, locked again); refuse a bridged lock that would take that
+        count, with every bridged lock made for the pool so far, past ``2**63 - 1`` g."""
+        pool = token_pool_id(self.id, chain_id, token_contract)
+        total = quantity
+        for lock in self.locks.values():
+            if message := lock.get("bridge_message"):
+                target = decode_bridge_lock_message(message)
+                if token_pool_id(self.id, target.chain_id, target.token_contract) == pool:
+                    total += target.amount // UNITS_PER_GRAM
+        if total > MAX_TOTAL_G:
+            raise LimitExceededError(
+                f"the token pool of batch {self.block} on chain {chain_id} would count more "
+                f"than {MAX_TOTAL_G} g minted", batch=str(self.id), pool=str(pool),
+                requested=quantity)
 
     @event("LockedForTokens")
     def _locked_for_tokens(self, lock_id: str, holder: str, quantity: int, chain_address: str,

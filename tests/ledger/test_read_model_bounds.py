@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from ledger.application import BehaviourReport, Ledger, TradeInstruction
 from ledger.checks import check_ledger
-from ledger.domain.credit_batch import CreditBatch
+from ledger.domain.credit_batch import CreditBatch, token_pool_id
 from ledger.domain.errors import (
     ActivityLimitError,
     DuplicateRecordError,
@@ -32,6 +32,7 @@ from ledger.domain.errors import (
 from ledger.domain.ids import individual_account_id, listing_id, methodology_id
 from ledger.domain.limits import MAX_POINTS, MAX_SERIAL
 from ledger.domain.methodology import DEFAULT_MAX_ACTIVITY, Methodology
+from ledger.domain.neutrality_claim import NeutralityClaim
 from ledger.domain.quantities import MAX_GRAMS
 from ledger.projections import schema
 from ledger.runtime import LedgerRuntime, Settings
@@ -311,8 +312,8 @@ def test_a_methodology_published_before_max_activity_gets_the_default(runtime, c
     """A stored version 1 ``Published`` (no ``max_activity``) is upcast, never rewritten."""
     ledger = runtime.ledger
     methodology = Methodology.publish(
-        methodology_id("OLD-METHOD", "1"), code="OLD-METHOD", version="1", region="Wuhan", scene="old",
-        activity_unit="kWh", factor_g_per_unit="600",
+        methodology_id("OLD-METHOD", "1"), code="OLD-METHOD", version="1", region="Wuhan",
+        scene="old", activity_unit="kWh", factor_g_per_unit="600",
         valid_from=datetime(2024, 1, 1, tzinfo=UTC), valid_until=None, actor=cast.operator)
     stored = ledger.mapper.to_stored_event(methodology.collect_events()[0])
     state = json.loads(stored.state)
@@ -365,3 +366,35 @@ def test_events_an_older_ledger_may_hold_are_projected(runtime, cast):
     assert rows[str(first)]["status"] == "open" and rows[str(first)]["sold"] == 0
     assert rows[str(second)]["status"] == "cancelled" and rows[str(second)]["sold"] == 4
     assert runtime.views.batch_by_block("HBCER-2024-000001")["id"] == str(first)
+
+
+def test_a_token_pool_counts_at_most_64_bits_of_grams() -> None:
+    """A pool's row counts everything ever minted into it: credits going round (locked,
+    minted, burned back, locked again) once passed 2**63 - 1 there."""
+    holder, bridge = uuid4(), uuid4()
+    half = MAX_GRAMS // 2 + 1
+    batch = CreditBatch.issue(
+        uuid4(), block="CDCER:B", registry="CDCER", vintage=2024, methodology=uuid4(),
+        methodology_label="M v1", region="Chengdu", project_type="imported", quantity=half,
+        holder=holder, source={}, behaviours_root=None, actor=holder)
+    token = "0x" + "ab" * 20
+    lock = {"holder": holder, "quantity": half, "chain_address": "0x" + "cd" * 20,
+            "actor": holder, "chain_id": 1, "token_contract": token}
+    first = uuid4()
+    batch.lock_for_tokens(lock_id=first, **lock)
+    batch.record_token_mint(lock_id=first, chain_reference="0xmint", actor=bridge)
+    pool = token_pool_id(batch.id, 1, token)
+    batch.unlock_tokens(lock_id=pool, recipient=holder, quantity=half,
+                        chain_reference="0xburn", actor=bridge, burn_id="burn-1")
+    with pytest.raises(LimitExceededError):  # a second round would count 2 * half
+        batch.lock_for_tokens(lock_id=uuid4(), **lock)
+    batch.lock_for_tokens(lock_id=uuid4(), **{**lock, "quantity": MAX_GRAMS - half})
+    batch.lock_for_tokens(lock_id=uuid4(), **{**lock, "quantity": 1, "chain_id": 2})
+
+
+def test_a_claims_donations_stay_within_64_bits() -> None:
+    claim = NeutralityClaim.register(uuid4(), organiser=uuid4(), event_name="Games",
+                                     footprint_g=1, scope="event", actor=uuid4())
+    claim.receive_donation(account=uuid4(), points=MAX_GRAMS, actor=uuid4())
+    with pytest.raises(LimitExceededError):
+        claim.receive_donation(account=uuid4(), points=1, actor=uuid4())
