@@ -1,38 +1,56 @@
 """Certificates that anyone can verify without trusting the ledger's operator.
 
-A certificate is a JSON document (format ``carbon-ledger/certificate/v1``) holding:
+A certificate is a JSON document (format ``carbon-ledger/certificate/v2``; ``v1`` documents
+issued before still verify, see below) holding:
 
 - ``record``: what is certified (a retirement, a pledge, or a person's behaviour), as the
   public register shows it;
 - ``events``: the stored events that prove it, each exactly as stored (``state_base64`` is
   the stored bytes), with its leaf index and RFC 9162 inclusion proof against ``anchor``;
+  besides the issuance and the retirement, pledge or behaviour event, v2 adds the batch's
+  ``correction`` events (vintage and region may be corrected after issuance) and, for a
+  pledge released or enforced, its ``pledge_closed`` event;
 - ``anchor``: the anchored checkpoint (tree size, root) and where it is on chain (chain id,
-  registry contract, transaction, block);
+  registry contract, transaction, block, checkpoint index). These are *claims*: the verifier
+  checks them against the chain and against trust anchors it chose itself
+  (:mod:`anchoring.trust`), never reads where to verify from them;
 - for behaviour-based batches, ``behaviour_proof``: a person's behaviour leaf and its
   inclusion proof against the batch's ``behaviours_root``.
 
 :func:`verify_certificate` recomputes every leaf from the event bytes (see
-:mod:`anchoring.leaf`), checks every proof against the anchored root, checks that the events
-say what the record says, and, given a chain client, that the registry holds that root for
-that tree size. Only the last step needs a network.
+:mod:`anchoring.leaf`), checks every proof against the anchored root and tree size, derives
+every printed field of the record from the proven events (a field no event binds is reported
+*unverified*), and, given a chain client and trust anchors, reads the anchoring transaction:
+its sender must be a trusted anchorer, its target the trusted registry, its
+``CheckpointAnchored`` log must carry the certificate's tree size and root, the registry's
+state must hold that checkpoint, and the block must have K confirmations. The result is a
+:class:`Verification` with one of three verdicts: ``verified``, ``refused`` (a check failed)
+or ``not-verified-against-a-chain`` (every offline check passed, but no chain and trust
+anchors were given, the chain could not be read, or the anchor is not final yet).
+
+What a certificate cannot prove: the absence of later events. A pledge shown active may have
+been released after the checkpoint (or the release left out of the certificate); a
+correction of the batch left out cannot be detected. See ``docs/ANCHORING.md``.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from anchoring.chain import ChainClient, ChainError
+from anchoring.chain import ChainClient, ChainError, ChainUnavailableError
 from anchoring.leaf import encode_leaf
 from anchoring.log import MerkleLog
 from anchoring.merkle import inclusion_proof as list_inclusion_proof
 from anchoring.merkle import leaf_hash, verify_inclusion
 from anchoring.service import Anchorer, AnchorRecord
+from anchoring.trust import TrustAnchors
 from ledger.domain.behaviour import behaviour_leaf
 from ledger.domain.errors import ConflictError
 from ledger.domain.quantities import format_grams
@@ -40,18 +58,38 @@ from ledger.runtime import LedgerRuntime
 
 __all__ = [
     "CERTIFICATE_FORMAT",
+    "CERTIFICATE_FORMATS",
+    "EXIT_CODES",
     "CertificateError",
     "Check",
+    "ProvenField",
+    "Verdict",
+    "Verification",
     "build_behaviour_certificate",
     "build_pledge_certificate",
     "build_retirement_certificate",
     "render_certificate",
+    "same_claim",
     "verify_certificate",
 ]
 
-CERTIFICATE_FORMAT = "carbon-ledger/certificate/v1"
+CERTIFICATE_FORMAT = "carbon-ledger/certificate/v2"
+CERTIFICATE_FORMAT_V1 = "carbon-ledger/certificate/v1"
+CERTIFICATE_FORMATS = (CERTIFICATE_FORMAT_V1, CERTIFICATE_FORMAT)
 ISSUANCE_TOPICS = ("ledger.domain.credit_batch:CreditBatch.Issued",
                    "ledger.domain.credit_batch:CreditBatch.Imported")
+CORRECTED_TOPIC = "ledger.domain.credit_batch:CreditBatch.Corrected"
+PLEDGED_TOPIC = "ledger.domain.credit_batch:CreditBatch.Pledged"
+PLEDGE_CLOSED_TOPICS = {"ledger.domain.credit_batch:CreditBatch.PledgeReleased": "released",
+                        "ledger.domain.credit_batch:CreditBatch.PledgeEnforced": "enforced"}
+RETIRED_TOPICS = ("ledger.domain.credit_batch:CreditBatch.Retired",
+                  "ledger.domain.credit_batch:CreditBatch.TradeSettled",
+                  "ledger.domain.credit_batch:CreditBatch.TokensRetired")
+BEHAVIOUR_TOPIC = "ledger.domain.behaviour:Behaviour.Reported"
+_RETIREMENT_TERMS = ("beneficiary", "purpose", "jurisdiction", "consumption_period")
+_TIMES = frozenset({"retired_at", "pledged_at", "occurred_at"})
+_SINGLE_ROLES = frozenset({"issuance", "retirement", "pledge", "pledge_closed", "behaviour"})
+_NOTIFICATION_PAGE = 1000
 
 
 class CertificateError(ConflictError):
@@ -61,11 +99,96 @@ class CertificateError(ConflictError):
     code = "certificate-unavailable"
 
 
+class Verdict(StrEnum):
+    """The outcome of verifying a certificate."""
+
+    VERIFIED = "verified"
+    """Every check passed, against the trusted registry on chain, with K confirmations."""
+    REFUSED = "refused"
+    """A check failed: the certificate is forged, altered, or not anchored where trusted."""
+    NOT_VERIFIED = "not-verified-against-a-chain"
+    """Every offline check passed, but the anchor was not (or not yet) confirmed on chain."""
+
+
+EXIT_CODES = {Verdict.VERIFIED: 0, Verdict.REFUSED: 1, Verdict.NOT_VERIFIED: 3}
+"""``carbon-ledger verify`` exit status per verdict (2 is a usage or input error)."""
+
+
 @dataclass(frozen=True)
 class Check:
+    """One check: ``ok`` it passed; ``undecided`` it could not be made (no chain, chain
+    unreachable, anchor not final yet), which is neither a pass nor a failure."""
+
     name: str
     ok: bool
     detail: str
+    undecided: bool = False
+
+    @property
+    def label(self) -> str:
+        """``PASS``, ``FAIL`` or ``NOT CHECKED``."""
+        return "NOT CHECKED" if self.undecided else "PASS" if self.ok else "FAIL"
+
+
+@dataclass(frozen=True)
+class ProvenField:
+    """A field of the record: ``proven`` when an event proven in the tree says the same,
+    with ``source`` naming that event; otherwise ``source`` says why it is unverified."""
+
+    name: str
+    value: Any
+    proven: bool
+    source: str
+    contradicted: bool = False
+    caveat: str = ""
+
+
+@dataclass(frozen=True)
+class Verification:
+    """Every check of a certificate, its verdict and the status of each record field.
+
+    Iterating yields the checks (in order), so ``[c for c in verification if not c.ok]`` are
+    the checks that did not pass.
+    """
+
+    checks: tuple[Check, ...]
+    fields: tuple[ProvenField, ...] = ()
+    notes: tuple[str, ...] = ()
+    verdict: Verdict = field(init=False)
+
+    def __post_init__(self) -> None:
+        """Derive the verdict: any failure refuses; else anything undecided is not verified."""
+        if any(not c.ok and not c.undecided for c in self.checks):
+            verdict = Verdict.REFUSED
+        elif any(c.undecided for c in self.checks):
+            verdict = Verdict.NOT_VERIFIED
+        else:
+            verdict = Verdict.VERIFIED
+        object.__setattr__(self, "verdict", verdict)
+
+    def __iter__(self) -> Iterator[Check]:
+        """The checks, in order."""
+        return iter(self.checks)
+
+    @property
+    def ok(self) -> bool:
+        """Verified against the trusted registry on chain."""
+        return self.verdict is Verdict.VERIFIED
+
+    @property
+    def failed(self) -> list[str]:
+        """Names of the failed checks (not the undecided ones)."""
+        return [c.name for c in self.checks if not c.ok and not c.undecided]
+
+    @property
+    def undecided(self) -> list[str]:
+        """Names of the checks that could not be made."""
+        return [c.name for c in self.checks if c.undecided]
+
+    @property
+    def exit_code(self) -> int:
+        """``carbon-ledger verify``'s exit status for this verdict."""
+        return EXIT_CODES[self.verdict]
 
 
 # ---------------------------------------------------------------------------------- building
@@ -138,10 +261,34 @@ class _Builder:
             raise CertificateError(f"unknown batch {batch_id}")
         return batch
 
+    def corrections(self, batch_id: str) -> list[tuple[str, int]]:
+        """The batch's corrections (vintage and region may be corrected after issuance)."""
+        return [("correction", int(row["position"]))
+                for row in self.runtime.views.corrections(batch_id)]
+
+    def pledge_closed(self, pledge: dict[str, Any]) -> list[tuple[str, int]]:
+        """The event that released or enforced a pledge the register shows closed."""
+        if pledge["status"] == "active":
+            return []
+        recorder = self.runtime.ledger.recorder
+        start = int(pledge["position"]) + 1
+        while True:
+            page = recorder.select_notifications(start=start, limit=_NOTIFICATION_PAGE,
+                                                 topics=tuple(PLEDGE_CLOSED_TOPICS))
+            for n in page:
+                if (str(n.originator_id) == pledge["batch"]
+                        and json.loads(n.state).get("pledge_id") == pledge["id"]):
+                    return [("pledge_closed", int(n.id))]
+            if len(page) < _NOTIFICATION_PAGE:
+                raise CertificateError(f"pledge {pledge['id']} is {pledge['status']} but no "
+                                       "closing event was found")
+            start = int(page[-1].id) + 1
+
 
 def build_retirement_certificate(runtime: LedgerRuntime, merkle_log: MerkleLog,
                                  anchorer: Anchorer, retirement_id: UUID | str) -> dict[str, Any]:
-    """What an auditor keeps: the retirement, its batch's issuance, proofs and the anchor."""
+    """What an auditor keeps: the retirement, its batch's issuance (and corrections), proofs
+    and the anchor."""
     runtime.sync()
     builder = _Builder(runtime, merkle_log, anchorer)
     record = runtime.views.retirement(retirement_id)
@@ -159,13 +306,15 @@ def build_retirement_certificate(runtime: LedgerRuntime, merkle_log: MerkleLog,
         "consumption_period": record["consumption_period"],
         "retired_at": record["retired_at"], "trade_ref": record["trade_ref"],
     }
-    return builder.document("retirement", public, [("issuance", int(batch["position"])),
-                                                   ("retirement", int(record["position"]))])
+    events = [("issuance", int(batch["position"])), ("retirement", int(record["position"])),
+              *builder.corrections(batch["id"])]
+    return builder.document("retirement", public, events)
 
 
 def build_pledge_certificate(runtime: LedgerRuntime, merkle_log: MerkleLog, anchorer: Anchorer,
                              pledge_id: UUID | str) -> dict[str, Any]:
-    """What a bank keeps: the pledge event, its batch's issuance, proofs and the anchor."""
+    """What a bank keeps: the pledge event, its batch's issuance, the release or enforcement
+    if the pledge is closed, proofs and the anchor."""
     runtime.sync()
     builder = _Builder(runtime, merkle_log, anchorer)
     pledge = runtime.views.pledge(pledge_id)
@@ -176,11 +325,12 @@ def build_pledge_certificate(runtime: LedgerRuntime, merkle_log: MerkleLog, anch
         "pledge_id": pledge["id"], "batch_id": pledge["batch"], "block": batch["block"],
         "holder": pledge["holder"], "bank": pledge["bank"],
         "loan_reference": pledge["loan_reference"], "quantity_g": int(pledge["quantity"]),
-        "serial_ranges": pledge["ranges"], "status_when_built": pledge["status"],
+        "serial_ranges": pledge["ranges"], "status": pledge["status"],
         "pledged_at": pledge["pledged_at"],
     }
-    return builder.document("pledge", public, [("issuance", int(batch["position"])),
-                                               ("pledge", int(pledge["position"]))])
+    events = [("issuance", int(batch["position"])), ("pledge", int(pledge["position"])),
+              *builder.pledge_closed(pledge)]
+    return builder.document("pledge", public, events)
 
 
 def build_behaviour_certificate(runtime: LedgerRuntime, merkle_log: MerkleLog,
@@ -231,22 +381,66 @@ def _leaf_of_row(row: dict[str, Any]) -> bytes:
 
 
 def _event_data(event: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(base64.b64decode(event["state_base64"]))
+    data = json.loads(base64.b64decode(event["state_base64"], validate=True))
+    if not isinstance(data, dict):
+        raise ValueError(f"event {event['position']} does not hold a JSON object")
+    return data
 
 
 def _datetime(value: Any) -> datetime:
-    """A datetime as the event store's JSON transcoder writes it:
-    ``{"_type_": "datetime_iso", "_data_": "2024-09-03T00:00:00+00:00"}``."""
+    """A datetime as the event store's JSON transcoder writes it
+    (``{"_type_": "datetime_iso", "_data_": "2024-09-03T00:00:00+00:00"}``) or as the
+    register shows it (``2024-09-03T00:00:00.000000Z``)."""
     if isinstance(value, dict) and value.get("_type_") == "datetime_iso":
         value = value.get("_data_")
-    return datetime.fromisoformat(str(value))
+    moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError(f"{value!r} has no time zone")
+    return moment
+
+
+def same_claim(name: str, claimed: Any, proven: Any) -> bool:
+    """Whether a claimed field value says what the proven value says: instants compare as
+    instants (``...Z`` and ``...+00:00`` are the same), everything else as canonical JSON."""
+    if name in _TIMES:
+        try:
+            return _datetime(claimed) == _datetime(proven)
+        except (TypeError, ValueError):
+            return False
+    # Canonical JSON: 1 and True, or "1" and 1, are different claims.
+    return json.dumps(claimed, sort_keys=True) == json.dumps(proven, sort_keys=True)
+
+
+def _source(event: dict[str, Any]) -> str:
+    return f"{event['role']} event {event['position']}"
+
+
+class _Facts:
+    """What the proven events say: field name -> (value, the event(s) saying it)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, tuple[Any, str]] = {}
+        self.caveats: dict[str, str] = {}
+        self.notes: list[str] = []
+
+    def bind(self, name: str, value: Any, source: str, caveat: str = "") -> None:
+        self.values[name] = (value, source)
+        if caveat:
+            self.caveats[name] = caveat
 
 
 def _check_events(cert: dict[str, Any], checks: list[Check]) -> None:
     anchor = cert["anchor"]
     root = bytes.fromhex(anchor["root"])
+    tree_size = int(anchor["tree_size"])
+    seen: set[str] = set()
     for event in cert["events"]:
         label = f"{event['role']} event (position {event['position']})"
+        if event["role"] in _SINGLE_ROLES:
+            if event["role"] in seen:
+                checks.append(Check(f"{label}: role", False,
+                                    f"more than one {event['role']} event"))
+            seen.add(event["role"])
         try:
             leaf = encode_leaf(int(event["position"]), UUID(event["originator_id"]),
                                int(event["originator_version"]), event["topic"],
@@ -258,105 +452,166 @@ def _check_events(cert: dict[str, Any], checks: list[Check]) -> None:
         checks.append(Check(f"{label}: leaf", hashed.hex() == event["leaf_hash"],
                             "leaf hash recomputed from the stored event bytes"))
         proof = [bytes.fromhex(p) for p in event["inclusion_proof"]]
-        included = verify_inclusion(hashed, int(event["leaf_index"]), int(anchor["tree_size"]),
-                                    proof, root)
+        included = verify_inclusion(hashed, int(event["leaf_index"]), tree_size, proof, root)
         checks.append(Check(f"{label}: inclusion", included,
                             f"leaf {event['leaf_index']} of the anchored tree of "
-                            f"{anchor['tree_size']} events (RFC 9162 proof, {len(proof)} "
-                            "hashes)"))
+                            f"{tree_size} events (RFC 9162 proof, {len(proof)} hashes)"))
 
 
 def _by_role(cert: dict[str, Any], role: str) -> dict[str, Any] | None:
     return next((e for e in cert["events"] if e["role"] == role), None)
 
 
-def _within_block(ranges: list[list[int]], issued: dict[str, Any]) -> bool:
+def _within_block(ranges: Any, issued: dict[str, Any]) -> bool:
     start = int(issued["serial_start"])
     end = start + int(issued["quantity"])
-    return all(start <= int(a) < int(b) <= end for a, b in ranges)
+    return isinstance(ranges, list) and all(
+        isinstance(r, list) and len(r) == 2 and start <= int(r[0]) < int(r[1]) <= end
+        for r in ranges)
 
 
-def _check_retirement(cert: dict[str, Any], checks: list[Check]) -> None:
-    record = cert["record"]
+def _bind_issuance(cert: dict[str, Any], issuance: dict[str, Any], facts: _Facts,
+                   checks: list[Check]) -> dict[str, Any]:
+    """The batch's issuance (and, for vintage and region, the corrections included)."""
+    issued = _event_data(issuance)
+    checks.append(Check("content: issuance", issuance["topic"] in ISSUANCE_TOPICS
+                        and int(issuance["originator_version"]) == 1,
+                        f"batch {issued.get('block')} was issued (event {issuance['topic']})"))
+    source = _source(issuance)
+    facts.bind("batch_id", issuance["originator_id"], source)
+    for name, key in (("block", "block"), ("registry", "registry"), ("vintage", "vintage"),
+                      ("methodology", "methodology_label"), ("region", "region")):
+        facts.bind(name, issued.get(key), source)
+    corrections = sorted((e for e in cert["events"] if e["role"] == "correction"),
+                         key=lambda e: int(e["position"]))
+    for event in corrections:
+        data = _event_data(event)
+        ok = (event["topic"] == CORRECTED_TOPIC
+              and event["originator_id"] == issuance["originator_id"]
+              and int(event["position"]) > int(issuance["position"]))
+        checks.append(Check(f"content: correction (position {event['position']})", ok,
+                            f"batch {issued.get('block')}: {data.get('field')} corrected to "
+                            f"{data.get('value')!r}"))
+        if ok and data.get("field") in ("vintage", "region"):
+            name = str(data["field"])
+            _, earlier = facts.values[name]
+            facts.bind(name, data.get("value"), f"{earlier}, corrected by {_source(event)}")
+    return issued
+
+
+def _check_retirement(cert: dict[str, Any], facts: _Facts, checks: list[Check]) -> None:
     issuance, retirement = _by_role(cert, "issuance"), _by_role(cert, "retirement")
     if issuance is None or retirement is None:
         checks.append(Check("content", False, "the issuance or retirement event is missing"))
         return
-    issued, retired = _event_data(issuance), _event_data(retirement)
-    checks.append(Check("content: issuance", issuance["topic"] in ISSUANCE_TOPICS
-                        and issuance["originator_id"] == record["batch_id"]
-                        and issued.get("block") == record["block"],
-                        f"batch {record['block']} was issued (event {issuance['topic']})"))
-    topic = retirement["topic"].rsplit(".", 1)[-1]
-    details = (retired.get("details") if topic in ("Retired", "TokensRetired")
-               else retired.get("retirement"))
-    same = (
-        retirement["originator_id"] == record["batch_id"]
-        and topic in ("Retired", "TradeSettled", "TokensRetired")
-        and retired.get("retirement_id") == record["retirement_id"]
-        and int(retired.get("quantity", -1)) == int(record["quantity_g"])
-        and retired.get("ranges") == record["serial_ranges"]
-        and isinstance(details, dict)
-        and details.get("beneficiary") == record["beneficiary"]
-        and details.get("purpose") == record["purpose"]
-    )
-    checks.append(Check("content: retirement", same,
-                        f"{format_grams(int(record['quantity_g']))} retired for "
-                        f"{record['beneficiary']} ({record['purpose']}), serials as recorded"))
-    if topic == "TokensRetired":  # retired on chain by burning tokens (anchoring.bridge)
-        chain = (record.get("details") or {}).get("chain") or {}
-        checks.append(Check("content: chain burn",
-                            chain.get("transaction") == retired.get("chain_reference")
-                            and chain.get("burn_id") == retired.get("burn_id")
-                            and chain.get("account") == retired.get("chain_account"),
+    issued = _bind_issuance(cert, issuance, facts, checks)
+    if not any(e["role"] == "correction" for e in cert["events"]):
+        facts.notes.append("vintage and region are as issued: no correction of the batch is "
+                           "included, and a correction left out cannot be detected")
+    retired = _event_data(retirement)
+    topic = retirement["topic"]
+    name = topic.rsplit(".", 1)[-1]
+    details = retired.get("details") if name in ("Retired", "TokensRetired") else (
+        retired.get("retirement"))
+    checks.append(Check("content: retirement", topic in RETIRED_TOPICS
+                        and retirement["originator_id"] == issuance["originator_id"]
+                        and isinstance(retired.get("retirement_id"), str)
+                        and isinstance(details, dict),
+                        f"a retirement of batch {issued.get('block')} (event {name})"))
+    if not isinstance(details, dict):
+        return
+    source = _source(retirement)
+    facts.bind("retirement_id", retired.get("retirement_id"), source)
+    facts.bind("holder", retired.get("buyer" if name == "TradeSettled" else "holder"), source)
+    facts.bind("quantity_g", retired.get("quantity"), source)
+    facts.bind("serial_ranges", retired.get("ranges"), source)
+    for term in _RETIREMENT_TERMS:
+        facts.bind(term, details.get(term), source)
+    facts.bind("details", {k: v for k, v in details.items() if k not in _RETIREMENT_TERMS},
+               source)
+    facts.bind("retired_at", retired.get("timestamp"), source)
+    facts.bind("trade_ref", retired.get("trade_ref") if name == "TradeSettled" else None,
+               source)
+    claimed_details = cert["record"].get("details")
+    claimed_chain = claimed_details.get("chain") if isinstance(claimed_details, dict) else None
+    if name == "TokensRetired" or claimed_chain is not None:
+        burned = {"transaction": retired.get("chain_reference"),
+                  "burn_id": retired.get("burn_id"), "account": retired.get("chain_account")}
+        checks.append(Check("content: chain burn", name == "TokensRetired"
+                            and same_claim("chain", claimed_chain, burned),
                             f"retired by burning tokens of {retired.get('chain_account')} in "
                             f"transaction {retired.get('chain_reference')}"))
-    checks.append(Check("content: serials", _within_block(record["serial_ranges"], issued),
+    checks.append(Check("content: serials", _within_block(retired.get("ranges"), issued),
                         "retired serials lie in the issued block"))
 
 
-def _check_pledge(cert: dict[str, Any], checks: list[Check]) -> None:
-    record = cert["record"]
+def _check_pledge(cert: dict[str, Any], facts: _Facts, checks: list[Check]) -> None:
     issuance, pledge = _by_role(cert, "issuance"), _by_role(cert, "pledge")
     if issuance is None or pledge is None:
         checks.append(Check("content", False, "the issuance or pledge event is missing"))
         return
-    issued, pledged = _event_data(issuance), _event_data(pledge)
-    same = (
-        pledge["topic"].endswith("CreditBatch.Pledged")
-        and pledge["originator_id"] == issuance["originator_id"] == record["batch_id"]
-        and pledged.get("pledge_id") == record["pledge_id"]
-        and pledged.get("bank") == record["bank"]
-        and pledged.get("holder") == record["holder"]
-        and int(pledged.get("quantity", -1)) == int(record["quantity_g"])
-        and pledged.get("ranges") == record["serial_ranges"]
-    )
-    checks.append(Check("content: pledge", same,
-                        f"{format_grams(int(record['quantity_g']))} pledged to bank "
-                        f"{record['bank']} for loan {record['loan_reference']}"))
-    checks.append(Check("content: serials", _within_block(record["serial_ranges"], issued),
+    issued = _bind_issuance(cert, issuance, facts, checks)
+    pledged = _event_data(pledge)
+    checks.append(Check("content: pledge", pledge["topic"] == PLEDGED_TOPIC
+                        and pledge["originator_id"] == issuance["originator_id"],
+                        f"a pledge of batch {issued.get('block')} (event "
+                        f"{pledge['topic'].rsplit('.', 1)[-1]})"))
+    source = _source(pledge)
+    for name, key in (("pledge_id", "pledge_id"), ("holder", "holder"), ("bank", "bank"),
+                      ("loan_reference", "loan_reference"), ("quantity_g", "quantity"),
+                      ("serial_ranges", "ranges"), ("pledged_at", "timestamp")):
+        facts.bind(name, pledged.get(key), source)
+    tree_size = int(cert["anchor"]["tree_size"])
+    closed = _by_role(cert, "pledge_closed")
+    if closed is None:
+        facts.bind("status", "active", f"{source}; no release or enforcement included",
+                   caveat=f"active when pledged (event {pledge['position']}); a later "
+                   "release or enforcement is not excluded, see the note")
+        facts.notes.append(
+            f"pledge status: active when pledged (event {pledge['position']}) and no release "
+            f"or enforcement is included in this certificate. A certificate cannot prove the "
+            f"absence of an event: the pledge may have been released or enforced after it, or "
+            f"before the checkpoint of {tree_size} events and left out. Ask the register, or "
+            "for a newer certificate, to learn its status now.")
+    else:
+        data = _event_data(closed)
+        status = PLEDGE_CLOSED_TOPICS.get(closed["topic"])
+        checks.append(Check("content: pledge closed", status is not None
+                            and closed["originator_id"] == issuance["originator_id"]
+                            and data.get("pledge_id") == pledged.get("pledge_id")
+                            and int(closed["position"]) > int(pledge["position"]),
+                            f"pledge {status or 'closed'} by event {closed['position']}"))
+        facts.bind("status", status, _source(closed))
+        facts.notes.append(f"pledge status: {status} by event {closed['position']}, final "
+                           "(a released or enforced pledge cannot change again)")
+    checks.append(Check("content: serials", _within_block(pledged.get("ranges"), issued),
                         "pledged serials lie in the issued block"))
 
 
-def _check_behaviour(cert: dict[str, Any], checks: list[Check]) -> None:
+def _check_behaviour(cert: dict[str, Any], facts: _Facts, checks: list[Check]) -> None:
     record = cert["record"]
     event = _by_role(cert, "behaviour")
     if event is None:
         checks.append(Check("content", False, "the behaviour event is missing"))
         return
     data = _event_data(event)
-    checks.append(Check("content: behaviour", event["topic"].endswith("Behaviour.Reported")
-                        and event["originator_id"] == record["behaviour_id"]
-                        and data.get("account") == record["account"]
-                        and int(data.get("reduction_g", -1)) == int(record["reduction_g"]),
-                        f"{record['reduction_g']} g credited to account {record['account']}"))
+    checks.append(Check("content: behaviour", event["topic"] == BEHAVIOUR_TOPIC
+                        and int(event["originator_version"]) == 1,
+                        f"a behaviour reported for account {data.get('account')}"))
+    source = _source(event)
+    facts.bind("behaviour_id", event["originator_id"], source)
+    for name in ("account", "methodology", "occurred_at", "reduction_g"):
+        facts.bind(name, data.get(name), source)
     proof = cert.get("behaviour_proof")
     issuance = _by_role(cert, "issuance")
     if proof is None or issuance is None:
         return
     issued = _event_data(issuance)
+    checks.append(Check("content: issuance", issuance["topic"] in ISSUANCE_TOPICS
+                        and int(issuance["originator_version"]) == 1,
+                        f"batch {issued.get('block')} was issued (event {issuance['topic']})"))
     occurred = _datetime(data["occurred_at"])
-    leaf = behaviour_leaf(record["behaviour_id"], data["account"], int(data["reduction_g"]),
+    leaf = behaviour_leaf(event["originator_id"], data["account"], int(data["reduction_g"]),
                           data["methodology"], occurred)
     root = issued.get("behaviours_root") or ""
     ok = root == proof["behaviours_root"] and verify_inclusion(
@@ -365,82 +620,230 @@ def _check_behaviour(cert: dict[str, Any], checks: list[Check]) -> None:
     checks.append(Check("content: behaviour in batch", ok,
                         f"behaviour is leaf {proof['leaf_index']} of {proof['leaf_count']} under "
                         f"the behaviours root of batch {record.get('block')}"))
+    if ok:
+        via = f"{_source(issuance)} (behaviours root)"
+        facts.bind("batch_id", issuance["originator_id"], via)
+        facts.bind("block", issued.get("block"), via)
 
 
-def _check_chain(cert: dict[str, Any], chain: ChainClient | None, checks: list[Check]) -> None:
+def _check_record(cert: dict[str, Any], facts: _Facts,
+                  checks: list[Check]) -> list[ProvenField]:
+    """Compare every field of the record with what the proven events say."""
+    fields: list[ProvenField] = []
+    mismatches = 0
+    for name, claimed in cert["record"].items():
+        if name not in facts.values:
+            fields.append(ProvenField(name, claimed, False, "no proven event states it"))
+            continue
+        value, source = facts.values[name]
+        if (cert["format"] == CERTIFICATE_FORMAT_V1 and name in ("vintage", "region")
+                and not same_claim(name, claimed, value)):
+            fields.append(ProvenField(name, claimed, False, f"the {source} says {value!r}; "
+                                      "v1 certificates do not carry the batch's corrections"))
+            continue
+        if name == "details" and isinstance(claimed, dict):
+            claimed = {k: v for k, v in claimed.items() if k != "chain"}  # content: chain burn
+        if same_claim(name, claimed, value):
+            fields.append(ProvenField(name, cert["record"][name], True, source,
+                                      caveat=facts.caveats.get(name, "")))
+        else:
+            mismatches += 1
+            checks.append(Check(f"record: {name}", False,
+                                f"the certificate says {claimed!r}, the {source} says "
+                                f"{value!r}"))
+            fields.append(ProvenField(name, cert["record"][name], False,
+                                      f"contradicted by the {source}", contradicted=True))
+    if not mismatches:
+        proven = [f.name for f in fields if f.proven]
+        unproven = [f.name for f in fields if not f.proven]
+        checks.append(Check("record", bool(proven),
+                            f"{len(proven)} fields match the proven events"
+                            + (f"; unverified: {', '.join(unproven)}" if unproven else "")))
+    return fields
+
+
+def _check_chain(cert: dict[str, Any], chain: ChainClient | None, trust: TrustAnchors | None,
+                 checks: list[Check]) -> None:
     anchor = cert["anchor"]
+    if trust is None:
+        checks.append(Check("trust anchors", False, "none given (the registry, chain and "
+                            "anchorer the verifier trusts): the certificate's own registry "
+                            "address is a claim, not where to verify", undecided=True))
+        return
+    tree_size, root = int(anchor["tree_size"]), str(anchor["root"]).lower()
+    index, block = int(anchor["checkpoint_index"]), int(anchor["block_number"])
+    claimed_registry = str(anchor["contract_address"])
+    checks.append(Check("anchor: registry", claimed_registry.lower() == trust.registry.lower()
+                        and int(anchor["chain_id"]) == trust.chain_id,
+                        f"the certificate names registry {claimed_registry} on chain "
+                        f"{anchor['chain_id']}; trusted: {trust.registry} on chain "
+                        f"{trust.chain_id}"))
     if chain is None:
-        checks.append(Check("chain", True, "SKIPPED: no chain given (--rpc-url); the anchored "
-                            "root was not read from the chain"))
+        checks.append(Check("chain", False, "not verified against a chain: no chain given",
+                            undecided=True))
         return
-    if (chain.contract_address.lower() != str(anchor["contract_address"]).lower()
-            or int(chain.chain_id) != int(anchor["chain_id"])):
-        checks.append(Check("chain: registry", False,
-                            f"the chain client reads {chain.contract_address} on chain "
-                            f"{chain.chain_id}, the certificate names "
-                            f"{anchor['contract_address']} on chain {anchor['chain_id']}"))
+    if (int(chain.chain_id) != trust.chain_id
+            or chain.contract_address.lower() != trust.registry.lower()):
+        checks.append(Check("chain: network", False,
+                            f"not verified against a chain: the chain client reads "
+                            f"{chain.contract_address} on chain {chain.chain_id}, not the "
+                            f"trusted registry {trust.registry} on chain {trust.chain_id}",
+                            undecided=True))
         return
     try:
-        root = chain.root_of(int(anchor["tree_size"]))
-        confirmations = chain.confirmations(anchor["transaction"])
+        tx = chain.anchor_transaction(str(anchor["transaction"]))
+        try:
+            stored = chain.checkpoint(index)
+        except ChainError as error:  # AnchorRegistryUnknownCheckpoint
+            if isinstance(error, ChainUnavailableError):
+                raise
+            stored = None
+        stored_root = chain.root_of(tree_size)
+    except ChainUnavailableError as error:
+        checks.append(Check("chain", False, f"not verified against a chain: {error}",
+                            undecided=True))
+        return
     except ChainError as error:
-        checks.append(Check("chain: anchor", False, f"could not read the chain: {error}"))
+        checks.append(Check("chain", False, f"could not read the chain: {error}"))
         return
-    checks.append(Check("chain: anchor", root is not None and root.hex() == anchor["root"],
-                        f"registry {anchor['contract_address']} holds root "
-                        f"{anchor['root'][:16]}... for tree size {anchor['tree_size']} "
-                        f"({confirmations} blocks mined on top of the anchor)"))
+    where = f"transaction {anchor['transaction']}"
+    if tx is None:
+        checks.append(Check("chain: anchoring transaction", False,
+                            f"{where} is not mined on chain {trust.chain_id}"))
+    else:
+        checks.append(Check(
+            "chain: anchoring transaction",
+            tx.succeeded and tx.to is not None and tx.to.lower() == trust.registry.lower()
+            and tx.block_number == block and tx.canonical,
+            f"{where}: {'succeeded' if tx.succeeded else 'FAILED'}, sent to {tx.to}, mined in "
+            f"block {tx.block_number} (certificate: {block})"
+            + ("" if tx.canonical else ", no longer in the canonical chain")))
+        checks.append(Check("chain: anchorer", trust.trusts_anchorer(tx.sender),
+                            f"sent by {tx.sender}; trusted anchorers: "
+                            f"{', '.join(trust.anchorers)}"))
+        logs = [log for log in tx.logs if log.address.lower() == trust.registry.lower()]
+        checks.append(Check(
+            "chain: checkpoint event",
+            len(logs) == 1 and logs[0].index == index and logs[0].tree_size == tree_size
+            and logs[0].root.hex() == root,
+            f"CheckpointAnchored by the trusted registry in {where}: "
+            + (", ".join(f"checkpoint {log.index}, tree size {log.tree_size}, root "
+                         f"{log.root.hex()[:16]}..." for log in logs) or "none")
+            + f" (certificate: checkpoint {index}, tree size {tree_size}, root {root[:16]}...)"))
+    checks.append(Check(
+        "chain: checkpoint",
+        stored is not None and stored.tree_size == tree_size and stored.root.hex() == root
+        and stored.block_number == block and stored_root is not None
+        and stored_root.hex() == root,
+        f"the registry's checkpoint {index} "
+        + (f"holds tree size {stored.tree_size}, root {stored.root.hex()[:16]}..., block "
+           f"{stored.block_number}" if stored is not None else "does not exist")))
+    if tx is not None:
+        final = tx.confirmations >= trust.confirmations
+        checks.append(Check("chain: finality", final,
+                            f"{tx.confirmations} blocks mined on top of block "
+                            f"{tx.block_number}; {trust.confirmations} required"
+                            + ("" if final else ": not final yet, verify again later"),
+                            undecided=not final))
 
 
-def verify_certificate(cert: dict[str, Any], chain: ChainClient | None = None) -> list[Check]:
-    """Every check of a certificate, in order; the certificate is valid when all pass."""
+def verify_certificate(cert: dict[str, Any], chain: ChainClient | None = None,
+                       trust: TrustAnchors | None = None) -> Verification:
+    """Every check of a certificate, the verdict and what each record field is bound to.
+
+    ``trust`` names the chain, registry and anchorer accounts the verifier trusts (never read
+    from the certificate); ``chain`` reads them. Without both, the best verdict is
+    :attr:`Verdict.NOT_VERIFIED`.
+    """
     checks: list[Check] = []
-    if not isinstance(cert, dict) or cert.get("format") != CERTIFICATE_FORMAT:
-        return [Check("format", False, f"not a {CERTIFICATE_FORMAT} document")]
-    checks.append(Check("format", True, CERTIFICATE_FORMAT))
+    if not isinstance(cert, dict) or cert.get("format") not in CERTIFICATE_FORMATS:
+        return Verification((Check("format", False,
+                                   f"not a {' or '.join(CERTIFICATE_FORMATS)} document"),))
+    checks.append(Check("format", True, str(cert["format"])))
+    facts = _Facts()
+    fields: list[ProvenField] = []
     try:
+        if not isinstance(cert.get("record"), dict) or not isinstance(cert.get("events"), list):
+            raise ValueError("record must be an object and events a list")
         _check_events(cert, checks)
         kind = cert.get("kind")
         if kind == "retirement":
-            _check_retirement(cert, checks)
+            _check_retirement(cert, facts, checks)
         elif kind == "pledge":
-            _check_pledge(cert, checks)
+            _check_pledge(cert, facts, checks)
         elif kind == "behaviour":
-            _check_behaviour(cert, checks)
+            _check_behaviour(cert, facts, checks)
         else:
             checks.append(Check("kind", False, f"unknown certificate kind {kind!r}"))
-    except (KeyError, TypeError, ValueError) as error:
+        fields = _check_record(cert, facts, checks)
+        _check_chain(cert, chain, trust, checks)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
         checks.append(Check("structure", False, f"malformed certificate: {error!r}"))
-        return checks
-    _check_chain(cert, chain, checks)
-    return checks
+    return Verification(tuple(checks), tuple(fields), tuple(facts.notes))
 
 
 # ---------------------------------------------------------------------------------- rendering
 
 
-def render_certificate(cert: dict[str, Any], checks: Sequence[Check] = ()) -> str:
-    """A readable rendering of a certificate (and, if given, its verification)."""
+def _shown(key: str, value: Any) -> str:
+    if key.endswith("_g") and isinstance(value, int) and not isinstance(value, bool):
+        return format_grams(value)
+    if key == "serial_ranges" and isinstance(value, list):
+        try:
+            return ", ".join(f"{a}-{int(b) - 1}" for a, b in value)
+        except (TypeError, ValueError):
+            return str(value)
+    return str(value)
+
+
+def render_certificate(cert: dict[str, Any],
+                       verification: Verification | Sequence[Check] = ()) -> str:
+    """A readable rendering of a certificate and, if given, its verification: each field is
+    marked ``verified`` only if an event proven in the tree states it *and* the certificate
+    verified against the trusted registry on chain."""
+    if not isinstance(verification, Verification):
+        verification = Verification(tuple(verification)) if verification else None
     record, anchor = cert["record"], cert["anchor"]
     title = {"retirement": "RETIREMENT CERTIFICATE (注销证明)",
              "pledge": "PLEDGE CERTIFICATE (质押证明)",
              "behaviour": "LOW-CARBON BEHAVIOUR CERTIFICATE"}.get(cert["kind"], "CERTIFICATE")
     lines = [title, "=" * len(title)]
+    verified = verification is not None and verification.ok
+    status = {f.name: f for f in verification.fields} if verification is not None else {}
     for key, value in record.items():
-        shown = format_grams(int(value)) if key.endswith("_g") and value is not None else value
-        if key == "serial_ranges":
-            shown = ", ".join(f"{a}-{int(b) - 1}" for a, b in value)
-        lines.append(f"{key.replace('_', ' '):<20} {shown}")
+        mark = ""
+        if verification is not None:
+            proven = status.get(key)
+            if proven is not None and proven.contradicted:
+                mark = f"  [MISMATCH: {proven.source}]"
+            elif proven is not None and proven.proven and verified:
+                mark = f"  [verified: {proven.caveat}]" if proven.caveat else "  [verified]"
+            else:
+                mark = "  [unverified]"
+        lines.append(f"{key.replace('_', ' '):<20} {_shown(key, value)}{mark}")
     lines.append("")
-    lines.append(f"anchored in tree of {anchor['tree_size']:,} events, root {anchor['root']}")
+    claim = "" if verification is None else "  [verified]" if verified else "  [claimed]"
+    lines.append(f"anchored in tree of {anchor['tree_size']:,} events, root "
+                 f"{anchor['root']}{claim}")
     lines.append(f"registry {anchor['contract_address']} on chain {anchor['chain_id']}, "
-                 f"tx {anchor['transaction']} (block {anchor['block_number']})")
+                 f"tx {anchor['transaction']} (block {anchor['block_number']}){claim}")
     for event in cert["events"]:
-        lines.append(f"  {event['role']:<11} event {event['position']} "
+        lines.append(f"  {event['role']:<13} event {event['position']} "
                      f"({event['topic'].rsplit(':', 1)[-1]}), leaf {event['leaf_index']}, "
                      f"proof of {len(event['inclusion_proof'])} hashes")
-    if checks:
+    if verification is not None:
         lines.append("")
-        for check in checks:
-            lines.append(f"[{'PASS' if check.ok else 'FAIL'}] {check.name}: {check.detail}")
+        for check in verification.checks:
+            lines.append(f"[{check.label}] {check.name}: {check.detail}")
+        for note in verification.notes:
+            lines.append(f"NOTE: {note}")
+        lines.append("")
+        if verification.verdict is Verdict.VERIFIED:
+            lines.append("RESULT: VERIFIED against the trusted registry on chain")
+        elif verification.verdict is Verdict.REFUSED:
+            lines.append(f"RESULT: REFUSED: {', '.join(verification.failed)}")
+        else:
+            lines.append("RESULT: NOT VERIFIED AGAINST A CHAIN "
+                         f"({', '.join(verification.undecided)}); the fields above are not "
+                         "proven")
     return "\n".join(lines)

@@ -63,6 +63,8 @@ from contracts import load_artifact
 __all__ = [
     "AnchorReceipt",
     "AnchorRejectedError",
+    "AnchorTransaction",
+    "AnchoredLog",
     "ChainClient",
     "ChainError",
     "ChainUnavailableError",
@@ -110,6 +112,39 @@ class Checkpoint:
     root: bytes
     anchored_at: int
     block_number: int
+
+
+@dataclass(frozen=True)
+class AnchoredLog:
+    """A ``CheckpointAnchored`` log as found in a transaction receipt: ``address`` is the
+    (checksummed) contract that emitted it, whatever contract that is."""
+
+    address: str
+    index: int
+    tree_size: int
+    root: bytes
+    anchored_at: int
+
+
+@dataclass(frozen=True)
+class AnchorTransaction:
+    """A mined transaction as the chain reports it, for a verifier to compare with a claim.
+
+    ``sender`` and ``to`` are checksummed (``to`` is ``None`` for a deployment); ``succeeded``
+    is the receipt's status; ``canonical`` says that the block at ``block_number`` is the block
+    the receipt names (``block_hash``); ``confirmations`` counts the blocks mined on top of it;
+    ``logs`` are every ``CheckpointAnchored`` log of the receipt, from any contract.
+    """
+
+    tx_hash: str
+    sender: str
+    to: str | None
+    succeeded: bool
+    block_number: int
+    block_hash: str
+    canonical: bool
+    confirmations: int
+    logs: tuple[AnchoredLog, ...]
 
 
 class ChainError(Exception):
@@ -180,6 +215,16 @@ class ChainClient(Protocol):
     def confirmations(self, tx_hash: str) -> int:
         """Blocks mined on top of the block including ``tx_hash`` (0 if it is in the latest
         block, pending, unknown or failed)."""
+        ...
+
+    @property
+    def anchorer_address(self) -> str:
+        """Checksummed address of the account this client anchors from."""
+        ...
+
+    def anchor_transaction(self, tx_hash: str) -> AnchorTransaction | None:
+        """The mined transaction ``tx_hash`` with its ``CheckpointAnchored`` logs (from any
+        contract), or ``None`` if the chain does not know it or has not mined it."""
         ...
 
 
@@ -377,6 +422,46 @@ class _RegistryClient:
                 return 0
             return max(0, int(self.w3.eth.block_number) - int(receipt["blockNumber"]))
 
+    @property
+    def anchorer_address(self) -> str:
+        """Checksummed address of the account this client anchors from."""
+        return to_checksum_address(self._sender)
+
+    def anchor_transaction(self, tx_hash: str) -> AnchorTransaction | None:
+        """The mined transaction ``tx_hash`` as the node reports it: sender, target, status,
+        block (and whether it is still the canonical block at that height), confirmations and
+        every ``CheckpointAnchored`` log of its receipt, decoded whatever contract emitted it
+        (the caller decides which contract it trusts). ``None`` if unknown or not mined."""
+        try:
+            key = HexBytes(tx_hash)
+        except (TypeError, ValueError):
+            return None
+        if len(key) != HASH_SIZE:
+            return None
+        with self._errors():
+            try:
+                transaction = self.w3.eth.get_transaction(key)
+                receipt = self.w3.eth.get_transaction_receipt(key)
+            except TransactionNotFound:
+                return None
+            if receipt is None or receipt["blockNumber"] is None:
+                return None
+            number = int(receipt["blockNumber"])
+            block = self.w3.eth.get_block(number)
+            latest = int(self.w3.eth.block_number)
+        to = transaction.get("to")
+        return AnchorTransaction(
+            tx_hash=HexBytes(receipt["transactionHash"]).to_0x_hex(),
+            sender=to_checksum_address(transaction["from"]),
+            to=to_checksum_address(to) if to else None,
+            succeeded=receipt["status"] == 1,
+            block_number=number,
+            block_hash=HexBytes(receipt["blockHash"]).to_0x_hex(),
+            canonical=HexBytes(block["hash"]) == HexBytes(receipt["blockHash"]),
+            confirmations=max(0, latest - number),
+            logs=tuple(_anchored_logs(receipt)),
+        )
+
     # -- implemented by the clients -------------------------------------------------------
 
     @property
@@ -385,6 +470,27 @@ class _RegistryClient:
 
     def _transact(self, function: ContractFunction) -> TxReceipt:
         raise NotImplementedError
+
+
+_ANCHORED_TOPIC = HexBytes(
+    Web3.keccak(text="CheckpointAnchored(uint256,uint64,bytes32,uint64)"))
+
+
+def _anchored_logs(receipt: TxReceipt) -> Iterator[AnchoredLog]:
+    """Decode every ``CheckpointAnchored(uint256 indexed, uint64 indexed, bytes32, uint64)``
+    log of ``receipt``, whichever contract emitted it; malformed ones are skipped."""
+    for log in receipt["logs"]:
+        topics = [HexBytes(t) for t in log["topics"]]
+        data = HexBytes(log["data"])
+        if len(topics) != 3 or topics[0] != _ANCHORED_TOPIC or len(data) != 2 * HASH_SIZE:
+            continue
+        yield AnchoredLog(
+            address=to_checksum_address(log["address"]),
+            index=int.from_bytes(topics[1], "big"),
+            tree_size=int.from_bytes(topics[2], "big"),
+            root=bytes(data[:HASH_SIZE]),
+            anchored_at=int.from_bytes(data[HASH_SIZE:], "big"),
+        )
 
 
 def _checkpoint(value: Any) -> Checkpoint:

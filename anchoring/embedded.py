@@ -22,7 +22,7 @@ import os
 import secrets
 from pathlib import Path
 
-from anchoring.chain import AnchorReceipt, Checkpoint, InProcessChain
+from anchoring.chain import AnchorReceipt, AnchorTransaction, Checkpoint, InProcessChain
 
 __all__ = ["EmbeddedChain"]
 
@@ -94,6 +94,14 @@ class EmbeddedChain:
 
     def confirmations(self, tx_hash: str) -> int:
         return self._chain.confirmations(tx_hash)
+
+    @property
+    def anchorer_address(self) -> str:
+        return self._chain.anchorer_address
+
+    def anchor_transaction(self, tx_hash: str) -> AnchorTransaction | None:
+        self._sync()
+        return self._chain.anchor_transaction(tx_hash)
 
     def __repr__(self) -> str:
         return f"EmbeddedChain(contract={self.contract_address}, journal={self.journal})"

@@ -22,6 +22,7 @@ from uuid import UUID
 
 from anchoring.certificate import build_retirement_certificate, verify_certificate
 from anchoring.log import MerkleLog
+from anchoring.trust import trust_anchors_of
 from benchmarks.api_load import (
     Scenario,
     bulk_ingestion,
@@ -403,7 +404,8 @@ class Suite:
                                                     anchoring.anchorer, retirement)
             builds.append(t.seconds * 1000)
             with timed() as t:
-                checks = verify_certificate(cert, anchoring.chain)
+                checks = verify_certificate(cert, anchoring.chain,
+                                            trust_anchors_of(anchoring))
             verifies.append(t.seconds * 1000)
             if not all(c.ok for c in checks):
                 raise RuntimeError("benchmark certificate did not verify")

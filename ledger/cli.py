@@ -292,42 +292,88 @@ def cmd_certificate(args: argparse.Namespace) -> None:
             print(text, end="")
 
 
-def cmd_verify(args: argparse.Namespace) -> None:
-    from anchoring.certificate import render_certificate, verify_certificate
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Exit 0: verified against the trusted registry on chain; 1: refused (a check failed);
+    2: the certificate or the trust anchors cannot be read; 3: not verified against a chain
+    (no trust anchors or chain given, the chain unreachable, or the anchor not yet final)."""
+    from anchoring.certificate import Verdict, render_certificate, verify_certificate
 
     try:
         cert = json.loads(Path(args.certificate).read_text())
     except (OSError, ValueError) as error:
         raise LedgerError(f"cannot read certificate {args.certificate}: {error}") from None
-    chain = _verification_chain(args, cert)
-    checks = verify_certificate(cert, chain)
+    trust = _trust_anchors(args)
+    chain = _verification_chain(args, trust)
+    verification = verify_certificate(cert, chain, trust)
     if isinstance(cert, dict) and "record" in cert and "anchor" in cert:
-        print(render_certificate(cert, checks))
+        print(render_certificate(cert, verification))
     else:
-        for check in checks:
-            print(f"[{'PASS' if check.ok else 'FAIL'}] {check.name}: {check.detail}")
-    failed = [c.name for c in checks if not c.ok]
-    if failed:
-        raise LedgerError(f"certificate verification failed: {', '.join(failed)}")
+        for check in verification.checks:
+            print(f"[{check.label}] {check.name}: {check.detail}")
+    if verification.verdict is Verdict.REFUSED:
+        print("carbon-ledger: error [certificate-refused]: certificate verification failed: "
+              f"{', '.join(verification.failed)}", file=sys.stderr)
+    elif verification.verdict is Verdict.NOT_VERIFIED:
+        print("carbon-ledger: certificate not verified against a chain: "
+              f"{', '.join(verification.undecided)} (give --trust FILE, or --registry, "
+              "--chain-id and --anchorer, and --rpc-url)", file=sys.stderr)
+    return verification.exit_code
 
 
-def _verification_chain(args: argparse.Namespace, cert: object) -> object:
-    """The chain to read the anchor from: --rpc-url, or the embedded chain of --data-dir."""
+def _trust_anchors(args: argparse.Namespace) -> Any:
+    """The trust anchors the verifier chose: --trust FILE, overridden by the flags."""
+    from anchoring.trust import TRUST_ANCHORS_FORMAT, TrustAnchors
+
+    document: dict[str, Any] = {}
+    if args.trust:
+        try:
+            document = json.loads(Path(args.trust).read_text())
+        except (OSError, ValueError) as error:
+            raise LedgerError(f"cannot read trust anchors {args.trust}: {error}") from None
+        TrustAnchors.from_document(document)  # a malformed file is an error of its own
+    flags = {"registry": args.registry, "chain_id": args.chain_id,
+             "anchorers": args.anchorer or None, "confirmations": args.confirmations}
+    if not document and all(value is None for value in flags.values()):
+        return None
+    merged = {"format": TRUST_ANCHORS_FORMAT, **document,
+              **{k: v for k, v in flags.items() if v is not None}}
+    return TrustAnchors.from_document(merged)
+
+
+def _verification_chain(args: argparse.Namespace, trust: Any) -> object:
+    """The chain holding the trusted registry: --rpc-url, or the embedded chain of
+    --data-dir if its registry is the trusted one. ``None`` without trust anchors."""
     from anchoring.chain import ChainError, JsonRpcChain
     from anchoring.embedded import EmbeddedChain
 
-    anchor = cert.get("anchor", {}) if isinstance(cert, dict) else {}
+    if trust is None:
+        return None
     if args.rpc_url:
-        try:
+        try:  # a throwaway key: verifying only reads
             return JsonRpcChain(args.rpc_url, "0x" + secrets.token_hex(32),
-                                contract_address=anchor.get("contract_address"))
+                                contract_address=trust.registry)
         except ChainError as error:
-            raise LedgerError(f"cannot reach {args.rpc_url}: {error}") from None
+            print(f"carbon-ledger: cannot reach {args.rpc_url}: {error}", file=sys.stderr)
+            return None
     settings = Settings.from_env(args.data_dir)
     chain_dir = settings.data_dir / "chain"
     if (chain_dir / "chain-key").exists():
-        return EmbeddedChain(chain_dir)
+        embedded = EmbeddedChain(chain_dir)
+        if embedded.contract_address.lower() == trust.registry.lower():
+            return embedded
     return None
+
+
+def cmd_trust_anchors(args: argparse.Namespace) -> None:
+    from anchoring.trust import trust_anchors_of
+
+    with _open(args) as rt:
+        text = json.dumps(trust_anchors_of(rt.anchoring).to_document(), indent=2) + "\n"
+    if args.output:
+        Path(args.output).write_text(text)
+        print(f"trust anchors written to {args.output}")
+    else:
+        print(text, end="")
 
 
 def cmd_audit(args: argparse.Namespace) -> None:
@@ -375,7 +421,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "CARBON_LEDGER_DATA_DIR; the demo uses ./data/demo)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def add(name: str, handler: Callable[[argparse.Namespace], None],
+    def add(name: str, handler: Callable[[argparse.Namespace], int | None],
             help_text: str) -> argparse.ArgumentParser:
         command = sub.add_parser(name, help=help_text)
         command.set_defaults(handler=handler)
@@ -421,10 +467,29 @@ def build_parser() -> argparse.ArgumentParser:
     certificate.add_argument("kind", choices=["retirement", "pledge", "behaviour"])
     certificate.add_argument("id", help="retirement, pledge or behaviour id")
     certificate.add_argument("-o", "--output", help="write to this file")
-    verify = add("verify", cmd_verify, "verify a certificate: proofs, contents and the anchor")
+    verify = add("verify", cmd_verify, "verify a certificate against a registry you trust: "
+                 "exit 0 verified, 1 refused, 2 unreadable input, 3 not verified against a "
+                 "chain")
+    verify.epilog = ("exit status: 0 verified against the trusted registry on chain; 1 refused "
+                     "(a check failed: forged, altered, anchored elsewhere or by an untrusted "
+                     "account); 2 the certificate or trust anchors cannot be read; 3 not "
+                     "verified against a chain (no trust anchors or chain, the chain "
+                     "unreachable, or the anchor not final yet)")
     verify.add_argument("certificate", help="certificate JSON file")
-    verify.add_argument("--rpc-url", help="read the anchor from this JSON-RPC node (default: "
-                        "the embedded chain of --data-dir, if any)")
+    verify.add_argument("--trust", metavar="FILE", help="trust anchors (JSON, as written by "
+                        "`carbon-ledger trust-anchors` or GET /trust-anchors): the chain id, "
+                        "registry and anchorer accounts you trust")
+    verify.add_argument("--registry", help="the trusted AnchorRegistry address")
+    verify.add_argument("--chain-id", type=int, help="the trusted chain's id")
+    verify.add_argument("--anchorer", action="append", help="a trusted anchorer account "
+                        "(repeatable)")
+    verify.add_argument("--confirmations", type=int, metavar="K", help="blocks required on "
+                        "top of the anchor (default: the trust file's, else 2)")
+    verify.add_argument("--rpc-url", help="read the chain from this JSON-RPC node (default: "
+                        "the embedded chain of --data-dir, if it holds the trusted registry)")
+    trust = add("trust-anchors", cmd_trust_anchors, "print the trust anchors verifiers of "
+                "this ledger's certificates need (chain id, registry, anchorers, K)")
+    trust.add_argument("-o", "--output", help="write to this file")
     bench = add("bench", cmd_bench, "measure the ledger (see docs/BENCHMARKS.md)")
     bench.add_argument("--quick", action="store_true", help="small sizes (what CI runs)")
     bench.add_argument("--backend", choices=["sqlite", "postgres", "all"], default="all")
@@ -457,13 +522,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv is None:  # this process's own command line (not a caller in its own process)
         tune_gc()
     try:
-        args.handler(args)
+        status = args.handler(args)
     except LedgerError as error:
         print(f"carbon-ledger: error [{error.code}]: {error}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
-    return 0
+    return status or 0
 
 
 if __name__ == "__main__":

@@ -21,12 +21,14 @@ from api.routers import (
     serials,
     supply,
     trades,
+    trust,
 )
 
 __all__ = ["ROUTERS"]
 
 ROUTERS: list[APIRouter] = [
     proofs.router,
+    trust.router,
     participants.router,
     me.router,
     methodologies.router,

@@ -57,8 +57,9 @@ class CertificateAnchor(BaseModel):
 
 
 class CertificateDocument(BaseModel):
-    """A ``carbon-ledger/certificate/v1`` document: verify it with
-    ``carbon-ledger verify FILE [--rpc-url URL]``."""
+    """A ``carbon-ledger/certificate/v2`` document: verify it against trust anchors you
+    chose (``GET /trust-anchors``, obtained over a channel you trust) with
+    ``carbon-ledger verify FILE --trust TRUST.json --rpc-url URL``."""
 
     model_config = ConfigDict(extra="allow")
 

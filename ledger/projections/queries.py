@@ -161,6 +161,11 @@ class ReadModels:
     def pledge(self, pledge_id: UUID | str) -> dict[str, Any] | None:
         return self._one(select(t.pledges).where(t.pledges.c.id == str(pledge_id)))
 
+    def corrections(self, batch_id: UUID | str) -> list[dict[str, Any]]:
+        """The corrections of a batch's descriptive fields, in order (with their positions)."""
+        return self._all(select(t.corrections).where(t.corrections.c.batch == str(batch_id))
+                         .order_by(t.corrections.c.position))
+
     def retirements(self, purpose: str | None = None,
                     beneficiary: str | None = None) -> list[dict[str, Any]]:
         query = (select(t.retirements, t.batches.c.block)

@@ -17,6 +17,7 @@ from anchoring.certificate import (
 )
 from anchoring.leaf import encode_leaf
 from anchoring.merkle import leaf_hash
+from anchoring.trust import trust_anchors_of
 from ledger.cli import main
 from ledger.runtime import LedgerRuntime, Settings
 from tests.anchoring.conftest import ANVIL_PRIVATE_KEY, CHAIN_KINDS, mine_blocks
@@ -66,11 +67,34 @@ def failed(checks) -> list[str]:
     return [c.name for c in checks if not c.ok]
 
 
+def verify(world, cert):
+    """Verify against the world's chain and the trust anchors its operator publishes."""
+    anchoring = world["runtime"].anchoring
+    return verify_certificate(cert, anchoring.chain, trust_anchors_of(anchoring))
+
+
+def cli_args(world, tmp_path, cert) -> list[str]:
+    """``carbon-ledger verify`` of ``cert`` with the operator's trust anchors in a file."""
+    runtime = world["runtime"]
+    path = tmp_path / "cert.json"
+    path.write_text(json.dumps(cert))
+    trust = tmp_path / "trust.json"
+    trust.write_text(json.dumps(trust_anchors_of(runtime.anchoring).to_document()))
+    args = ["--data-dir", str(runtime.settings.data_dir), "verify", str(path), "--trust",
+            str(trust)]
+    if world["kind"] == "json-rpc":
+        args += ["--rpc-url", runtime.settings.rpc_url]
+    return args
+
+
 def test_retirement_certificate_verifies_against_the_chain(world):
     cert = build(world, "retirement", world["retirement"])
-    checks = verify_certificate(cert, world["runtime"].anchoring.chain)
+    checks = verify(world, cert)
     assert failed(checks) == []
-    assert {c.name for c in checks} >= {"content: retirement", "chain: anchor"}
+    assert checks.verdict == "verified" and checks.exit_code == 0
+    assert {c.name for c in checks} >= {"content: retirement", "chain: checkpoint",
+                                        "chain: anchorer", "chain: anchoring transaction",
+                                        "chain: checkpoint event", "chain: finality"}
     assert cert["record"]["quantity_g"] == 123_456
     assert cert["record"]["serial_ranges"] == [[1, 123_457]]
     assert "RETIREMENT CERTIFICATE" in render_certificate(cert, checks)
@@ -78,7 +102,7 @@ def test_retirement_certificate_verifies_against_the_chain(world):
 
 def test_pledge_certificate_verifies(world):
     cert = build(world, "pledge", world["pledge"])
-    assert failed(verify_certificate(cert, world["runtime"].anchoring.chain)) == []
+    assert failed(verify(world, cert)) == []
     assert cert["record"]["bank"] == str(world["cast"].bank)
 
 
@@ -87,7 +111,7 @@ def test_behaviour_certificate_proves_the_behaviour_is_in_its_batch(world):
     behaviour = runtime.views.batch_behaviour_leaves(
         runtime.ledger.batch(world["batch"]).source["request"])[17]
     cert = build(world, "behaviour", behaviour["id"])
-    checks = verify_certificate(cert, runtime.anchoring.chain)
+    checks = verify(world, cert)
     assert failed(checks) == []
     assert "content: behaviour in batch" in {c.name for c in checks}
     assert cert["behaviour_proof"]["leaf_index"] == 17
@@ -107,9 +131,9 @@ def _reencode(cert: dict, role: str, change) -> None:
 
 FORGERIES = {
     "inflated record": (lambda c, w: c["record"].update(quantity_g=999_999_999),
-                        "content: retirement"),
+                        "record: quantity_g"),
     "other beneficiary": (lambda c, w: c["record"].update(beneficiary="Someone else"),
-                          "content: retirement"),
+                          "record: beneficiary"),
     "altered proof hash": (lambda c, w: c["events"][1]["inclusion_proof"].__setitem__(
         0, "00" * 32), "retirement event (position {p}): inclusion"),
     "altered event bytes": (lambda c, w: _reencode(c, "retirement", lambda d: d.update(
@@ -117,7 +141,7 @@ FORGERIES = {
     "wrong leaf index": (lambda c, w: c["events"][1].update(
         leaf_index=c["events"][1]["leaf_index"] - 1), "retirement event (position {p}): "
         "inclusion"),
-    "forged root": (lambda c, w: c["anchor"].update(root="11" * 32), "chain: anchor"),
+    "forged root": (lambda c, w: c["anchor"].update(root="11" * 32), "chain: checkpoint"),
 }
 
 
@@ -127,7 +151,7 @@ def test_forged_certificates_are_rejected(world, forgery):
     position = cert["events"][1]["position"]
     mutate, expected = FORGERIES[forgery]
     mutate(cert, world)
-    names = failed(verify_certificate(cert, world["runtime"].anchoring.chain))
+    names = failed(verify(world, cert))
     assert expected.format(p=position) in names
 
 
@@ -135,8 +159,9 @@ def test_a_genuine_proof_of_another_retirement_does_not_prove_this_one(world):
     cert = build(world, "retirement", world["retirement"])
     other = build(world, "retirement", world["other"])
     cert["events"][1] = other["events"][1]  # a real, anchored event of another retirement
-    names = failed(verify_certificate(cert, world["runtime"].anchoring.chain))
-    assert names == ["content: retirement"]
+    names = failed(verify(world, cert))
+    assert names == ["record: retirement_id", "record: quantity_g", "record: serial_ranges",
+                     "record: retired_at"]
 
 
 def test_a_certificate_needs_a_final_anchor(tmp_path, request):
@@ -155,32 +180,55 @@ def test_a_certificate_needs_a_final_anchor(tmp_path, request):
         anchoring.anchorer.refresh_confirmations()
         cert = build_retirement_certificate(runtime, anchoring.merkle_log, anchoring.anchorer,
                                             retirement)
-        assert failed(verify_certificate(cert, anchoring.chain)) == []
+        assert failed(verify_certificate(cert, anchoring.chain,
+                                         trust_anchors_of(anchoring))) == []
     finally:
         runtime.close()
 
 
 def test_cli_verify_passes_and_names_the_failing_check(world, tmp_path, capsys):
-    runtime = world["runtime"]
     cert = build(world, "retirement", world["retirement"])
-    path = tmp_path / "cert.json"
-    path.write_text(json.dumps(cert))
-    args = ["--data-dir", str(runtime.settings.data_dir), "verify", str(path)]
-    if world["kind"] == "json-rpc":
-        args += ["--rpc-url", runtime.settings.rpc_url]
+    args = cli_args(world, tmp_path, cert)
     assert main(args) == 0
-    assert "[PASS] chain: anchor" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "[PASS] chain: checkpoint" in out and "RESULT: VERIFIED" in out
+    assert "beneficiary          Shu's Group  [verified]" in out
     cert["events"][1]["inclusion_proof"][0] = "00" * 32
-    path.write_text(json.dumps(cert))
-    assert main(args) == 2
+    args = cli_args(world, tmp_path, cert)
+    assert main(args) == 1
     captured = capsys.readouterr()
     assert "[FAIL] retirement event" in captured.out
     assert "certificate verification failed: retirement event" in captured.err
+    assert "[verified]" not in captured.out
 
 
-def test_cli_verify_without_any_chain_says_the_chain_was_not_consulted(world, tmp_path, capsys):
+def test_cli_verify_without_trust_anchors_is_not_a_success(world, tmp_path, capsys):
+    """No trust anchors: the chain named by the certificate is not consulted, and the result
+    is "not verified against a chain" (exit 3), never a pass."""
     cert = copy.deepcopy(build(world, "retirement", world["retirement"]))
     path = tmp_path / "cert.json"
     path.write_text(json.dumps(cert))
-    assert main(["--data-dir", str(tmp_path / "elsewhere"), "verify", str(path)]) == 0
-    assert "SKIPPED" in capsys.readouterr().out
+    args = ["--data-dir", str(world["runtime"].settings.data_dir), "verify", str(path)]
+    if world["kind"] == "json-rpc":
+        args += ["--rpc-url", world["runtime"].settings.rpc_url]
+    assert main(args) == 3
+    captured = capsys.readouterr()
+    assert "RESULT: NOT VERIFIED AGAINST A CHAIN" in captured.out
+    assert "[verified]" not in captured.out
+    assert "not verified against a chain" in captured.err
+    verification = verify_certificate(cert)
+    assert verification.verdict == "not-verified-against-a-chain"
+    assert verification.exit_code == 3 and not verification.ok
+    assert verification.failed == [] and verification.undecided == ["trust anchors"]
+
+
+def test_cli_verify_with_trust_anchors_but_no_chain_is_not_a_success(world, tmp_path, capsys):
+    cert = build(world, "retirement", world["retirement"])
+    args = cli_args(world, tmp_path, cert)
+    args[1] = str(tmp_path / "elsewhere")  # --data-dir without an embedded chain
+    args = [a for a in args if a != "--rpc-url" and a != world["runtime"].settings.rpc_url]
+    assert main(args) == 3
+    assert "[NOT CHECKED] chain: not verified against a chain" in capsys.readouterr().out
+    anchoring = world["runtime"].anchoring
+    verification = verify_certificate(cert, None, trust_anchors_of(anchoring))
+    assert verification.undecided == ["chain"]

@@ -195,3 +195,16 @@ def test_timeouts_are_chain_unavailable():
         port = server.getsockname()[1]
         with pytest.raises(ChainUnavailableError):
             JsonRpcChain(f"http://127.0.0.1:{port}", ANVIL_PRIVATE_KEY, timeout=0.5)
+
+
+def test_anchor_transaction_reports_sender_target_block_and_anchored_logs(chain):
+    receipt = chain.anchor(5, b"\x07" * 32)
+    tx = chain.anchor_transaction(receipt.tx_hash)
+    assert tx is not None and tx.succeeded and tx.canonical
+    assert tx.sender == chain.anchorer_address and tx.to == chain.contract_address
+    assert tx.block_number == receipt.block_number and tx.confirmations == 0
+    [log] = tx.logs
+    assert (log.address, log.index, log.tree_size, log.root) == (
+        chain.contract_address, receipt.index, 5, b"\x07" * 32)
+    assert chain.anchor_transaction("0x" + "ab" * 32) is None
+    assert chain.anchor_transaction("not a hash") is None

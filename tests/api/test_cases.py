@@ -9,6 +9,7 @@ from uuid import UUID
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from anchoring.certificate import verify_certificate
+from anchoring.trust import trust_anchors_of
 from tests.api.support import EV, Actor, Api, World, assert_problem, public_hex
 
 T = 1_000_000  # grams per tonne
@@ -277,13 +278,16 @@ def test_hubei_trade_event_neutrality_eco_compensation_pledges_and_points(world:
     assert checkpoints and checkpoints[-1]["final"]
     certificate = api.get(None, certificate_path)
     assert certificate.status_code == 200, certificate.text
-    checks = verify_certificate(certificate.json(), anchoring.chain)
+    trust = trust_anchors_of(anchoring)
+    assert api.get(None, "/trust-anchors").json() == trust.to_document()
+    checks = verify_certificate(certificate.json(), anchoring.chain, trust)
     assert [c.name for c in checks if not c.ok] == []
+    assert checks.verdict == "verified"
     assert certificate.json()["record"]["quantity_g"] == 2_000 * T
     assert certificate.json()["anchor"]["tree_size"] == checkpoints[-1]["tree_size"]
     pledge_certificate = api.get(bank_a, f"/pledges/{pledge['id']}/certificate")
     assert pledge_certificate.status_code == 200, pledge_certificate.text
-    assert all(c.ok for c in verify_certificate(pledge_certificate.json(), anchoring.chain))
+    assert verify_certificate(pledge_certificate.json(), anchoring.chain, trust).ok
     assert_problem(api.get(shu, f"/pledges/{pledge['id']}/certificate"), 403, "forbidden")
 
 

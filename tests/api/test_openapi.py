@@ -38,7 +38,7 @@ def test_the_document_declares_models_problems_and_security(world: World):
     assert public == {
         "/participants", "/participants/{participant_id}", "/methodologies",
         "/methodologies/{methodology_id}", "/batches", "/batches/{batch_id}", "/supply",
-        "/checkpoints", "/retirements/{retirement_id}/certificate",
+        "/checkpoints", "/trust-anchors", "/retirements/{retirement_id}/certificate",
         "/serials/{block}/{serial}", "/retirements", "/retirements/{retirement_id}",
         "/claims", "/claims/{claim_id}"}
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -44,8 +45,25 @@ def test_demo_replays_the_domain_cases_and_checks_itself(demo_output):
     assert "Bank A tries to release Bank B's pledge: REJECTED [forbidden]" in out
     assert "invariants and read models checked for 4 batches: OK" in out
     assert "identical=True" in out
-    assert "[PASS] chain: anchor" in out
+    assert "[PASS] chain: checkpoint" in out and "RESULT: VERIFIED" in out
     assert "[FAIL]" not in out
+
+
+def test_the_demo_certificate_verifies_against_the_published_trust_anchors(demo_output,
+                                                                           demo_run, capsys):
+    """What the demo tells its reader to run: verified with the trust anchors (exit 0), and
+    without them "not verified against a chain" (exit 3), never a silent pass."""
+    assert demo_output[0] == 0
+    certificates = demo_run / "certificates"
+    cert = str(certificates / "hubei-2000t-retirement.json")
+    trust = certificates / "trust-anchors.json"
+    capsys.readouterr()
+    assert main(["--data-dir", str(demo_run), "trust-anchors"]) == 0
+    assert json.loads(capsys.readouterr().out) == json.loads(trust.read_text())
+    assert main(["--data-dir", str(demo_run), "verify", cert, "--trust", str(trust)]) == 0
+    assert "RESULT: VERIFIED" in capsys.readouterr().out
+    assert main(["--data-dir", str(demo_run), "verify", cert]) == 3
+    assert "RESULT: NOT VERIFIED AGAINST A CHAIN" in capsys.readouterr().out
 
 
 def test_inspection_commands_read_the_demo_ledger(demo_output, demo_run, capsys):
