@@ -10,6 +10,7 @@ event and exits non-zero; and once nothing is stuck, writes are taken again.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID, uuid4
@@ -133,3 +134,39 @@ def test_a_transient_page_failure_is_not_reported_as_stuck(
     monkeypatch.setattr(projector, "_apply_page", flaky)
     assert runtime.sync() == 1
     assert runtime.projection_failure is None
+
+
+def test_a_write_whose_catch_up_meets_the_stuck_event_is_a_503(world: World) -> None:
+    """The poison arrives between two requests (another process saved it): the next write
+    runs, its catch-up stops before the poison, and it answers the 503 problem, not a 500."""
+    runtime = world.runtime
+    event = poison(runtime, world.actors["platform"].id, world.methodology)
+    assert runtime.projection_failure is None  # not met yet
+    response = world.api.post(world.operator, "/participants", json={
+        "kind": "enterprise", "name": "recorded, not yet readable"})
+    assert response.status_code == 503, response.text
+    assert response.json()["code"] == "projection-stuck"
+    assert response.json()["details"]["originator_id"] == str(event.originator_id)
+    assert runtime.projection_failure is not None
+
+
+def test_the_follower_logs_a_stuck_event_once_and_keeps_retrying(
+        world: World, caplog: pytest.LogCaptureFixture) -> None:
+    from ledger.services import BackgroundServices
+
+    runtime = world.runtime
+    event = poison(runtime, world.actors["platform"].id, world.methodology)
+    services = BackgroundServices(runtime, interval=0.02, anchoring=False)
+    with caplog.at_level(logging.ERROR):
+        services.start()
+        try:
+            deadline = time.monotonic() + 10
+            while runtime.projection_failure is None and time.monotonic() < deadline:
+                time.sleep(0.02)
+            time.sleep(0.3)  # several more attempts
+        finally:
+            services.stop()
+    assert runtime.projection_failure is not None
+    named = [r for r in caplog.records if str(event.originator_id) in r.getMessage()]
+    assert len(named) == 1
+    assert not [r for r in caplog.records if r.name == "ledger.services"]  # no traceback spam
