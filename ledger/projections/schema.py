@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     Index,
     Integer,
@@ -30,6 +31,15 @@ STATES = ("available", "escrowed", "pledged", "retired", "tokenised", "exported"
 def _state_columns() -> list[Column[int]]:
     """One grams column per lot state (see ledger.domain.credit_batch.LotState)."""
     return [Column(state, GRAMS, nullable=False) for state in STATES]
+
+
+def _integers(*names: str) -> list[CheckConstraint]:
+    """Columns kept as running sums (``x = x + delta``) stay integers. SQLite makes a sum
+    that overflows 64 bits a float, silently; with this check it is refused, as PostgreSQL
+    refuses it, and the projector stops before the event, naming it. (The domain keeps every
+    sum within 64 bits: ledger.domain.limits.)"""
+    return [CheckConstraint(f"typeof({name}) = 'integer'").ddl_if(dialect="sqlite")
+            for name in names]
 
 
 tracking = Table(
@@ -115,6 +125,7 @@ carbon_accounts = Table(
     Column("redeemed", GRAMS, nullable=False),
     Column("donated", GRAMS, nullable=False),
     Column("behaviours", BigInteger, nullable=False),
+    *_integers("earned", "redeemed", "donated", "behaviours"),
     # Every page of behaviours adds to most accounts' totals: pages half empty let PostgreSQL
     # update a row in place (a HOT update, no new primary-key entry; measured ~40% cheaper).
     postgresql_with={"fillfactor": 50},
@@ -174,6 +185,7 @@ supply = Table(
     Column("batch", ID, primary_key=True),
     Column("issued", GRAMS, nullable=False),
     *_state_columns(),
+    *_integers(*STATES),
 )
 
 balances = Table(
@@ -181,6 +193,7 @@ balances = Table(
     Column("account", ID, primary_key=True),
     Column("batch", ID, primary_key=True),
     *_state_columns(),
+    *_integers(*STATES),
     Index("ix_balances_batch", "batch"),
 )
 
@@ -207,6 +220,7 @@ listings = Table(
     Column("listed", GRAMS, nullable=False),
     Column("sold", GRAMS, nullable=False),
     Column("status", String(16), nullable=False),  # open | cancelled
+    *_integers("sold"),
 )
 
 trades = Table(
@@ -272,6 +286,7 @@ token_locks = Table(
     Column("chain_address", Text, nullable=False),
     Column("locked", GRAMS, nullable=False),
     Column("unlocked", GRAMS, nullable=False),
+    *_integers("locked", "unlocked"),
 )
 
 bridge_locks = Table(
@@ -334,6 +349,7 @@ claims = Table(
     Column("donated_points", GRAMS, nullable=False),
     Column("retirements", Integer, nullable=False),
     Column("met", Boolean, nullable=False),
+    *_integers("retired_g", "donated_points", "retirements"),
     Column("registered_at", String(40), nullable=False),
 )
 

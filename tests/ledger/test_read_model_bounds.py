@@ -17,10 +17,12 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
+from eventsourcing.domain import get_topic
 from sqlalchemy import select
 
 from ledger.application import BehaviourReport, Ledger, TradeInstruction
 from ledger.checks import check_ledger
+from ledger.domain.behaviour import Behaviour
 from ledger.domain.credit_batch import CreditBatch, token_pool_id
 from ledger.domain.errors import (
     ActivityLimitError,
@@ -35,6 +37,7 @@ from ledger.domain.methodology import DEFAULT_MAX_ACTIVITY, Methodology
 from ledger.domain.neutrality_claim import NeutralityClaim
 from ledger.domain.quantities import MAX_GRAMS
 from ledger.projections import schema
+from ledger.projections.failures import ProjectionStuckError
 from ledger.runtime import LedgerRuntime, Settings
 from tests.ledger.projections.scenario import EV, Cast, make_cast, sessions
 
@@ -398,3 +401,31 @@ def test_a_claims_donations_stay_within_64_bits() -> None:
     claim.receive_donation(account=uuid4(), points=MAX_GRAMS, actor=uuid4())
     with pytest.raises(LimitExceededError):
         claim.receive_donation(account=uuid4(), points=1, actor=uuid4())
+
+
+def test_an_old_sum_past_64_bits_stops_the_projector_naming_it(runtime, cast):
+    """Points an old log may hold past 2**63 - 1 cannot be held: the projector stops before
+    the behaviour that passes it, naming it, on SQLite too (which would have made the sum a
+    float, silently)."""
+    runtime.sync()
+    ledger = runtime.ledger
+    account = str(individual_account_id("whale"))
+
+    def saved(n: int) -> Behaviour.Reported:
+        event = Behaviour.Reported(
+            originator_topic=get_topic(Behaviour), originator_id=uuid4(),
+            originator_version=1, timestamp=Behaviour.Reported.create_timestamp(),
+            platform=str(cast.platform), platform_ref=f"old-{n}", account=account,
+            methodology=str(cast.methodology), scene="ev-charging", act_identity=f"old:{n}",
+            activity_amount="1", occurred_at=datetime(2024, 9, 1, tzinfo=UTC),
+            reduction_g=5 * 10**18, exact_g=str(5 * 10**18))
+        ledger.save(event)
+        return event
+
+    saved(1)
+    runtime.sync()  # one page each: the sum is made by the database
+    second = saved(2)
+    with pytest.raises(ProjectionStuckError) as raised:
+        runtime.sync()
+    assert raised.value.failure.originator_id == str(second.originator_id)
+    assert runtime.views.carbon_account(account)["earned"] == 5 * 10**18  # not a float
