@@ -1340,13 +1340,20 @@ class Ledger(Application[UUID]):
         with self._commanding(batch_id, actor):
             self._actor(actor, Role.BRIDGE)
             retirement_id = token_retirement_id(burn_id)
+
+            def claimed_retirement() -> Aggregate:
+                """The retirement's id derives from the burn: one retirement per burn,
+                whatever the batch named with it."""
+                return self._claim_key(KeyKind.RETIREMENT, str(retirement_id), batch_id, (
+                    f"burn {burn_id} was applied already as retirement {retirement_id}"))
+
             description = {"beneficiary": beneficiary, "purpose": purpose,
                            "jurisdiction": jurisdiction, "consumption_period": consumption_period,
                            "details": details or {}}
             self._on_batch(batch_id, lambda b: b.retire_tokenised(
                 retirement_id=retirement_id, pool_id=pool_id, quantity=quantity,
                 details=description, chain_reference=chain_reference, burn_id=burn_id,
-                chain_account=chain_account, actor=actor))
+                chain_account=chain_account, actor=actor), claimed_retirement)
             return retirement_id
 
     # ------------------------------------------------------------------ neutrality claims

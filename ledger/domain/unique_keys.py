@@ -1,11 +1,12 @@
 """Keys that must be unique across aggregates, claimed in the event store itself.
 
 A listing reference is the exchange's own id for a listing, whatever batch it lists; an
-imported batch's block label names one batch of the whole ledger. The aggregates that hold
-those records (each credit batch) can only check their own, so each key is also claimed by a
-:class:`UniqueKey` whose id derives from the key (``uuid5``): a second claim, by any process,
-is version 1 of an aggregate that exists, refused by the event store in the same transaction
-as the command that needed the key.
+imported batch's block label names one batch of the whole ledger; a retirement made by an
+on-chain burn has an id derived from the burn, whatever batch the bridge names. The
+aggregates that hold those records (each credit batch) can only check their own, so each key
+is also claimed by a :class:`UniqueKey` whose id derives from the key (``uuid5``): a second
+claim, by any process, is version 1 of an aggregate that exists, refused by the event store
+in the same transaction as the command that needed the key.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ _NS = UUID("5a7c1e94-3b2d-5f60-8e1a-c4d9b7f2a013")
 class KeyKind(StrEnum):
     LISTING = "listing"  # key: the listing id (exchange + listing ref)
     BLOCK = "block"  # key: a batch's block label
+    RETIREMENT = "retirement"  # key: the id of a retirement made by an on-chain burn
 
 
 def unique_key_id(kind: KeyKind, key: str) -> UUID:

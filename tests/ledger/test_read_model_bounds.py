@@ -429,3 +429,32 @@ def test_an_old_sum_past_64_bits_stops_the_projector_naming_it(runtime, cast):
         runtime.sync()
     assert raised.value.failure.originator_id == str(second.originator_id)
     assert runtime.views.carbon_account(account)["earned"] == 5 * 10**18  # not a float
+
+
+def test_a_burn_retires_once_whatever_batch_the_bridge_names(runtime, cast):
+    """A retirement made by an on-chain burn has an id derived from the burn: the same burn
+    named on a second batch once gave two retirements one id (``retirements.id``)."""
+    ledger = runtime.ledger
+    bridge = ledger.register_participant(kind="registry_operator", name="Bridge",
+                                         registered_by=cast.operator, roles=["bridge"])
+    token, chain_id = "0x" + "ab" * 20, 31337
+    pools = []
+    for day in (7, 8):
+        batch = issue(ledger, cast, day)
+        lock = ledger.lock_for_tokens(actor=cast.platform, batch_id=batch, quantity=1_000,
+                                      chain_address="0x" + "cd" * 20, chain_id=chain_id,
+                                      token_contract=token)
+        ledger.record_token_mint(actor=bridge, batch_id=batch, lock_id=lock,
+                                 chain_reference="0xmint")
+        pools.append((batch, token_pool_id(batch, chain_id, token)))
+    burned = {"quantity": 10, "chain_reference": "0xburn", "burn_id": "burn/1",
+              "chain_account": "0x" + "ef" * 20, **RETIRE}
+    (first, first_pool), (second, second_pool) = pools
+    ledger.retire_tokenised(actor=bridge, batch_id=first, pool_id=first_pool, **burned)
+    recorded = ledger.recorder.max_notification_id()
+    with pytest.raises(DuplicateRecordError):
+        ledger.retire_tokenised(actor=bridge, batch_id=second, pool_id=second_pool, **burned)
+    assert ledger.recorder.max_notification_id() == recorded
+    ledger.retire_tokenised(actor=bridge, batch_id=second, pool_id=second_pool,
+                            **{**burned, "burn_id": "burn/2"})
+    projected(runtime)
