@@ -26,6 +26,8 @@ __all__ = [
     "bounded_text",
 ]
 
+# Labels the read models once held in bounded columns (now text, so that events accepted
+# before these rules are held too); the bounds stay the ledger's contract.
 MAX_BLOCK_LABEL = 128  # batches.block
 MAX_REGISTRY_NAME = 64  # batches.registry
 MAX_PROJECT_TYPE = 32  # batches.project_type
