@@ -500,6 +500,19 @@ class MerkleLog(MerkleTree):
         """Same as :meth:`leaf_hash`."""
         return self.leaf_hash(index)
 
+    def nodes(self, level: int, start: int, count: int) -> list[bytes]:
+        """The stored roots of the perfect subtrees ``(level, start)`` to
+        ``(level, start + count - 1)`` (what a C2SP tlog-tiles hash tile lists), in one
+        prefetch. Raises :class:`MerkleError` unless they are all complete in the tree."""
+        if level < 0 or start < 0 or count < 0:
+            raise MerkleError("level, start and count must be non-negative")
+        end = (start + count) << level
+        if end > self._size and end > self.refresh():
+            raise MerkleError(f"nodes ({level}, {start}..{start + count - 1}) are not all "
+                              f"complete in the tree of {self._size} leaves")
+        return self._prefetched(
+            None, lambda: [self._node(level, i) for i in range(start, start + count)])
+
     def index_of(self, position: int) -> int | None:
         """Leaf index of the event with notification id ``position`` (``None`` if not in)."""
         with self.engine.connect() as conn:

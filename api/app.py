@@ -55,6 +55,7 @@ TAGS = [
     {"name": "pledges", "description": "质押: collateral locked for banks"},
     {"name": "retirements", "description": "注销: the public retirement register"},
     {"name": "claims", "description": "Neutrality claims"},
+    {"name": "tokens", "description": "RWA tokenisation: locks, mints with proofs, the watcher"},
 ]
 
 

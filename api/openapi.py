@@ -35,6 +35,8 @@ def _complete(document: dict[str, Any]) -> dict[str, Any]:
                 content = response.get("content", {})
                 if status[0] in "45" and "application/json" in content:
                     content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
+                elif content.get("application/json") == {"schema": {}} and len(content) > 1:
+                    del content["application/json"]  # a text route: only its own type
             if method in _WRITE_METHODS and operation.get("security"):
                 operation["security"] = [{"ApiKey": []}, {"ApiKey": [], SIGNATURE_SCHEME: []}]
     return document

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from anchoring.token_commands import add_token_commands
 from ledger.domain.errors import LedgerError
 from ledger.domain.ids import individual_account_id
 from ledger.domain.quantities import format_grams
@@ -34,10 +35,11 @@ def _grams_columns(row: dict[str, Any], states: Sequence[str] = STATES) -> str:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    from ledger.demo import run_demo
-
     data_dir = Path(args.data_dir or "data/demo")
     settings = Settings.from_env(data_dir)
+    if settings.rpc_url and not settings.chain_key:  # before writing anything
+        raise LedgerError(f"anchoring the demo on {settings.rpc_url} needs the anchorer's key "
+                          "(CARBON_LEDGER_CHAIN_KEY)")
     if settings.is_postgres:
         with LedgerRuntime(settings) as runtime:
             if runtime.ledger.recorder.max_notification_id():
@@ -45,15 +47,29 @@ def cmd_demo(args: argparse.Namespace) -> None:
                     f"the demo needs an empty ledger, but schema {settings.database_schema} of "
                     f"{settings.database_url} holds events; use another "
                     "CARBON_LEDGER_DATABASE_SCHEMA")
-            run_demo(runtime, people=args.people)
+            _run_demo(runtime, args.people)
         return
     if data_dir.exists() and any(data_dir.iterdir()):
         if not (data_dir / "events.sqlite").exists():
             raise LedgerError(f"{data_dir} is not empty and holds no ledger; choose another "
                               "--data-dir")
         shutil.rmtree(data_dir)  # the demo always starts from an empty ledger
-    with LedgerRuntime(Settings(data_dir=data_dir)) as runtime:
-        run_demo(runtime, people=args.people)
+    # From the environment: CARBON_LEDGER_RPC_URL (and _CHAIN_KEY, _CONFIRMATIONS) anchor the
+    # demo on that JSON-RPC node instead of the embedded chain.
+    with LedgerRuntime(settings) as runtime:
+        _run_demo(runtime, args.people)
+
+
+def _run_demo(runtime: LedgerRuntime, people: int) -> None:
+    from anchoring.chain import ChainError
+    from ledger import demo
+
+    try:
+        runtime.anchoring  # noqa: B018 - opens the chain: an unreachable node fails here, first
+        demo.run_demo(runtime, people=people)
+    except ChainError as error:
+        where = runtime.settings.rpc_url or "the embedded chain"
+        raise LedgerError(f"anchoring the demo on {where} failed: {error}") from None
 
 
 def _open(args: argparse.Namespace, *, stuck_ok: bool = False) -> LedgerRuntime:
@@ -392,6 +408,14 @@ def cmd_audit(args: argparse.Namespace) -> None:
         print(f"OK: {report.events:,} stored events match the Merkle log and every anchored root")
 
 
+def cmd_monitor(args: argparse.Namespace) -> None:
+    from anchoring.monitor import run_monitor
+
+    run_monitor(args.url, rpc_url=args.rpc_url, registry=args.registry, chain_id=args.chain_id,
+                state_path=Path(args.state) if args.state else None, log_key=args.log_key,
+                once=args.once, interval=args.interval)
+
+
 def cmd_bench(args: argparse.Namespace) -> None:
     from benchmarks.run import run
 
@@ -490,6 +514,24 @@ def build_parser() -> argparse.ArgumentParser:
     trust = add("trust-anchors", cmd_trust_anchors, "print the trust anchors verifiers of "
                 "this ledger's certificates need (chain id, registry, anchorers, K)")
     trust.add_argument("-o", "--output", help="write to this file")
+    tokens = sub.add_parser("tokens", help="the token bridge: deploy, lock, mint, sync, redeem, "
+                            "retire (see docs/TOKENISATION.md)")
+    add_token_commands(tokens, _open)
+    monitor = add("monitor", cmd_monitor, "follow a registry's log: every new checkpoint must "
+                  "extend the last one trusted (exit 3 on a rogue checkpoint)")
+    monitor.add_argument("--url", required=True, help="the registry's API, e.g. "
+                         "https://registry.example/")
+    monitor.add_argument("--rpc-url", help="read checkpoints from this JSON-RPC node (default: "
+                         "as the API serves them)")
+    monitor.add_argument("--registry", help="the AnchorRegistry address (with --rpc-url)")
+    monitor.add_argument("--chain-id", type=int, help="the chain the node must serve")
+    monitor.add_argument("--state", help="JSON file keeping the last trusted checkpoint "
+                         "between runs")
+    monitor.add_argument("--log-key", help="the registry's C2SP verifier key (GET /log/key, "
+                         "obtained out of band): also check its signed checkpoint")
+    monitor.add_argument("--once", action="store_true", help="one pass, then exit")
+    monitor.add_argument("--interval", type=float, default=60.0,
+                         help="seconds between passes (default 60)")
     bench = add("bench", cmd_bench, "measure the ledger (see docs/BENCHMARKS.md)")
     bench.add_argument("--quick", action="store_true", help="small sizes (what CI runs)")
     bench.add_argument("--backend", choices=["sqlite", "postgres", "all"], default="all")
@@ -525,7 +567,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         status = args.handler(args)
     except LedgerError as error:
         print(f"carbon-ledger: error [{error.code}]: {error}", file=sys.stderr)
-        return EXIT_ERROR
+        return int(getattr(error, "exit_status", EXIT_ERROR))
     except KeyboardInterrupt:
         return 130
     return status or 0

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
@@ -366,6 +367,13 @@ class Demo:
         self.step("Anchoring and a verified retirement certificate")
         self.anchor("the whole history")
         anchoring = self.rt.anchoring
+        self.say(f"anchored on {anchoring.chain!r}")
+        if not self.wait_for_finality():
+            self.say(f"the anchor is not final yet ({anchoring.anchorer.required_confirmations} "
+                     "confirmations); build the certificate later with")
+            self.say(f"  carbon-ledger --data-dir {self.rt.settings.data_dir} certificate "
+                     f"retirement {self.hubei_retirement}")
+            return
         cert = build_retirement_certificate(self.rt, anchoring.merkle_log, anchoring.anchorer,
                                             self.hubei_retirement)
         trust = trust_anchors_of(anchoring)
@@ -383,6 +391,25 @@ class Demo:
         self.say(f"certificate saved to {target}; check it independently with")
         self.say(f"  carbon-ledger --data-dir {self.rt.settings.data_dir} verify {target} "
                  f"--trust {trust_file}")
+
+    def wait_for_finality(self, timeout: float = 120.0, stalled: float = 15.0) -> bool:
+        """Wait until the latest anchor is final: at most ``timeout`` seconds, and no longer
+        than ``stalled`` seconds without a new block (a dev node that mines on demand)."""
+        anchoring = self.rt.anchoring
+        anchorer = anchoring.anchorer
+        start = last_progress = time.monotonic()
+        seen = -1
+        while True:
+            anchorer.refresh_confirmations()
+            latest = anchorer.latest_anchor()
+            if latest is None or latest.final:
+                return True
+            now = time.monotonic()
+            if latest.confirmations != seen:
+                seen, last_progress = latest.confirmations, now
+            if now - start > timeout or now - last_progress > stalled:
+                return False
+            time.sleep(1.0)
 
     def summary(self) -> None:
         views = self.rt.views

@@ -12,6 +12,7 @@ from api.routers import (
     imports,
     issuance,
     listings,
+    log,
     me,
     methodologies,
     participants,
@@ -20,6 +21,7 @@ from api.routers import (
     retirements,
     serials,
     supply,
+    tokens,
     trades,
     trust,
 )
@@ -28,6 +30,7 @@ __all__ = ["ROUTERS"]
 
 ROUTERS: list[APIRouter] = [
     proofs.router,
+    log.router,
     trust.router,
     participants.router,
     me.router,
@@ -45,4 +48,5 @@ ROUTERS: list[APIRouter] = [
     pledges.router,
     retirements.router,
     claims.router,
+    tokens.router,
 ]
