@@ -17,7 +17,7 @@ PRIVILEGED = (Role.ISSUER, Role.AUDITOR)
 PUBLIC_LIST = problem_responses(422)
 PUBLIC_ITEM = problem_responses(404, 422)
 READ = problem_responses(401, 403, 404, 422)
-WRITE = problem_responses(401, 403, 404, 409, 422)
+WRITE = problem_responses(401, 403, 404, 409, 422, 503)
 # Writes that may act on another holder's credits (listings, pledges): also refused without
 # that holder's mandate.
 ON_ANOTHERS_CREDITS = {**WRITE, 403: {**WRITE[403], "description": (

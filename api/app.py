@@ -7,7 +7,7 @@ Run it with ``carbon-ledger serve`` (uvicorn), or in tests with
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
 
@@ -21,6 +21,7 @@ from api.routers import ROUTERS
 from api.settings import ApiSettings
 from api.writer import WriteQueue
 from ledger.gc_tuning import tune_gc
+from ledger.projections.failures import ProjectionStuckError
 from ledger.runtime import LedgerRuntime
 from ledger.services import BackgroundServices
 
@@ -66,7 +67,10 @@ def create_app(settings: ApiSettings, runtime: LedgerRuntime | None = None) -> F
     the caller keeps open, follows and closes."""
 
     def attach(app: FastAPI, ledger: LedgerRuntime) -> None:
-        ledger.sync()
+        # A stuck projector is logged by it, naming the event. The API still starts: reads
+        # answer from the rows projected so far, writes are refused (503) until resolved.
+        with suppress(ProjectionStuckError):
+            ledger.sync()
         store = IdempotencyStore(ledger.engine, ledger.reader)
         store.create_table()
         app.state.runtime = ledger

@@ -42,6 +42,7 @@ from api.problems import PROBLEM_MEDIA_TYPE, problem_body, problem_of
 from api.writer import Deferred, WriteQueue
 from ledger.application import CommandContext, DuplicateRequestError, Ledger
 from ledger.domain.errors import ConcurrencyError, LedgerError
+from ledger.projections.failures import ProjectionStuckError
 from ledger.runtime import LedgerRuntime
 
 __all__ = ["RECORD_HEADER", "REPLAYED_HEADER", "CommandRunner", "raise_duplicate_request"]
@@ -104,6 +105,9 @@ class CommandRunner:
             return stored
         if self.key is not None and (parked := self._parked(self.key)) is not None:
             return parked
+        failure = self.runtime.projection_failure
+        if failure is not None:  # nothing is written while the read models cannot follow
+            raise ProjectionStuckError(failure)
         context = CommandContext(
             participant=caller.id, command=command, request_sha256=self.facts.fingerprint,
             authentication=caller.authentication, idempotency_key=self.key)
@@ -112,7 +116,7 @@ class CommandRunner:
                 result = action(caller.id)
         except DuplicateRequestError as error:
             return (self.key is not None and self._stored(self.key)) or self._incomplete(error)
-        except ConcurrencyError:
+        except (ConcurrencyError, ProjectionStuckError):
             raise  # worth retrying with the same key: nothing is kept
         except LedgerError as error:
             problem = problem_of(error, self.facts.path)

@@ -41,6 +41,7 @@ from ledger.domain.errors import (
     PermissionDeniedError,
     ValidationError,
 )
+from ledger.projections.failures import ProjectionStuckError
 
 __all__ = [
     "PROBLEM_BASE",
@@ -68,6 +69,7 @@ _STATUSES: tuple[tuple[type[LedgerError], int], ...] = (
     (ConcurrencyError, 409),
     (RequestTooLargeError, 413),
     (DatabaseUnavailableError, 503),
+    (ProjectionStuckError, 503),
 )
 
 _DESCRIPTIONS = {
@@ -77,7 +79,10 @@ _DESCRIPTIONS = {
     409: "Conflict with the ledger's state (balance, duplicate, state, idempotency)",
     413: "The body is larger than the server accepts",
     422: "Validation failed: malformed request or invalid values",
-    503: "The database is unavailable for now: retry after Retry-After seconds",
+    503: "Unavailable for now: the database is unreachable (`database-unavailable`, retry "
+         "after Retry-After seconds), or the read models are stuck before an event they "
+         "cannot apply (`projection-stuck`, naming the event: writes are refused until it "
+         "is resolved; reads still answer)",
 }
 
 _ACRONYMS = {"api": "API", "http": "HTTP"}

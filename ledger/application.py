@@ -54,6 +54,7 @@ from ledger.domain.errors import (
     DuplicateBehaviourError,
     DuplicateRecordError,
     LedgerError,
+    LimitExceededError,
     MethodologyNotFoundError,
     ParticipantNotFoundError,
     PeriodClosedError,
@@ -63,6 +64,7 @@ from ledger.domain.errors import (
     ValidationError,
 )
 from ledger.domain.issuance import IssuanceRequest, IssuanceSchedule
+from ledger.domain.limits import MAX_BLOCK_LABEL, MAX_POINTS, MAX_REGISTRY_NAME, bounded_text
 from ledger.domain.mandates import MandateScope
 from ledger.domain.methodology import PLAIN_DECIMAL, Methodology, parse_decimal
 from ledger.domain.neutrality_claim import NeutralityClaim
@@ -73,6 +75,7 @@ from ledger.domain.serials import Range
 from ledger.domain.text import check_text, forbidden_character
 from ledger.domain.timeutil import MAX_CLOCK_SKEW, check_not_future, parse_time
 from ledger.domain.trade import Trade
+from ledger.domain.unique_keys import KeyKind, UniqueKey, unique_key_id
 from ledger.domain.vintage import REGISTRY_TIME_ZONES, vintage_of
 from ledger.repository import LedgerRepository, ReadSetChanged
 from ledger.storage import first_events, stored_at
@@ -698,7 +701,11 @@ class Ledger(Application[UUID]):
     def publish_methodology(self, *, actor: UUID, code: str, version: str, region: str,
                             scene: str, activity_unit: str, factor_g_per_unit: str | int,
                             valid_from: str | datetime,
-                            valid_until: str | datetime | None = None) -> UUID:
+                            valid_until: str | datetime | None = None,
+                            max_activity: str | int | Decimal | None = None) -> UUID:
+        """Publish a methodology version; ``max_activity`` is the most activity one
+        behaviour may report (in ``activity_unit``; default
+        :data:`~ledger.domain.methodology.DEFAULT_MAX_ACTIVITY`)."""
         self._actor(actor, Role.ISSUER)
         methodology_id = ids.methodology_id(code, version)
         methodology = Methodology.publish(
@@ -706,7 +713,7 @@ class Ledger(Application[UUID]):
             activity_unit=activity_unit, factor_g_per_unit=factor_g_per_unit,
             valid_from=parse_time(valid_from, "valid_from"),
             valid_until=parse_time(valid_until, "valid_until") if valid_until else None,
-            actor=actor,
+            actor=actor, max_activity=max_activity,
         )
         try:
             self.save(methodology)
@@ -741,6 +748,7 @@ class Ledger(Application[UUID]):
         schedules: dict[UUID, IssuanceSchedule | None] = {}
         results: list[BehaviourResult | None] = [None] * len(reports)
         seen: dict[UUID, tuple[int, str]] = {}  # this call's acts: item, platform ref
+        totals: dict[str, int] = {}  # points per account: earned, and accepted in this call
 
         for start in range(0, len(reports), SAVE_CHUNK):  # a chunk per transaction
             pending: dict[UUID, tuple[int, Behaviour.Reported]] = {}
@@ -767,9 +775,40 @@ class Ledger(Application[UUID]):
                     results[index] = BehaviourResult(index=index, accepted=False,
                                                      error=error)
             self._reject_recorded(pending, results, legacy)
+            self._reject_above_points_limit(pending, results, totals)
             if pending:
                 self._save_behaviours(list(pending.values()), results, legacy)
         return [r for r in results if r is not None]
+
+    def _reject_above_points_limit(self, pending: dict[UUID, tuple[int, Behaviour.Reported]],
+                                   results: list[BehaviourResult | None],
+                                   totals: dict[str, int]) -> None:
+        """Reject the behaviours that would take a person's points past
+        :data:`~ledger.domain.limits.MAX_POINTS` (``limit-exceeded``), counting the points
+        the behaviour index holds (one query per chunk, for the people not yet counted in
+        this call) and those accepted before in this call (``totals``, kept up to date).
+        Without a behaviour index (bulk import) only the per-behaviour bound applies."""
+        if self.queries is None or not pending:
+            return
+        uncounted = {reported.account for _, reported in pending.values()} - totals.keys()
+        if uncounted:
+            earned_of = getattr(self.queries, "earned_points_of", None)
+            if earned_of is not None:
+                totals.update(earned_of(uncounted))
+            else:
+                totals.update({a: self.queries.earned_points(UUID(a)) for a in uncounted})
+        for behaviour_id, (index, reported) in list(pending.items()):
+            total = totals.get(reported.account, 0) + reported.reduction_g
+            if total > MAX_POINTS:
+                del pending[behaviour_id]
+                results[index] = BehaviourResult(index=index, accepted=False, error=(
+                    LimitExceededError(
+                        f"the person's points would pass {MAX_POINTS}, the most an account "
+                        "may earn", field="activity_amount", account=reported.account,
+                        earned=totals.get(reported.account, 0),
+                        reduction_g=reported.reduction_g)))
+            else:
+                totals[reported.account] = total
 
     def _prepare_behaviour(self, platform: UUID, report: BehaviourReport,
                            methodologies: dict[UUID, Methodology | LedgerError],
@@ -1086,6 +1125,16 @@ class Ledger(Application[UUID]):
 
         return self._retrying(command)
 
+    def _claim_key(self, kind: KeyKind, key: str, owner: UUID, refusal: str) -> UniqueKey:
+        """A new claim of ``key``; :class:`DuplicateRecordError` if it was claimed before
+        (a concurrent claim makes the save fail, and the command's retry finds it here)."""
+        key_id = unique_key_id(kind, key)
+        if self._exists(key_id):
+            first = self.repository.get(key_id)
+            raise DuplicateRecordError(f"{refusal} (by {first.owner})", key=key,
+                                       first=first.owner)
+        return UniqueKey.claim(kind, key, owner)
+
     def _registry(self, prefix: str) -> Registry:
         registry_id = ids.registry_id(prefix)
         if self._exists(registry_id):
@@ -1100,21 +1149,24 @@ class Ledger(Application[UUID]):
         self._actor(actor, Role.ISSUER)
         self._holder(holder, "holder")
         methodology = self.methodology(methodology_id)
-        if not isinstance(external_registry, str) or not isinstance(external_block, str):
-            raise ValidationError("external registry and block must be text", field="block")
-        registry_name = check_text(external_registry, "external_registry").upper()
-        block = check_text(external_block, "external_block").upper()
+        registry_name = bounded_text(check_text(external_registry, "external_registry"),
+                                     "external registry name", MAX_REGISTRY_NAME,
+                                     field="external_registry").upper()
+        block = bounded_text(check_text(external_block, "external_block"), "external block",
+                             MAX_BLOCK_LABEL, field="external_block").upper()
         registry_id = ids.external_registry_id(registry_name)
         batch_id = uuid4()
 
         def command() -> UUID:
             external = (self.repository.get(registry_id) if self._exists(registry_id)
                         else ExternalRegistry.recognise(registry_id, registry_name))
+            label = external.label_for(block)  # checked before anything is recorded
+            claimed = self._claim_key(KeyKind.BLOCK, label, batch_id, (
+                f"block label {label!r} already names a batch"))
             external.record_import(block=block, start=serial_start,
                                    end=serial_end, batch_id=batch_id, actor=actor)
             batch = CreditBatch.issue(
-                batch_id, block=(block if block.startswith(external.name)
-                                 else f"{external.name}:{block}"),
+                batch_id, block=label,
                 registry=external.name, vintage=vintage, methodology=methodology.id,
                 methodology_label=methodology.label, region=region, project_type=project_type,
                 quantity=serial_end - serial_start, serial_start=serial_start, holder=holder,
@@ -1122,7 +1174,7 @@ class Ledger(Application[UUID]):
                         "external_block": block},
                 behaviours_root=None, actor=actor, imported=True,
             )
-            self.save(external, batch)
+            self.save(external, batch, claimed)
             return batch_id
 
         return self._retrying(command)
@@ -1178,14 +1230,15 @@ class Ledger(Application[UUID]):
 
     def _with_consent(self, batch_id: UUID, *, holder: UUID, agent: UUID,
                       scope: MandateScope, quantity: int, record: UUID,
-                      command: Callable[[CreditBatch], R]) -> R:
+                      command: Callable[[CreditBatch], R],
+                      others: Sequence[Callable[[], Aggregate]] = ()) -> R:
         """Run ``command`` on the batch for ``agent`` acting on ``holder``'s credits: the
         holder's own request needs nothing more; anyone else needs a mandate of the holder in
         force for ``scope`` and ``quantity``, checked on the holder's participant read in the
         same attempt and saved with the batch (its ``MandateExercised`` event), so a
         revocation saved meanwhile makes this attempt conflict and decide again."""
         if holder == agent:
-            return self._on_batch(batch_id, command)
+            return self._on_batch(batch_id, command, *others)
 
         def attempt() -> R:
             now = _now()
@@ -1195,7 +1248,7 @@ class Ledger(Application[UUID]):
             result = command(batch)
             grantor.exercise_mandate(agent=agent, scope=scope, batch=batch_id, record=record,
                                      quantity=quantity, now=now, actor=agent)
-            self.save(batch, grantor)
+            self.save(batch, grantor, *(make() for make in others))
             return result
 
         return self._retrying(attempt)
@@ -1210,11 +1263,18 @@ class Ledger(Application[UUID]):
             self._actor(actor, Role.SETTLER)
             self._holder(seller, "seller")
             listing_id = ids.listing_id(actor, listing_ref)
+
+            def claimed_ref() -> Aggregate:
+                """An exchange's listing ref names one listing, whatever its batch."""
+                return self._claim_key(KeyKind.LISTING, str(listing_id), batch_id, (
+                    f"listing ref {listing_ref!r} of this exchange is already used"))
+
             self._with_consent(
                 batch_id, holder=seller, agent=actor, scope=MandateScope.LISTING,
                 quantity=quantity, record=listing_id, command=lambda b: b.escrow(
                     listing_id=listing_id, listing_ref=listing_ref, exchange=actor,
-                    seller=seller, quantity=quantity, actor=actor))
+                    seller=seller, quantity=quantity, actor=actor),
+                others=(claimed_ref,))
             return listing_id
 
     @_batch_command
@@ -1489,13 +1549,20 @@ class Ledger(Application[UUID]):
         with self._commanding(batch_id, actor):
             self._actor(actor, Role.BRIDGE)
             retirement_id = token_retirement_id(burn_id)
+
+            def claimed_retirement() -> Aggregate:
+                """The retirement's id derives from the burn: one retirement per burn,
+                whatever the batch named with it."""
+                return self._claim_key(KeyKind.RETIREMENT, str(retirement_id), batch_id, (
+                    f"burn {burn_id} was applied already as retirement {retirement_id}"))
+
             description = {"beneficiary": beneficiary, "purpose": purpose,
                            "jurisdiction": jurisdiction, "consumption_period": consumption_period,
                            "details": details or {}}
             self._on_batch(batch_id, lambda b: b.retire_tokenised(
                 retirement_id=retirement_id, pool_id=pool_id, quantity=quantity,
                 details=description, chain_reference=chain_reference, burn_id=burn_id,
-                chain_account=chain_account, actor=actor))
+                chain_account=chain_account, actor=actor), claimed_retirement)
             return retirement_id
 
     # ------------------------------------------------------------------ neutrality claims

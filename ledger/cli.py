@@ -21,6 +21,7 @@ from ledger.domain.errors import LedgerError
 from ledger.domain.ids import individual_account_id
 from ledger.domain.quantities import format_grams
 from ledger.gc_tuning import tune_gc
+from ledger.projections.failures import ProjectionStuckError
 from ledger.runtime import LedgerRuntime, Settings
 
 __all__ = ["main"]
@@ -71,26 +72,47 @@ def _run_demo(runtime: LedgerRuntime, people: int) -> None:
         raise LedgerError(f"anchoring the demo on {where} failed: {error}") from None
 
 
-def _open(args: argparse.Namespace) -> LedgerRuntime:
+def _open(args: argparse.Namespace, *, stuck_ok: bool = False) -> LedgerRuntime:
+    """The ledger, its read models brought up to date; if they are stuck before an event
+    they cannot apply, a :class:`ProjectionStuckError` unless ``stuck_ok`` (then they are
+    left where they stopped, and ``projection_failure`` names the event)."""
     settings = Settings.from_env(args.data_dir)
     if not settings.is_postgres and not settings.events_path.exists():
         raise LedgerError(f"no ledger in {settings.data_dir} (run 'carbon-ledger demo' or "
                           "pass --data-dir)")
     runtime = LedgerRuntime(settings)
-    runtime.sync()
+    try:
+        runtime.sync()
+    except ProjectionStuckError:
+        if not stuck_ok:
+            runtime.close()
+            raise
+    except BaseException:
+        runtime.close()
+        raise
     return runtime
 
 
 def cmd_status(args: argparse.Namespace) -> None:
-    with _open(args) as rt:
+    with _open(args, stuck_ok=True) as rt:
         views = rt.views
         print(f"data directory     {rt.settings.data_dir}")
         print(f"events recorded    {rt.ledger.recorder.max_notification_id() or 0:,}")
         print(f"projected up to    {rt.projector.position():,}")
+        failure = rt.projection_failure
+        if failure is not None:
+            print(f"PROJECTION STUCK   at event {failure.position:,}: the read models cannot "
+                  "apply it")
+            print(f"  event topic      {failure.topic}")
+            print(f"  originator       {failure.originator_id} "
+                  f"version {failure.originator_version}")
+            print(f"  error            {failure.error}")
         print(f"participants       {len(views.participants()):,}")
         print(f"behaviours         {views.behaviour_count():,}")
         print(f"batches            {len(views.batches()):,}")
         print(f"retirements        {len(views.retirements()):,}")
+        if failure is not None:  # a non-zero exit, for monitoring
+            raise ProjectionStuckError(failure)
 
 
 def cmd_batches(args: argparse.Namespace) -> None:

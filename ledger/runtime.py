@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from ledger.application import Ledger
 from ledger.domain.errors import LedgerError
 from ledger.projections.database import make_engine, startup_lock
+from ledger.projections.failures import ProjectionFailure
 from ledger.projections.projector import Projector
 from ledger.projections.queries import ProjectedBehaviourQueries, ReadModels
 from ledger.write_lock import WriteLock
@@ -270,8 +271,16 @@ class LedgerRuntime:
             self._anchoring = Anchoring(self)
         return self._anchoring
 
+    @property
+    def projection_failure(self) -> ProjectionFailure | None:
+        """The event the read models are stuck before, if the last catch-up met one."""
+        return self.projector.failure
+
     def sync(self, until: int | None = None) -> int:
         """Bring the read models up to date; returns the number of events applied.
+
+        Raises :class:`~ledger.projections.failures.ProjectionStuckError` if an event cannot
+        be applied (those before it are).
 
         With ``until`` (a notification id the caller has written), a sync that another
         thread has already carried past it is not repeated: under concurrent requests one

@@ -12,6 +12,7 @@ import logging
 import threading
 
 from ledger.leases import Lease
+from ledger.projections.failures import ProjectionStuckError
 from ledger.runtime import LedgerRuntime
 
 __all__ = ["BackgroundServices"]
@@ -50,6 +51,8 @@ class BackgroundServices:
         while not self._stop.is_set():
             try:
                 self.runtime.sync()
+            except ProjectionStuckError:
+                pass  # logged once by the projector, naming the event; retried
             except Exception:  # keep following; the next page is retried
                 logger.exception("projector page failed; retrying")
             self._stop.wait(self.interval)

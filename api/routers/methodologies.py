@@ -62,7 +62,7 @@ async def publish_methodology(body: MethodologyCreate, command: CommandDep) -> R
             actor=actor, code=body.code, version=body.version, region=body.region,
             scene=body.scene, activity_unit=body.activity_unit,
             factor_g_per_unit=body.factor_g_per_unit, valid_from=body.valid_from,
-            valid_until=body.valid_until),
+            valid_until=body.valid_until, max_activity=body.max_activity),
         lambda methodology_id: methodology_public(command.runtime.views, methodology_id),
         status_code=201)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import StringConstraints
+from pydantic import Field, StringConstraints
 
 from api.schemas.common import LINE, DecimalText, Instant, Name, RequestModel, ResponseModel, Stamp
 
@@ -24,6 +24,9 @@ class MethodologyCreate(RequestModel):
     factor_g_per_unit: DecimalText
     valid_from: Instant
     valid_until: Instant | None = None
+    max_activity: DecimalText | None = Field(default=None, description=(
+        "the most activity one behaviour may report, in activity_unit (default 10000000); "
+        "a behaviour above it is rejected (activity-above-maximum)"))
 
 
 class MethodologyPublic(ResponseModel):
@@ -34,6 +37,7 @@ class MethodologyPublic(ResponseModel):
     scene: str
     activity_unit: str
     factor_g_per_unit: str
+    max_activity: str = Field(description="the most activity one behaviour may report")
     valid_from: Stamp
     valid_until: Stamp | None
     superseded_by: UUID | None

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event, get_topic
 
-from ledger.domain.errors import ValidationError
+from ledger.domain.errors import ActivityLimitError, ValidationError
 from ledger.domain.methodology import Methodology
 from ledger.domain.quantities import MAX_GRAMS
 from ledger.domain.text import check_text
@@ -122,15 +122,16 @@ def _reported_fields(platform: UUID, platform_ref: str, account: UUID, methodolo
             f"{methodology.label} is not valid at {occurred_at.isoformat()}",
             field="occurred_at",
         )
+    methodology.check_activity(activity_amount)
     quantification = methodology.quantify(activity_amount)
     if quantification.reduction_g <= 0:
         raise ValidationError(
             f"activity {activity_amount} {methodology.activity_unit} quantifies to less "
             "than one gram", field="activity_amount")
     if quantification.reduction_g > MAX_GRAMS:
-        raise ValidationError(
+        raise ActivityLimitError(
             f"activity {activity_amount} {methodology.activity_unit} quantifies to more "
-            f"than {MAX_GRAMS} grams", field="activity_amount")
+            f"than {MAX_GRAMS} grams", field="activity_amount", maximum_g=MAX_GRAMS)
     return {
         "platform": str(platform),
         "platform_ref": _text(platform_ref, "platform_ref"),

@@ -37,11 +37,20 @@ from ledger.domain.errors import (
     DuplicateRecordError,
     InsufficientBalanceError,
     InvalidStateError,
+    LimitExceededError,
     PermissionDeniedError,
     RecordNotFoundError,
     ValidationError,
 )
 from ledger.domain.ids import uuid5
+from ledger.domain.limits import (
+    MAX_BLOCK_LABEL,
+    MAX_PROJECT_TYPE,
+    MAX_REGISTRY_NAME,
+    MAX_SERIAL,
+    MAX_TOTAL_G,
+    bounded_text,
+)
 from ledger.domain.quantities import MAX_GRAMS, require_grams
 from ledger.domain.retirement import validate_retirement_details
 from ledger.domain.serials import Range, add_ranges, ranges_total, remove_ranges, take_lowest
@@ -333,6 +342,13 @@ class CreditBatch(Aggregate):
             raise ValidationError("serial_start must be a non-negative integer",
                                   field="serial_start")
         region = check_text(region, "region")
+        block = bounded_text(block, "block label", MAX_BLOCK_LABEL, field="block")
+        registry = bounded_text(registry, "registry", MAX_REGISTRY_NAME, field="registry")
+        project_type = bounded_text(project_type, "project type", MAX_PROJECT_TYPE,
+                                    field="project_type")
+        if serial_start + quantity > MAX_SERIAL:
+            raise ValidationError(f"serials must end at most at {MAX_SERIAL}",
+                                  field="serial_start", value=str(serial_start))
         return cls._create(
             cls.Imported if imported else cls.Issued,
             id=batch_id,
@@ -684,10 +700,28 @@ class CreditBatch(Aggregate):
             message = bridge_lock_message(chain_id=chain_id, token_contract=token_contract,
                                           batch_id=self.id, lock_id=lock_id,
                                           recipient=chain_address, quantity=quantity)
+            self._check_pool_total(chain_id, token_contract, quantity)
         self._locked_for_tokens(lock_id=str(lock_id), holder=str(holder), quantity=quantity,
                                 chain_address=chain_address, ranges=ranges, actor=str(actor),
                                 bridge_message=message)
         return ranges
+
+    def _check_pool_total(self, chain_id: int, token_contract: str, quantity: int) -> None:
+        """A token pool counts everything ever minted into it (credits may go round: locked,
+        minted, burned back, locked again); refuse a bridged lock that would take that
+        count, with every bridged lock made for the pool so far, past ``2**63 - 1`` g."""
+        pool = token_pool_id(self.id, chain_id, token_contract)
+        total = quantity
+        for lock in self.locks.values():
+            if message := lock.get("bridge_message"):
+                target = decode_bridge_lock_message(message)
+                if token_pool_id(self.id, target.chain_id, target.token_contract) == pool:
+                    total += target.amount // UNITS_PER_GRAM
+        if total > MAX_TOTAL_G:
+            raise LimitExceededError(
+                f"the token pool of batch {self.block} on chain {chain_id} would count more "
+                f"than {MAX_TOTAL_G} g minted", batch=str(self.id), pool=str(pool),
+                requested=quantity)
 
     @event("LockedForTokens")
     def _locked_for_tokens(self, lock_id: str, holder: str, quantity: int, chain_address: str,

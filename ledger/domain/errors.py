@@ -6,6 +6,7 @@ offending values in ``details``::
 
     LedgerError
     ├── ValidationError            malformed input: quantity, date, code, unknown enum value
+    │   └── ActivityLimitError         a behaviour above its methodology's maximum activity
     ├── NotFoundError              an aggregate that does not exist
     │   ├── ParticipantNotFoundError
     │   ├── MethodologyNotFoundError
@@ -20,7 +21,8 @@ offending values in ``details``::
     │   ├── OverlappingImportError     an external serial range was imported before
     │   ├── PeriodClosedError          behaviours of a period already claimed for issuance
     │   ├── InvalidStateError          e.g. issuing an unattested request, releasing twice
-    │   └── TradeConflictError         a trade id reused with different terms
+    │   ├── TradeConflictError         a trade id reused with different terms
+    │   └── LimitExceededError         a total would pass what a record can hold (2**63 - 1)
     └── ConcurrencyError           a write kept losing optimistic-concurrency races
 """
 
@@ -29,6 +31,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "ActivityLimitError",
     "BatchNotFoundError",
     "ConcurrencyError",
     "ConflictError",
@@ -38,6 +41,7 @@ __all__ = [
     "InsufficientBalanceError",
     "InvalidStateError",
     "LedgerError",
+    "LimitExceededError",
     "MethodologyNotFoundError",
     "NotFoundError",
     "OverlappingImportError",
@@ -72,6 +76,12 @@ class ValidationError(LedgerError):
     """Raised when a command's input is malformed, before any state is read."""
 
     code = "validation-error"
+
+
+class ActivityLimitError(ValidationError):
+    """A behaviour's activity is above the most its methodology accepts for one act."""
+
+    code = "activity-above-maximum"
 
 
 class NotFoundError(LedgerError):
@@ -142,6 +152,13 @@ class InvalidStateError(ConflictError):
 
 class TradeConflictError(ConflictError):
     code = "trade-conflict"
+
+
+class LimitExceededError(ConflictError):
+    """The command would take a running total (a person's points, a claim's retired grams)
+    past what the ledger's records hold: at most ``2**63 - 1``."""
+
+    code = "limit-exceeded"
 
 
 class ConcurrencyError(LedgerError):

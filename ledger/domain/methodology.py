@@ -6,20 +6,27 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal, Inexact, InvalidOperation, localcontext
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from ledger.domain.errors import InvalidStateError, ValidationError
+from ledger.domain.errors import ActivityLimitError, InvalidStateError, ValidationError
+from ledger.domain.limits import MAX_METHODOLOGY_VERSION, bounded_text
 from ledger.domain.text import check_text
 from ledger.domain.timeutil import require_aware
 
-__all__ = ["PLAIN_DECIMAL", "Methodology", "Quantification", "parse_decimal"]
+__all__ = ["DEFAULT_MAX_ACTIVITY", "PLAIN_DECIMAL", "Methodology", "Quantification",
+           "parse_decimal"]
 
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9._-]{1,63}$")
 PLAIN_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?", re.ASCII)
 MAX_DECIMALS = 6
 MAX_DIGITS = 24
+# The most activity one behaviour may report when its methodology names no maximum (those
+# published before the bound existed): ten million units of whatever the methodology counts
+# (kWh, km, g ...) in one act; a methodology publishes its own, tighter bound.
+DEFAULT_MAX_ACTIVITY = Decimal(10_000_000)
 
 
 def parse_decimal(value: str | int | Decimal, name: str) -> Decimal:
@@ -64,7 +71,29 @@ class Quantification:
 class Methodology(Aggregate):
     """A published, versioned methodology such as ``WH-EV-CHARGING-V1``."""
 
-    @event("Published")
+    class Published(Aggregate.Created):
+        """Published; version 2 names the most activity one behaviour may report
+        (``max_activity``, in the activity unit). Version 1 events are upcast with
+        ``max_activity`` None: :data:`DEFAULT_MAX_ACTIVITY` applies."""
+
+        class_version = 2
+
+        code: str
+        methodology_version: str
+        region: str
+        scene: str
+        activity_unit: str
+        factor_g_per_unit: str
+        valid_from: datetime
+        valid_until: datetime | None
+        published_by: str
+        max_activity: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["max_activity"] = None
+
+    @event(Published)
     def __init__(
         self,
         code: str,
@@ -76,6 +105,7 @@ class Methodology(Aggregate):
         valid_from: datetime,
         valid_until: datetime | None,
         published_by: str,
+        max_activity: str | None,
     ) -> None:
         self.code = code
         # Not ``version``: that is the aggregate's event counter.
@@ -87,6 +117,7 @@ class Methodology(Aggregate):
         self.valid_from = valid_from
         self.valid_until = valid_until
         self.published_by = published_by
+        self.max_activity_text = max_activity  # None: published before the bound existed
         self.superseded_by: str | None = None
 
     @classmethod
@@ -103,7 +134,10 @@ class Methodology(Aggregate):
         valid_from: datetime,
         valid_until: datetime | None,
         actor: UUID,
+        max_activity: str | int | Decimal | None = None,
     ) -> Methodology:
+        """Publish; ``max_activity`` is the most activity one behaviour may report (default
+        :data:`DEFAULT_MAX_ACTIVITY`)."""
         if not _CODE.match(code):
             raise ValidationError(
                 f"methodology code {code!r} must be 2-64 upper-case letters, digits, . _ -",
@@ -112,7 +146,11 @@ class Methodology(Aggregate):
         for name, value in (("version", version), ("region", region), ("scene", scene),
                             ("activity_unit", activity_unit)):
             check_text(value, name)
+        version = bounded_text(version, "methodology version", MAX_METHODOLOGY_VERSION,
+                               field="version")
         factor = parse_decimal(factor_g_per_unit, "factor_g_per_unit")
+        maximum = parse_decimal(DEFAULT_MAX_ACTIVITY if max_activity is None else max_activity,
+                                "max_activity")
         start = require_aware(valid_from, "valid_from")
         end = require_aware(valid_until, "valid_until") if valid_until is not None else None
         if end is not None and end <= start:
@@ -129,11 +167,27 @@ class Methodology(Aggregate):
             valid_from=start,
             valid_until=end,
             published_by=str(actor),
+            max_activity=str(maximum),
         )
 
     @property
     def label(self) -> str:
         return f"{self.code} v{self.methodology_version}"
+
+    @property
+    def max_activity(self) -> Decimal:
+        """The most activity one behaviour may report, in the activity unit."""
+        text = self.max_activity_text
+        return Decimal(text) if text is not None else DEFAULT_MAX_ACTIVITY
+
+    def check_activity(self, activity_amount: Decimal) -> None:
+        """Refuse an activity above :attr:`max_activity` (implausible for one act)."""
+        if activity_amount > self.max_activity:
+            raise ActivityLimitError(
+                f"activity {activity_amount} {self.activity_unit} is above the most "
+                f"{self.label} accepts for one behaviour ({self.max_activity} "
+                f"{self.activity_unit})", field="activity_amount",
+                maximum=str(self.max_activity), value=str(activity_amount))
 
     def is_valid_at(self, when: datetime) -> bool:
         return self.valid_from <= when and (self.valid_until is None or when < self.valid_until)

@@ -10,7 +10,8 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from ledger.domain.errors import DuplicateRecordError
+from ledger.domain.errors import DuplicateRecordError, LimitExceededError
+from ledger.domain.limits import MAX_COUNT, MAX_TOTAL_G
 from ledger.domain.quantities import require_grams
 from ledger.domain.text import check_text
 
@@ -52,12 +53,22 @@ class NeutralityClaim(Aggregate):
         require_grams(quantity)
         if str(retirement_id) in self.retirements:
             raise DuplicateRecordError(f"retirement {retirement_id} already counted")
+        if self.retired_g + quantity > MAX_TOTAL_G or len(self.retirements) >= MAX_COUNT:
+            raise LimitExceededError(
+                f"the claim {self.event_name!r} cannot count more retirements: its total "
+                f"would pass {MAX_TOTAL_G} g or {MAX_COUNT} retirements",
+                claim=str(self.id), retired_g=self.retired_g, requested=quantity)
         self._retirement_counted(retirement_id=str(retirement_id), batch=str(batch),
                                  quantity=quantity, met=self.retired_g + quantity
                                  >= self.footprint_g, actor=str(actor))
 
     def receive_donation(self, *, account: UUID, points: int, actor: UUID) -> None:
         require_grams(points, "points")
+        if self.donated_points + points > MAX_TOTAL_G:
+            raise LimitExceededError(
+                f"the claim {self.event_name!r} cannot receive {points} more points: its "
+                f"total would pass {MAX_TOTAL_G}", claim=str(self.id),
+                donated_points=self.donated_points, requested=points)
         self._donation_received(account=str(account), points=points, actor=str(actor))
 
     @event("RetirementCounted")

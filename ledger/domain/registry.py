@@ -9,6 +9,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from ledger.domain.errors import OverlappingImportError, ValidationError
+from ledger.domain.limits import MAX_BLOCK_LABEL, MAX_SERIAL
 from ledger.domain.text import check_text
 
 __all__ = ["ExternalRegistry", "Registry", "validate_prefix"]
@@ -61,6 +62,26 @@ class ExternalRegistry(Aggregate):
         name = check_text(name, "registry")
         return cls._create(cls.Recognised, id=registry_id, name=name)
 
+    def label_for(self, block: str) -> str:
+        """The block label of the batch that imports the next range of external ``block``:
+        ``<registry>:<block>``, and ``<registry>:<block>#<n>`` for its n-th range. Always
+        qualified, so never the label of a batch this ledger issues (``HBCER-2024-000001``);
+        other coincidences (registry ``X`` with block ``Y:Z`` and registry ``X:Y`` with block
+        ``Z``) are refused when the label is claimed (see
+        :class:`~ledger.domain.unique_keys.UniqueKey`)."""
+        block = block.strip().upper()
+        if not block:
+            raise ValidationError("external serial block must not be empty",
+                                  field="external_block")
+        earlier = len(self.imported.get(block, []))
+        label = f"{self.name}:{block}" + (f"#{earlier + 1}" if earlier else "")
+        if len(label) > MAX_BLOCK_LABEL:
+            raise ValidationError(
+                f"the batch label {label[:40]}... would be longer than {MAX_BLOCK_LABEL} "
+                "characters: use a shorter registry name or block", field="external_block",
+                limit=MAX_BLOCK_LABEL, length=len(label))
+        return label
+
     def record_import(self, *, block: str, start: int, end: int, batch_id: UUID,
                       actor: UUID) -> None:
         """Record ``[start, end)`` of external ``block``; any overlap is refused."""
@@ -70,6 +91,9 @@ class ExternalRegistry(Aggregate):
         for name, value in (("serial_start", start), ("serial_end", end)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValidationError(f"{name} must be a non-negative integer", field=name)
+            if value > MAX_SERIAL:
+                raise ValidationError(f"{name} must be at most {MAX_SERIAL}", field=name,
+                                      value=str(value))
         if end <= start:
             raise ValidationError("serial_end must be greater than serial_start",
                                   field="serial_end")

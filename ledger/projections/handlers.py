@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ledger.domain.credit_batch import LotState, decode_bridge_lock_message, token_pool_id
+from ledger.domain.methodology import DEFAULT_MAX_ACTIVITY
 from ledger.projections import schema as t
 from ledger.projections.behaviour_rows import BehaviourRow, stamp
 from ledger.projections.driver_statements import DriverStatement
@@ -152,6 +153,7 @@ def _methodology_published(conn: Connection, e: Any, _: int) -> None:
     conn.execute(insert(t.methodologies), dict(
         id=str(e.originator_id), code=e.code, version=e.methodology_version, region=e.region,
         scene=e.scene, activity_unit=e.activity_unit, factor_g_per_unit=e.factor_g_per_unit,
+        max_activity=e.max_activity or str(DEFAULT_MAX_ACTIVITY),
         valid_from=stamp(e.valid_from),
         valid_until=stamp(e.valid_until) if e.valid_until else None))
 
@@ -284,7 +286,8 @@ def _record_spend(conn: Connection, account: str, e: Any, position: int, kind: s
 
 @handles("IssuanceSchedule.Opened", "IssuanceSchedule.PeriodClaimed", "Registry.Opened",
          "Registry.BlockAssigned", "ExternalRegistry.Recognised",
-         "ExternalRegistry.RangeImported", "Trade.Settled", "ActKey.Indexed")
+         "ExternalRegistry.RangeImported", "Trade.Settled", "ActKey.Indexed",
+         "UniqueKey.Claimed")
 def _no_view(conn: Connection, e: Any, position: int) -> None:
     """Facts kept for consistency on the write side; their read models come from other
     events (the batch, the trade settlement on the batch)."""
@@ -481,7 +484,9 @@ def _escrowed(conn: Connection, e: Any, _: int) -> None:
 
 @handles("CreditBatch.ListingCancelled")
 def _listing_cancelled(conn: Connection, e: Any, _: int) -> None:
-    conn.execute(update(t.listings).where(t.listings.c.id == e.listing_id)
+    lc = t.listings.c
+    conn.execute(update(t.listings).where(lc.id == e.listing_id,
+                                          lc.batch == str(e.originator_id))
                  .values(status="cancelled"))
     if e.ranges:
         _move(conn, str(e.originator_id), e.ranges, ("escrowed", e.listing_id, e.seller),
@@ -497,7 +502,7 @@ def _trade_settled(conn: Connection, e: Any, position: int) -> None:
         price_per_tonne=e.price_per_tonne, currency=e.currency, ranges=_dumps(e.ranges),
         retirement_id=e.retirement_id, settled_at=stamp(e.timestamp), position=position))
     lc = t.listings.c
-    conn.execute(update(t.listings).where(lc.id == e.listing_id)
+    conn.execute(update(t.listings).where(lc.id == e.listing_id, lc.batch == batch)
                  .values(sold=lc.sold + e.quantity))
     if e.retirement_id is None:
         target = ("available", e.buyer, e.buyer)

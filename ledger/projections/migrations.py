@@ -63,6 +63,9 @@ MIGRATIONS: list[Migration] = [
     Migration(3, "token bridge: bridge_locks and per-contract token pools",
               _recreate_read_models, rebuild=True),
     Migration(4, "consent: mandates granted by holders to exchanges and banks", _mandates),
+    Migration(5, "read models hold every event an old log may hold: listings keyed by batch, "
+              "block labels not unique, unbounded labels as text; running sums stay integers",
+              _recreate_read_models, rebuild=True),
 ]
 
 

@@ -24,6 +24,7 @@ repair.
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from itertools import groupby
@@ -35,6 +36,7 @@ from sqlalchemy.exc import IntegrityError as SQLIntegrityError
 from ledger.application import Ledger
 from ledger.projections import schema
 from ledger.projections.database import is_sqlite
+from ledger.projections.failures import ProjectionFailure, ProjectionStuckError, one_line
 from ledger.projections.handlers import BULK_HANDLERS, HANDLERS, INDEXES_USED
 from ledger.projections.log_reader import (
     BEHAVIOUR_NAME,
@@ -51,9 +53,10 @@ from ledger.projections.pg_behaviours import (
     postgres_row_reader,
 )
 
-__all__ = ["Projector", "UnknownEventError"]
+__all__ = ["ProjectionFailure", "ProjectionStuckError", "Projector", "UnknownEventError"]
 
 TRACKING_NAME = "ledger-views"
+logger = logging.getLogger(__name__)
 
 
 class ReadAhead(NamedTuple):
@@ -94,6 +97,8 @@ class Projector:
         # or found by it under the write lock); saves a query after each catch-up.
         self.reached = 0
         self._deferred_indexes: list[Index] = []  # during a rebuild
+        # The event the read models could not apply, while they are stuck before it.
+        self.failure: ProjectionFailure | None = None
 
     def create_tables(self) -> None:
         """Apply pending schema migrations and create the tracking row."""
@@ -124,17 +129,58 @@ class Projector:
         return max(0, (self.ledger.recorder.max_notification_id() or 0) - self.position())
 
     def catch_up(self) -> int:
-        """Apply every notification not yet applied; returns how many were applied."""
+        """Apply every notification not yet applied; returns how many were applied.
+
+        Raises :class:`ProjectionStuckError` naming the event if one cannot be applied (the
+        events before it are applied)."""
         with self._lock:
             return self._catch_up(self.page_size)
 
     def _catch_up(self, page_size: int) -> int:
         applied = 0
         while True:
-            count = self._apply_page(page_size)
+            try:
+                count = self._apply_page(page_size)
+            except Exception:  # found again event by event, then reported
+                count = self._apply_singly(page_size)
             applied += count
             if count < page_size:
+                self.failure = None
                 return applied
+
+    def _apply_singly(self, limit: int) -> int:
+        """After a page failed (rolled back): apply up to ``limit`` events one at a time,
+        each decoded by the mapper, so that an event that fails alone is named exactly
+        (:class:`ProjectionStuckError`); if none does (the failure was transient), returns
+        how many were applied."""
+        applied = 0
+        while applied < limit:
+            after = self.position()
+            try:
+                count = self._apply_page(1, reader=self._readers[False])
+            except Exception as error:
+                raise ProjectionStuckError(self._failed(after, error)) from error
+            if not count:
+                break
+            applied += count
+        return applied
+
+    def _failed(self, after: int, error: Exception) -> ProjectionFailure:
+        """Record (and log, once) that the event after position ``after`` failed."""
+        notifications = self.ledger.recorder.select_notifications(
+            start=after, limit=1, inclusive_of_start=False)
+        if notifications:
+            n = notifications[0]
+            failure = ProjectionFailure(
+                position=n.id, topic=n.topic, originator_id=str(n.originator_id),
+                originator_version=n.originator_version, error=one_line(error))
+        else:
+            failure = ProjectionFailure(position=after + 1, topic="?", originator_id="?",
+                                        originator_version=0, error=one_line(error))
+        if failure != self.failure:
+            logger.error("read models stuck: %s", failure.describe(), exc_info=error)
+        self.failure = failure
+        return failure
 
     def _catch_up_reading_ahead(self, page_size: int) -> int:
         """:meth:`_catch_up`, reading the next page of the log in a second thread while the
@@ -148,10 +194,13 @@ class Projector:
             after = self.position()
             ahead = pool.submit(self.reader.read, after, page_size)
             while True:
-                page = ahead.result()
-                next_after = page.last_position if page else after
-                ahead = pool.submit(self.reader.read, next_after, page_size)
-                count = self._apply_page(page_size, ReadAhead(after, page))
+                try:
+                    page = ahead.result()
+                    next_after = page.last_position if page else after
+                    ahead = pool.submit(self.reader.read, next_after, page_size)
+                    count = self._apply_page(page_size, ahead=ReadAhead(after, page))
+                except Exception:  # located and reported without reading ahead
+                    return applied + self._catch_up(page_size)
                 applied += count
                 if count < page_size:
                     return applied
@@ -172,13 +221,14 @@ class Projector:
             return SQLiteHelperReader(self.ledger, db_file)
         return None
 
-    def _apply_page(self, page_size: int, ahead: ReadAhead | None = None) -> int:
+    def _apply_page(self, page_size: int, ahead: ReadAhead | None = None,
+                    reader: LogReader | None = None) -> int:
         with self.engine.begin() as conn:
             position = self._position(conn, lock=True)
             if ahead is not None and ahead.after == position:
                 page = ahead.page
             else:
-                page = self.reader.read(position, page_size)
+                page = (reader or self.reader).read(position, page_size)
             reached = position
             if page:
                 for run in page.runs():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -97,7 +97,9 @@ class ReadModels:
         return self._one(select(t.batches).where(t.batches.c.id == str(batch_id)))
 
     def batch_by_block(self, block: str) -> dict[str, Any] | None:
-        return self._one(select(t.batches).where(t.batches.c.block == block))
+        """The batch labelled ``block`` (the first, should an old log hold two)."""
+        return self._one(select(t.batches).where(t.batches.c.block == block)
+                         .order_by(t.batches.c.position))
 
     def supply(self, batch_id: UUID | str | None = None) -> list[dict[str, Any]]:
         query = (select(t.supply, t.batches.c.block)
@@ -286,13 +288,23 @@ class ReadModels:
                       project_type: str | None = None) -> list[dict[str, Any]]:
         """Supply by state summed per registry, over the batches matching the filters."""
         b, s = t.batches.c, t.supply.c
+        columns = ("issued", *_STATES)
         query = _equal(
-            select(b.registry, func.count().label("batches"),
-                   *(func.sum(s[state]).label(state) for state in ("issued", *_STATES)))
+            select(b.registry, *(s[state] for state in columns))
             .join(t.supply, s.batch == b.id),
             {b.registry: registry, b.vintage: vintage, b.region: region,
              b.project_type: project_type})
-        return self._all(query.group_by(b.registry).order_by(b.registry))
+        # Summed here, exactly: the totals of many batches may pass 2**63 - 1, which SQLite's
+        # sum() refuses (and its total() would round).
+        totals: dict[str, dict[str, Any]] = {}
+        with self.engine.connect() as conn:
+            for row in conn.execute(query):
+                total = totals.setdefault(row.registry, {
+                    "registry": row.registry, "batches": 0, **dict.fromkeys(columns, 0)})
+                total["batches"] += 1
+                for state in columns:
+                    total[state] += int(row._mapping[state])
+        return [totals[name] for name in sorted(totals)]
 
     def balances_page(self, account: UUID | str, *, after: Sequence[Any] | None = None,
                       limit: int = 50) -> Page:
@@ -368,7 +380,10 @@ class ReadModels:
         return self._one(select(t.trades).where(t.trades.c.id == str(trade_id)))
 
     def listing(self, listing_id: UUID | str) -> dict[str, Any] | None:
-        return self._one(select(t.listings).where(t.listings.c.id == str(listing_id)))
+        # Listing refs are unique per exchange; an old log may hold one reused on another
+        # batch: the listings are then told apart by batch.
+        return self._one(select(t.listings).where(t.listings.c.id == str(listing_id))
+                         .order_by(t.listings.c.batch))
 
     def claims_page(self, *, after: Sequence[Any] | None = None, limit: int = 50,
                     organiser: UUID | str | None = None, scope: str | None = None,
@@ -444,6 +459,18 @@ class ProjectedBehaviourQueries:
         with self.projector.engine.connect() as conn:
             earned = conn.execute(select(c.earned).where(c.account == str(account))).scalar()
         return int(earned or 0)
+
+    def earned_points_of(self, accounts: Collection[str]) -> dict[str, int]:
+        """Points earned by each account (one query per 500 accounts, after catching up)."""
+        self.projector.catch_up()
+        c = t.carbon_accounts.c
+        wanted = sorted(accounts)
+        earned = dict.fromkeys(wanted, 0)
+        with self.projector.engine.connect() as conn:
+            for start in range(0, len(wanted), 500):
+                earned.update((row.account, int(row.earned)) for row in conn.execute(
+                    select(c.account, c.earned).where(c.account.in_(wanted[start:start + 500]))))
+        return earned
 
     def unissued_behaviours(self, platform: UUID, methodology: UUID, period_start: datetime,
                             period_end: datetime) -> UnissuedBehaviours:

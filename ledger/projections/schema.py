@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     Index,
     Integer,
@@ -30,6 +31,15 @@ STATES = ("available", "escrowed", "pledged", "retired", "tokenised", "exported"
 def _state_columns() -> list[Column[int]]:
     """One grams column per lot state (see ledger.domain.credit_batch.LotState)."""
     return [Column(state, GRAMS, nullable=False) for state in STATES]
+
+
+def _integers(*names: str) -> list[CheckConstraint]:
+    """Columns kept as running sums (``x = x + delta``) stay integers. SQLite makes a sum
+    that overflows 64 bits a float, silently; with this check it is refused, as PostgreSQL
+    refuses it, and the projector stops before the event, naming it. (The domain keeps every
+    sum within 64 bits: ledger.domain.limits.)"""
+    return [CheckConstraint(f"typeof({name}) = 'integer'").ddl_if(dialect="sqlite")
+            for name in names]
 
 
 tracking = Table(
@@ -75,11 +85,14 @@ methodologies = Table(
     "methodologies", metadata,
     Column("id", ID, primary_key=True),
     Column("code", String(64), nullable=False),
-    Column("version", String(32), nullable=False),
+    # Text, not a bounded string, where a value was once unbounded in the domain: an old log
+    # may hold a longer one (today's bounds: ledger.domain.limits).
+    Column("version", Text, nullable=False),
     Column("region", Text, nullable=False),
     Column("scene", Text, nullable=False),
     Column("activity_unit", Text, nullable=False),
     Column("factor_g_per_unit", Text, nullable=False),
+    Column("max_activity", Text, nullable=False),  # per behaviour, in the activity unit
     Column("valid_from", String(40), nullable=False),
     Column("valid_until", String(40)),
     Column("superseded_by", ID),
@@ -112,6 +125,7 @@ carbon_accounts = Table(
     Column("redeemed", GRAMS, nullable=False),
     Column("donated", GRAMS, nullable=False),
     Column("behaviours", BigInteger, nullable=False),
+    *_integers("earned", "redeemed", "donated", "behaviours"),
     # Every page of behaviours adds to most accounts' totals: pages half empty let PostgreSQL
     # update a row in place (a HOT update, no new primary-key entry; measured ~40% cheaper).
     postgresql_with={"fillfactor": 50},
@@ -147,13 +161,15 @@ issuance_requests = Table(
 batches = Table(
     "batches", metadata,
     Column("id", ID, primary_key=True),
-    Column("block", String(128), nullable=False, unique=True),
-    Column("registry", String(64), nullable=False),
+    # Unique by the domain's rules (ledger.domain.unique_keys); not a constraint here, because
+    # an old log may hold two batches of the same label (imports before the rule).
+    Column("block", Text, nullable=False),
+    Column("registry", Text, nullable=False),
     Column("vintage", Integer, nullable=False),
     Column("methodology", ID, nullable=False),
     Column("methodology_label", Text, nullable=False),
     Column("region", Text, nullable=False),
-    Column("project_type", String(32), nullable=False),
+    Column("project_type", Text, nullable=False),
     Column("quantity", GRAMS, nullable=False),
     Column("serial_start", GRAMS, nullable=False),
     Column("behaviours_root", String(64)),
@@ -161,6 +177,7 @@ batches = Table(
     Column("origin", String(16), nullable=False),  # issued | imported
     Column("issued_at", String(40), nullable=False),
     Column("position", BigInteger, nullable=False),
+    Index("ix_batches_block", "block"),
 )
 
 supply = Table(
@@ -168,6 +185,7 @@ supply = Table(
     Column("batch", ID, primary_key=True),
     Column("issued", GRAMS, nullable=False),
     *_state_columns(),
+    *_integers(*STATES),
 )
 
 balances = Table(
@@ -175,6 +193,7 @@ balances = Table(
     Column("account", ID, primary_key=True),
     Column("batch", ID, primary_key=True),
     *_state_columns(),
+    *_integers(*STATES),
     Index("ix_balances_batch", "batch"),
 )
 
@@ -190,15 +209,18 @@ serials = Table(
 )
 
 listings = Table(
+    # Keyed by batch and listing: a listing ref is unique per exchange by the domain's rules
+    # (ledger.domain.unique_keys), but an old log may hold one reused on two batches.
     "listings", metadata,
     Column("id", ID, primary_key=True),
-    Column("batch", ID, nullable=False),
+    Column("batch", ID, primary_key=True),
     Column("exchange", ID, nullable=False),
     Column("listing_ref", Text, nullable=False),
     Column("seller", ID, nullable=False),
     Column("listed", GRAMS, nullable=False),
     Column("sold", GRAMS, nullable=False),
     Column("status", String(16), nullable=False),  # open | cancelled
+    *_integers("sold"),
 )
 
 trades = Table(
@@ -281,6 +303,7 @@ token_locks = Table(
     Column("chain_address", Text, nullable=False),
     Column("locked", GRAMS, nullable=False),
     Column("unlocked", GRAMS, nullable=False),
+    *_integers("locked", "unlocked"),
 )
 
 bridge_locks = Table(
@@ -343,6 +366,7 @@ claims = Table(
     Column("donated_points", GRAMS, nullable=False),
     Column("retirements", Integer, nullable=False),
     Column("met", Boolean, nullable=False),
+    *_integers("retired_g", "donated_points", "retirements"),
     Column("registered_at", String(40), nullable=False),
 )
 

@@ -17,6 +17,7 @@ from ledger.checks import check_ledger
 from ledger.domain.errors import LedgerError
 from ledger.domain.ids import individual_account_id
 from ledger.projections import handlers, schema
+from ledger.projections.failures import ProjectionStuckError
 from ledger.projections.projector import Projector, UnknownEventError
 from ledger.projections.queries import dump_tables
 from ledger.runtime import LedgerRuntime, Settings
@@ -149,6 +150,9 @@ def test_two_projectors_apply_each_event_exactly_once(tmp_path: Path):
 
 
 def test_a_failing_page_leaves_no_partial_rows_and_is_retried(runtime, monkeypatch):
+    """A page that fails is rolled back whole, then applied again event by event: the
+    events before the failing one are applied, the failing one leaves no partial rows, the
+    projector stops before it naming it, and once it can be applied it is."""
     cast = make_cast(runtime.ledger)
     runtime.sync()
     position = runtime.projector.position()
@@ -161,24 +165,33 @@ def test_a_failing_page_leaves_no_partial_rows_and_is_retried(runtime, monkeypat
     original = handlers.HANDLERS["CreditBatch.Transferred"]
 
     def crash(conn, event, pos):
-        raise RuntimeError("simulated crash after the retirement rows were written")
+        original(conn, event, pos)  # the transfer's rows are written, then it fails
+        raise RuntimeError("simulated crash after the transfer rows were written")
 
     monkeypatch.setitem(handlers.HANDLERS, "CreditBatch.Transferred", crash)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(ProjectionStuckError) as raised:
         runtime.sync()
-    assert runtime.projector.position() == position
-    assert runtime.views.retirements() == []  # the retirement in the same page rolled back
+    failure = raised.value.failure
+    assert failure.topic.endswith("CreditBatch.Transferred")
+    assert failure.position == position + 2
+    assert "simulated crash" in failure.error
+    assert runtime.projector.position() == position + 1  # the retirement, not the transfer
+    assert len(runtime.views.retirements()) == 1
+    assert runtime.views.balances(cast.holders[0]) == []  # no partial rows of the transfer
     monkeypatch.setitem(handlers.HANDLERS, "CreditBatch.Transferred", original)
     runtime.sync()
-    assert len(runtime.views.retirements()) == 1
+    assert runtime.projection_failure is None
+    assert len(runtime.views.balances(cast.holders[0])) == 1
     assert check_ledger(runtime).ok
 
 
 def test_an_event_without_a_handler_stops_the_projector(runtime, monkeypatch):
     make_cast(runtime.ledger)
     monkeypatch.delitem(handlers.HANDLERS, "Methodology.Published")
-    with pytest.raises(UnknownEventError):
+    with pytest.raises(ProjectionStuckError) as raised:
         Projector(runtime.ledger, runtime.engine).rebuild()
+    assert isinstance(raised.value.__cause__, UnknownEventError)
+    assert raised.value.failure.topic.endswith("Methodology.Published")
 
 
 def test_a_second_process_sees_the_same_state(tmp_path: Path):
