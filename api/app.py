@@ -19,6 +19,7 @@ from api.outages import UnfinishedAnswers
 from api.problems import install_problem_handlers
 from api.routers import ROUTERS
 from api.settings import ApiSettings
+from api.webhooks import DeliveryWorker, WebhookStore
 from api.writer import WriteQueue
 from ledger.gc_tuning import tune_gc
 from ledger.projections.failures import ProjectionStuckError
@@ -57,6 +58,8 @@ TAGS = [
     {"name": "pledges", "description": "质押: collateral locked for banks"},
     {"name": "retirements", "description": "注销: the public retirement register"},
     {"name": "claims", "description": "Neutrality claims"},
+    {"name": "feed", "description": "The event feed: pages and Server-Sent Events"},
+    {"name": "webhooks", "description": "Signed deliveries of the feed to a participant's URL"},
     {"name": "tokens", "description": "RWA tokenisation: locks, mints with proofs, the watcher"},
 ]
 
@@ -73,6 +76,10 @@ def create_app(settings: ApiSettings, runtime: LedgerRuntime | None = None) -> F
             ledger.sync()
         store = IdempotencyStore(ledger.engine, ledger.reader)
         store.create_table()
+        webhooks = WebhookStore(ledger.engine)
+        webhooks.create_tables()
+        app.state.webhooks = webhooks
+        app.state.webhook_settings = settings.webhooks
         app.state.runtime = ledger
         app.state.authenticator = Authenticator(ledger, settings)
         app.state.idempotency = store
@@ -90,10 +97,14 @@ def create_app(settings: ApiSettings, runtime: LedgerRuntime | None = None) -> F
             attach(app, opened)
             services = BackgroundServices(opened, anchoring=settings.anchoring)
             services.start()  # follow other processes' writes; anchor while holding the lease
+            deliverer = DeliveryWorker(opened, app.state.webhooks, settings.webhooks)
+            if settings.deliver_webhooks:
+                deliverer.start()  # delivers while holding the ``webhooks`` lease
             tune_gc()  # a server process: started up, so its objects can be frozen
             try:
                 yield
             finally:
+                deliverer.stop()
                 services.stop()
 
     app = FastAPI(title="carbon-ledger", version="0.1.0", description=DESCRIPTION,

@@ -22,6 +22,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from api.webhooks.settings import WebhookSettings
 from ledger.domain.participant import ParticipantKind
 from ledger.runtime import Settings
 
@@ -41,6 +42,9 @@ class ApiSettings:
     max_body_bytes: int = 32 * 1024 * 1024
     max_anonymous_body_bytes: int = 64 * 1024
     max_json_depth: int = 32
+    # webhook delivery (see api.webhooks.settings for its CARBON_LEDGER_WEBHOOK_* variables)
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
+    deliver_webhooks: bool = True  # run the delivery worker (while holding the lease)
 
     @classmethod
     def from_env(cls, data_dir: str | Path | None = None,
@@ -57,7 +61,7 @@ class ApiSettings:
             "max_body_bytes", "max_anonymous_body_bytes", "max_json_depth")
             if env.get(f"CARBON_LEDGER_{name.upper()}")}
         return cls(ledger=Settings.from_env(data_dir), signature_window_s=window,
-                   anchoring=anchoring, **limits)
+                   anchoring=anchoring, webhooks=WebhookSettings.from_env(), **limits)
 
     @classmethod
     def for_data_dir(cls, data_dir: str | Path, **options: int | bool) -> ApiSettings:

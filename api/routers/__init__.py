@@ -8,6 +8,7 @@ from api.routers import (
     behaviours,
     carbon_accounts,
     claims,
+    feed,
     holdings,
     imports,
     issuance,
@@ -25,6 +26,7 @@ from api.routers import (
     tokens,
     trades,
     trust,
+    webhooks,
 )
 
 __all__ = ["ROUTERS"]
@@ -51,4 +53,6 @@ ROUTERS: list[APIRouter] = [
     retirements.router,
     claims.router,
     tokens.router,
+    feed.router,
+    webhooks.router,
 ]
