@@ -7,8 +7,9 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,8 @@ from fastapi.testclient import TestClient
 
 from api import ApiSettings, create_app
 from api.webhooks import DeliveryWorker, WebhookSettings
-from ledger.runtime import LedgerRuntime
+from ledger.leases import Lease
+from ledger.runtime import LedgerRuntime, Settings
 from tests.api.support import Actor, World, assert_problem
 from tests.api.test_feed import pledge, retire
 
@@ -261,3 +263,22 @@ def test_subscriptions_survive_a_restart(world: World, receiver: Receiver, tmp_p
     with TestClient(again) as client:
         listed = client.get("/webhooks", headers={"Authorization": f"Bearer {bank.secret}"})
     assert [h["id"] for h in listed.json()] == [hook["id"]]
+
+
+def test_the_server_delivers_in_the_background(storage: str, tmp_path: Path,
+                                               receiver: Receiver):
+    settings = ApiSettings(ledger=Settings(data_dir=tmp_path / "served"), anchoring=False,
+                           webhooks=replace(HOOKS, interval_s=0.05))
+    app = create_app(settings)
+    with TestClient(app) as client:
+        world = World.create(app.state.runtime, client)
+        enterprise = world.actors["enterprise"]
+        subscribe(world, enterprise, receiver.url, ["issuances"])
+        batch = world.project_batch(enterprise)
+        deadline = time.monotonic() + 20
+        while not receiver.received and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [e["aggregate_id"] for e in receiver.events()] == [str(batch)]
+        lease = Lease(app.state.runtime.engine, "webhooks")
+        assert lease.current_holder() is not None  # the serving process holds it
+        assert not lease.acquire()  # a second process would not deliver
