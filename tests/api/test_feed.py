@@ -76,7 +76,8 @@ def test_pages_follow_the_log_without_gaps_across_writes(world: World):
     assert items[2]["payload"]["quantity_g"] == 2 * T
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=8, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(limit=st.integers(min_value=1, max_value=7))
 def test_any_page_size_reads_the_same_feed(world: World, limit: int):
     if not catalogue_positions(world):
