@@ -202,3 +202,33 @@ def test_the_stream_filters_by_caller(world: World):
 @pytest.fixture(autouse=True)
 def _fast_stream(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("api.routers.feed.POLL_S", 0.05)
+
+
+def test_a_retire_on_delivery_trade_is_public_only_as_its_retirement(world: World):
+    enterprise, exchange = world.actors["enterprise"], world.actors["exchange"]
+    buyer, outsider = world.register("enterprise"), world.actors["bank"]
+    batch = world.project_batch(enterprise)
+    assert world.api.post(enterprise, "/me/mandates", json={
+        "agent": str(exchange.id), "scope": "listing", "max_quantity_g": "100 t",
+        "expires_at": "2099-01-01T00:00:00+08:00"}).status_code == 201
+    assert world.api.post(exchange, "/listings", json={
+        "batch_id": str(batch), "seller": str(enterprise.id), "listing_ref": "L-1",
+        "quantity_g": "80 t"}).status_code == 201
+    settled = world.api.post(exchange, "/trades/settlements", json={"trades": [{
+        "trade_ref": "T-1", "listing_ref": "L-1", "batch_id": str(batch),
+        "seller": str(enterprise.id), "buyer": str(buyer.id), "quantity_g": "80 t",
+        "price_per_tonne": "57.55", "currency": "CNY", "retire_on_delivery": {
+            "beneficiary": "Ecological restoration, Wuhan", "jurisdiction": "Wuhan",
+            "consumption_period": "2025", "purpose": {
+                "kind": "eco_compensation", "case_reference": "case 2025"}}}]})
+    assert settled.status_code == 200, settled.text
+    for party in (exchange, buyer, enterprise):
+        [trade] = [i for i in read_all(world, party, limit=50)[0]
+                   if i["type"] == "trade.settled"]
+        assert trade["payload"]["price_per_tonne"] == "57.55"
+    for reader in (None, outsider):
+        items = read_all(world, reader, limit=50)[0]
+        assert [i["type"] for i in items] == ["batch.issued", "credits.retired"]
+        retired = items[1]["payload"]
+        assert retired["holder"] == str(buyer.id) and retired["quantity_g"] == 80 * T
+        assert "57.55" not in json.dumps(items) and "T-1" not in json.dumps(items)
