@@ -16,10 +16,11 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.access import PRIVILEGED, PUBLIC_LIST
+from api.access import PRIVILEGED
 from api.auth import Caller
 from api.deps import AuthenticatorDep, Credentials, FactsDep, RuntimeDep, SignatureDep
 from api.errors import InvalidCursorError
+from api.problems import problem_responses
 from api.schemas.feed import FeedEvent, FeedPagePublic
 from ledger.domain.errors import ValidationError
 from ledger.feed import EVENT_TYPES, Viewer, read_feed
@@ -62,7 +63,13 @@ def _types(types: list[str] | None) -> frozenset[str] | None:
     return frozenset(types)
 
 
-@router.get("", response_model=FeedPagePublic, responses={**PUBLIC_LIST, 401: {}})
+# Authentication is optional: anonymous readers get the public events.
+OPTIONAL_KEY: dict[str, object] = {"security": [{}]}
+OPTIONAL_READ = problem_responses(401, 422)
+
+
+@router.get("", response_model=FeedPagePublic, responses=OPTIONAL_READ,
+            openapi_extra=OPTIONAL_KEY)
 def feed(runtime: RuntimeDep, caller: OptionalCaller, after: After = 0,
          limit: Annotated[int, Query(ge=1, le=500)] = 100,
          type: Types = None) -> FeedPagePublic:
@@ -81,10 +88,11 @@ def _start(after: int | None, last_event_id: str | None) -> int:
     return after or 0
 
 
-@router.get("/stream", responses={**PUBLIC_LIST, 401: {}, 200: {
+@router.get("/stream", responses={**OPTIONAL_READ, 200: {
     "description": "Server-Sent Events: `id:` the position, `event:` the type, `data:` the "
     "event as JSON; `: heartbeat` comments while idle",
-    "content": {"text/event-stream": {"schema": {"type": "string"}}}}})
+    "content": {"text/event-stream": {"schema": {"type": "string"}}}}},
+    openapi_extra=OPTIONAL_KEY)
 async def stream(request: Request, runtime: RuntimeDep, caller: OptionalCaller,
                  after: Annotated[int | None, Query(ge=0, le=_MAX)] = None,
                  last_event_id: Annotated[str | None, Header(max_length=32)] = None,

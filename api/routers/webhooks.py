@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 
 from api.access import READ, WRITE
-from api.deps import AuthenticatorDep, CallerDep, RuntimeDep
+from api.deps import IDEMPOTENCY_HEADER, AuthenticatorDep, CallerDep, RuntimeDep
 from api.schemas.feed import (
     DeliveryPage,
     DeliveryPublic,
@@ -39,6 +39,11 @@ async def get_settings(request: Request) -> WebhookSettings:
 
 
 StoreDep = Annotated[WebhookStore, Depends(get_store)]
+# Bound by V2 request signatures like every write's. Subscriptions are API records, not
+# ledger commands: a retried POST is recognised by its URL (409 naming the first).
+IdempotencyKey = Annotated[str | None, Header(
+    alias=IDEMPOTENCY_HEADER, max_length=200,
+    description="signed with the request (V2 signatures); not replayed")]
 SettingsDep = Annotated[WebhookSettings, Depends(get_settings)]
 
 
@@ -52,7 +57,8 @@ def _public(s: Subscription) -> WebhookPublic:
 
 @router.post("", status_code=201, response_model=WebhookCreated, responses=WRITE)
 def subscribe(body: WebhookCreate, caller: CallerDep, authenticator: AuthenticatorDep,
-              runtime: RuntimeDep, store: StoreDep, settings: SettingsDep) -> WebhookCreated:
+              runtime: RuntimeDep, store: StoreDep, settings: SettingsDep,
+              _key: IdempotencyKey = None) -> WebhookCreated:
     """Subscribe a URL to event types; the signing secret is in this response only. One
     subscription per URL per participant (a retried request is a 409 naming the first)."""
     authenticator.require_signature(caller)
@@ -77,13 +83,14 @@ def get_webhook(webhook_id: WebhookId, caller: CallerDep, store: StoreDep) -> We
     return _public(store.get(str(webhook_id), str(caller.id)))
 
 
-@router.delete("/{webhook_id}", status_code=204, responses=WRITE)
+@router.delete("/{webhook_id}", response_model=WebhookPublic, responses=WRITE)
 def delete_webhook(webhook_id: WebhookId, caller: CallerDep, authenticator: AuthenticatorDep,
-                   store: StoreDep) -> Response:
-    """Stop deliveries and forget the subscription and its delivery log."""
+                   store: StoreDep, _key: IdempotencyKey = None) -> WebhookPublic:
+    """Stop deliveries and forget the subscription and its delivery log; returns it."""
     authenticator.require_signature(caller)
+    deleted = _public(store.get(str(webhook_id), str(caller.id)))
     store.delete(str(webhook_id), str(caller.id))
-    return Response(status_code=204)
+    return deleted
 
 
 @router.get("/{webhook_id}/deliveries", response_model=DeliveryPage, responses=READ)
@@ -104,7 +111,7 @@ def deliveries(webhook_id: WebhookId, caller: CallerDep, store: StoreDep,
 def replay(webhook_id: WebhookId, caller: CallerDep, authenticator: AuthenticatorDep,
            store: StoreDep, start: Annotated[int, Query(
                alias="from", ge=1, le=_MAX, description="deliver again from this position")],
-           ) -> WebhookPublic:
+           _key: IdempotencyKey = None) -> WebhookPublic:
     """Deliver the subscription's events again from position ``from`` (inclusive), in order,
     on the worker's next pass."""
     authenticator.require_signature(caller)
