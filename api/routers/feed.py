@@ -91,7 +91,10 @@ def _start(after: int | None, last_event_id: str | None) -> int:
 @router.get("/stream", responses={**OPTIONAL_READ, 200: {
     "description": "Server-Sent Events: `id:` the position, `event:` the type, `data:` the "
     "event as JSON; `: heartbeat` comments while idle",
-    "content": {"text/event-stream": {"schema": {"type": "string"}}}}},
+    "content": {"text/event-stream": {"schema": {
+        "type": "object", "description": "one event of the stream",
+        "properties": {"id": {"type": "string"}, "event": {"type": "string"},
+                       "data": {"type": "string"}, "retry": {"type": "integer"}}}}}}},
     openapi_extra=OPTIONAL_KEY)
 async def stream(request: Request, runtime: RuntimeDep, caller: OptionalCaller,
                  after: Annotated[int | None, Query(ge=0, le=_MAX)] = None,
