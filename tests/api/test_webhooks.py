@@ -47,7 +47,15 @@ def receiver() -> Iterator[Receiver]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             state.received.append((dict(self.headers), body))
-            self.send_response(state.statuses.pop(0) if state.statuses else 200)
+            status = state.statuses.pop(0) if state.statuses else 200
+            self.send_response(status)
+            if 300 <= status < 400:
+                self.send_header("Location", state.url + "/redirected")
+            self.end_headers()
+
+        def do_GET(self) -> None:  # where a followed redirect would land
+            state.received.append((dict(self.headers), b"GET " + self.path.encode()))
+            self.send_response(200)
             self.end_headers()
 
         def log_message(self, *_: Any) -> None:
@@ -283,3 +291,29 @@ def test_the_server_delivers_in_the_background(storage: str, tmp_path: Path,
         lease = Lease(app.state.runtime.engine, "webhooks")
         assert lease.current_holder() is not None  # the serving process holds it
         assert not lease.acquire()  # a second process would not deliver
+
+
+def test_the_destination_is_checked_again_at_each_delivery(world: World, receiver: Receiver,
+                                                          clock: Clock):
+    enterprise = world.actors["enterprise"]
+    hook = subscribe(world, enterprise, receiver.url, ["issuances"])
+    world.project_batch(enterprise)
+    store = world.api.client.app.state.webhooks  # type: ignore[attr-defined]
+    # the operator withdrew the allowance (or the name now points inside): nothing is sent
+    strict = DeliveryWorker(world.runtime, store, replace(HOOKS, allowed_hosts=frozenset()),
+                            clock=clock)
+    assert strict.tick() == 0 and receiver.received == []
+    [attempt] = world.api.get(enterprise, f"/webhooks/{hook['id']}/deliveries").json()["items"]
+    assert not attempt["succeeded"] and "non-public address" in attempt["error"]
+
+
+def test_a_redirect_is_a_failure_never_followed(world: World, receiver: Receiver,
+                                                worker: DeliveryWorker):
+    enterprise = world.actors["enterprise"]
+    hook = subscribe(world, enterprise, receiver.url, ["issuances"])
+    world.project_batch(enterprise)
+    receiver.statuses = [302]
+    assert worker.tick() == 0
+    assert len(receiver.received) == 1  # the Location was not requested
+    [attempt] = world.api.get(enterprise, f"/webhooks/{hook['id']}/deliveries").json()["items"]
+    assert (attempt["succeeded"], attempt["status_code"]) == (False, 302)
