@@ -6,6 +6,7 @@ database, anchoring; ``CARBON_LEDGER_*`` variables). The API adds, from the envi
 
 ``CARBON_LEDGER_SIGNATURE_WINDOW_S``  accepted clock skew of signed requests, seconds (300)
 ``CARBON_LEDGER_API_ANCHORING``       ``0`` to leave anchoring to another process (default 1)
+``CARBON_LEDGER_API_WEBHOOKS``        ``0`` to leave webhook delivery to another process (1)
 ``CARBON_LEDGER_MAX_BODY_BYTES``      largest request body with an API key (32 MiB)
 ``CARBON_LEDGER_MAX_ANONYMOUS_BODY_BYTES``  largest body without one (64 KiB)
 ``CARBON_LEDGER_MAX_JSON_DEPTH``      deepest nesting of a JSON body (32)
@@ -61,7 +62,9 @@ class ApiSettings:
             "max_body_bytes", "max_anonymous_body_bytes", "max_json_depth")
             if env.get(f"CARBON_LEDGER_{name.upper()}")}
         return cls(ledger=Settings.from_env(data_dir), signature_window_s=window,
-                   anchoring=anchoring, webhooks=WebhookSettings.from_env(), **limits)
+                   anchoring=anchoring, webhooks=WebhookSettings.from_env(),
+                   deliver_webhooks=env.get("CARBON_LEDGER_API_WEBHOOKS", "1") != "0",
+                   **limits)
 
     @classmethod
     def for_data_dir(cls, data_dir: str | Path, **options: int | bool) -> ApiSettings:
