@@ -5,7 +5,9 @@ problems mapped to exceptions."""
 from __future__ import annotations
 
 import ast
+import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from uuid import UUID, uuid4
@@ -26,7 +28,9 @@ from carbon_ledger_client import (
     ValidationError,
 )
 from carbon_ledger_client.models import Balance, Mandate, Pledge, Retirement, SerialRange
+from ledger.runtime import LedgerRuntime, Settings
 from tests.api.support import Actor, World
+from tests.api.test_serve import ROOT, _free_port
 
 T = 1_000_000
 BASE = "http://testserver"
@@ -272,3 +276,50 @@ def test_a_wrong_key_or_signature_is_an_authentication_error(world: World):
     with pytest.raises(AuthenticationError) as raised:
         unsigned.grant_mandate(agent=world.actors["bank"].id, scope="pledge")
     assert raised.value.code == "signature-required"
+
+
+def test_over_http_the_client_retries_until_carbon_ledger_serve_is_up(storage: str,
+                                                                       tmp_path: Path):
+    """A real server and the network: the first attempt is refused (no server yet); the
+    retry, after the server is started, is signed afresh and succeeds."""
+    data = tmp_path / "ledger"
+    with LedgerRuntime(Settings(data_dir=data)) as runtime:
+        world = World.create(runtime, None)  # type: ignore[arg-type]
+        enterprise, platform = world.actors["enterprise"], world.actors["platform"]
+        batch = world.project_batch(enterprise, "10 t")
+    port = _free_port()
+    servers: list[subprocess.Popen] = []
+
+    def start_server(_: float) -> None:
+        if servers:
+            return
+        servers.append(subprocess.Popen(
+            [sys.executable, "-m", "ledger.cli", "--data-dir", str(data), "serve", "--port",
+             str(port), "--log-level", "warning"], cwd=ROOT))
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/supply", timeout=1)
+                return
+            except httpx.TransportError:
+                if time.monotonic() > deadline or servers[0].poll() is not None:
+                    pytest.fail("carbon-ledger serve did not start")
+                time.sleep(0.2)
+
+    client = CarbonLedgerClient(f"http://127.0.0.1:{port}", enterprise.secret,
+                                participant=enterprise.id, signing_key=enterprise.key,
+                                retry=RetryPolicy(attempts=2), sleep=start_server)
+    try:
+        with client:
+            transfer = client.transfer(batch_id=batch, recipient=platform.id, quantity_g="1 t")
+            assert servers and transfer.quantity_g == T
+            assert [b.available_g for b in client.balances()] == [9 * T]
+            retirement = client.retire(batch_id=batch, quantity_g="2 t", beneficiary="Metro",
+                                       jurisdiction="CN-HB", consumption_period="2024",
+                                       purpose=PURPOSE)
+            assert client.retirement(retirement.id) == retirement
+            assert client.me()["signed"] is True
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=10)
