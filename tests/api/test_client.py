@@ -29,7 +29,7 @@ from carbon_ledger_client import (
 )
 from carbon_ledger_client.models import Balance, Mandate, Pledge, Retirement, SerialRange
 from ledger.runtime import LedgerRuntime, Settings
-from tests.api.support import Actor, World
+from tests.api.support import EV, Actor, World
 from tests.api.test_serve import ROOT, _free_port
 
 T = 1_000_000
@@ -165,6 +165,26 @@ def test_an_exchange_and_a_bank_work_through_the_client(world: World, batch: UUI
     assert world.balance(bank, batch)["available"] == T
     assert lender.batch(batch).supply.retired_g == 500_000
     assert [b.id for b in lender.batches()] == [batch]
+
+
+def test_a_platform_reports_behaviours_and_a_rereport_is_rejected_per_item(world: World):
+    platform = world.actors["platform"]
+    client, wire = client_for(world, platform, sign=False)  # platforms need not sign
+    behaviours = [{"person": f"p-{n}", "methodology_code": EV[0], "methodology_version": EV[1],
+                   "act_identity": f"charger:A|{n}", "activity_amount": "10",
+                   "occurred_at": "2024-06-01T08:00:00Z", "platform_ref": f"r-{n}"}
+                  for n in range(3)]
+    first = client.report_behaviours(behaviours)
+    assert (first.accepted, first.rejected) == (3, 0)
+    assert [r.reduction_g for r in first.results] == [6_000] * 3  # 10 kWh at 600 g
+    assert all(isinstance(r.behaviour_id, UUID) for r in first.results)
+    again = client.report_behaviours(behaviours[:1])  # a new call: a new key, re-reported
+    assert (again.accepted, again.rejected) == (0, 1)
+    error = again.results[0].error
+    assert error is not None and error.code == "duplicate-behaviour"
+    assert error.details and again.results[0].behaviour_id is None
+    assert "X-Carbon-Signature" not in wire.sent[0].headers
+    assert len({r.headers["Idempotency-Key"] for r in wire.sent}) == 2
 
 
 def test_pagination_follows_next_cursor_through_every_page(world: World, batch: UUID):
@@ -323,3 +343,17 @@ def test_over_http_the_client_retries_until_carbon_ledger_serve_is_up(storage: s
         for server in servers:
             server.terminate()
             server.wait(timeout=10)
+
+
+@pytest.mark.parametrize("wrong", [1.5, 1e6, True, "1000"])
+def test_a_model_refuses_a_quantity_that_is_not_an_integer(wrong: object):
+    """Grams stay integers end to end: a float, a boolean or text where the API promises an
+    integer is refused, never rounded."""
+    from carbon_ledger_client.models import from_json
+
+    row = {"batch_id": str(uuid4()), "block": "HBCER-2024-000001", "available_g": 10,
+           "escrowed_g": 0, "pledged_g": 0, "retired_g": 0, "tokenised_g": 0,
+           "exported_g": 0, "cancelled_g": 0}
+    assert from_json(Balance, row).available_g == 10
+    with pytest.raises(TypeError):
+        from_json(Balance, {**row, "available_g": wrong})
