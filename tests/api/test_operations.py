@@ -528,6 +528,7 @@ def test_a_command_record_stored_before_request_ids_still_loads(world: World) ->
     old = type(stored)(originator_id=uuid4(), originator_version=1, topic=stored.topic,
                        state=json.dumps(state).encode())
     ledger.recorder.insert_events([old])
+    assert ledger.mapper.to_domain_event(old).request_id is None  # the event, upcast
     loaded = ledger.command_record(old.originator_id)
     assert loaded.request_id is None
     assert loaded.command == "old" and loaded.participant == str(world.operator.id)
