@@ -260,7 +260,13 @@ def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from api import ApiSettings, create_app
+    from api.json_logs import log_format, logging_config
 
+    # Structured logs (one JSON object per line) unless --log-format/CARBON_LEDGER_LOG_FORMAT
+    # says text; the app writes the access log itself (with the request id), not uvicorn.
+    fmt = args.log_format or log_format("json")
+    logs = {"log_config": logging_config(fmt, args.log_level), "log_level": args.log_level,
+            "access_log": False}
     if args.workers > 1:
         # Each worker process builds its app from the environment; together they are one
         # ledger (one database), and one of them at a time holds the anchorer lease.
@@ -270,12 +276,14 @@ def cmd_serve(args: argparse.Namespace) -> None:
             os.environ["CARBON_LEDGER_SIGNATURE_WINDOW_S"] = str(args.signature_window)
         if args.no_anchoring:
             os.environ["CARBON_LEDGER_API_ANCHORING"] = "0"
+        os.environ["CARBON_LEDGER_LOG_FORMAT"] = fmt
         uvicorn.run("api.app:create_app_from_env", factory=True, workers=args.workers,
-                    host=args.host, port=args.port, log_level=args.log_level)
+                    host=args.host, port=args.port, **logs)  # type: ignore[arg-type]
         return
     settings = ApiSettings.from_env(args.data_dir, args.signature_window,
                                     anchoring=False if args.no_anchoring else None)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port,
+                **logs)  # type: ignore[arg-type]
 
 
 def cmd_anchor(args: argparse.Namespace) -> None:
@@ -597,6 +605,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="accepted clock skew of signed requests (default 300, or "
                        "CARBON_LEDGER_SIGNATURE_WINDOW_S)")
     serve.add_argument("--log-level", default="info")
+    serve.add_argument("--log-format", choices=("json", "text"), default=None,
+                       help="log lines as JSON objects (default) or text (or "
+                       "CARBON_LEDGER_LOG_FORMAT)")
     serve.add_argument("--no-anchoring", action="store_true",
                        help="leave anchoring to another process (or CARBON_LEDGER_API_ANCHORING=0)")
     return parser
