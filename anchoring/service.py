@@ -465,8 +465,11 @@ class Anchorer:
             ).scalar_one_or_none()
         return 0 if value is None else int(value)
 
-    def _select(self, *conditions: Any) -> AnchorRecord | None:
+    def _select(self, *conditions: Any, largest: bool = False) -> AnchorRecord | None:
+        """The current registry's anchor of the smallest (or ``largest``) tree size that
+        meets ``conditions``, or ``None``."""
         chain_id, contract = self._current_registry()
+        size = merkle_anchors.c.tree_size
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(merkle_anchors)
@@ -475,7 +478,7 @@ class Anchorer:
                     merkle_anchors.c.contract_address == contract,
                     *conditions,
                 )
-                .order_by(merkle_anchors.c.tree_size)
+                .order_by(size.desc() if largest else size)
                 .limit(1)
             ).first()
         return None if row is None else _to_record(row._mapping)
@@ -499,18 +502,7 @@ class Anchorer:
 
     def latest_anchor(self) -> AnchorRecord | None:
         """The recorded anchor with the largest tree size (final or not), or ``None``."""
-        chain_id, contract = self._current_registry()
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                select(merkle_anchors)
-                .where(
-                    merkle_anchors.c.chain_id == chain_id,
-                    merkle_anchors.c.contract_address == contract,
-                )
-                .order_by(merkle_anchors.c.tree_size.desc())
-                .limit(1)
-            ).first()
-        return None if row is None else _to_record(row._mapping)
+        return self._select(largest=True)
 
     def anchored_checkpoint_covering(self, position: int) -> AnchorRecord | None:
         """The smallest *final* anchored tree containing the event at notification id

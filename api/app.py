@@ -8,13 +8,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from functools import partial
 
 from fastapi import FastAPI
 
 from api.auth import Authenticator
 from api.idempotency import IdempotencyStore
 from api.limits import BodyLimits
+from api.observability import HttpMetrics, Observability
 from api.openapi import install_openapi
+from api.operations import OPERATIONS_PATHS, Operations, Probe, sample_ledger
+from api.operations import router as operations_router
 from api.outages import UnfinishedAnswers
 from api.problems import install_problem_handlers
 from api.routers import ROUTERS
@@ -87,6 +91,10 @@ def create_app(settings: ApiSettings, runtime: LedgerRuntime | None = None) -> F
         # PostgreSQL commands wait on the network: several writers overlap those waits.
         app.state.writes = WriteQueue(ledger.sync, threads=4 if ledger.settings.is_postgres
                                       else 1, lock=ledger.write_lock)
+        app.state.operations = Operations(  # /readyz, /metrics (api/operations.py)
+            probe=Probe(partial(sample_ledger, ledger), settings.ready_timeout_s), http=http,
+            writes=app.state.writes, max_lag_events=settings.ready_max_lag_events,
+            max_lag_s=settings.ready_max_lag_s, metrics_token=settings.metrics_token)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -96,6 +104,7 @@ def create_app(settings: ApiSettings, runtime: LedgerRuntime | None = None) -> F
         with LedgerRuntime(settings.ledger) as opened:
             attach(app, opened)
             services = BackgroundServices(opened, anchoring=settings.anchoring)
+            app.state.operations.services = services
             services.start()  # follow other processes' writes; anchor while holding the lease
             deliverer = DeliveryWorker(opened, app.state.webhooks, settings.webhooks)
             if settings.deliver_webhooks:
@@ -107,6 +116,7 @@ def create_app(settings: ApiSettings, runtime: LedgerRuntime | None = None) -> F
                 deliverer.stop()
                 services.stop()
 
+    http = HttpMetrics()
     app = FastAPI(title="carbon-ledger", version="0.1.0", description=DESCRIPTION,
                   openapi_tags=TAGS, lifespan=lifespan)
     if runtime is not None:
@@ -114,9 +124,12 @@ def create_app(settings: ApiSettings, runtime: LedgerRuntime | None = None) -> F
     install_problem_handlers(app)
     app.add_middleware(BodyLimits, max_bytes=settings.max_body_bytes,  # type: ignore[arg-type]
                        max_anonymous_bytes=settings.max_anonymous_body_bytes,
-                       max_depth=settings.max_json_depth)
+                       max_depth=settings.max_json_depth, exempt_paths=OPERATIONS_PATHS)
+    # Outermost: request ids, metrics and the access log see every request.
+    app.add_middleware(Observability, metrics=http)  # type: ignore[arg-type]
     for router in ROUTERS:
         app.include_router(router)
+    app.include_router(operations_router)
     install_openapi(app)
     return app
 

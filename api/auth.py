@@ -46,7 +46,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -54,7 +53,7 @@ from typing import Any
 from uuid import UUID
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from api.errors import (
     InvalidApiKeyError,
@@ -65,6 +64,16 @@ from api.errors import (
     StaleSignatureError,
 )
 from api.settings import ApiSettings
+from carbon_ledger_client.signing import (  # the one definition, shared with clients
+    IDEMPOTENCY_HEADER,
+    PARTICIPANT_HEADER,
+    SIGNATURE_HEADER,
+    SIGNATURE_VERSION,
+    SIGNATURE_VERSION_V1,
+    TIMESTAMP_HEADER,
+    canonical_string,
+    sign_request,
+)
 from ledger.domain.errors import LedgerError
 from ledger.domain.participant import Participant, Role
 from ledger.runtime import LedgerRuntime
@@ -83,47 +92,6 @@ __all__ = [
     "canonical_string",
     "sign_request",
 ]
-
-SIGNATURE_VERSION = "CARBON-LEDGER-SIG-V2"  # binds the Idempotency-Key: writes
-SIGNATURE_VERSION_V1 = "CARBON-LEDGER-SIG-V1"  # binds no nonce: reads only
-IDEMPOTENCY_HEADER = "Idempotency-Key"
-PARTICIPANT_HEADER = "X-Carbon-Participant"
-TIMESTAMP_HEADER = "X-Carbon-Timestamp"
-SIGNATURE_HEADER = "X-Carbon-Signature"
-
-
-def canonical_string(method: str, path: str, query: str, participant: str, timestamp: str,
-                     body_sha256: str, idempotency_key: str | None = None) -> str:
-    """The text a request signature covers: version 2 with ``idempotency_key``, version 1
-    without (see the module documentation)."""
-    if idempotency_key is None:
-        return "\n".join([SIGNATURE_VERSION_V1, method.upper(), path, query, participant,
-                          timestamp, body_sha256])
-    return "\n".join([SIGNATURE_VERSION, method.upper(), path, query, participant, timestamp,
-                      idempotency_key, body_sha256])
-
-
-def sign_request(private_key: Ed25519PrivateKey, participant: UUID, method: str, path: str,
-                 query: str = "", body: bytes = b"", timestamp: int | None = None,
-                 idempotency_key: str | None = None) -> dict[str, str]:
-    """The signature headers for a request (a client helper). A write (any method but
-    GET, HEAD and OPTIONS) is signed with its ``idempotency_key``, a fresh random one if
-    none is given, which the headers then carry as ``Idempotency-Key``: keep it to retry
-    the very same request."""
-    stamp = str(int(time.time()) if timestamp is None else timestamp)
-    if idempotency_key is None and method.upper() not in _READ_METHODS:
-        idempotency_key = f"sig-{secrets.token_urlsafe(18)}"
-    text = canonical_string(method, path, query, str(participant), stamp,
-                            hashlib.sha256(body).hexdigest(), idempotency_key)
-    signature = base64.b64encode(private_key.sign(text.encode())).decode()
-    headers = {PARTICIPANT_HEADER: str(participant), TIMESTAMP_HEADER: stamp,
-               SIGNATURE_HEADER: signature}
-    if idempotency_key is not None:
-        headers[IDEMPOTENCY_HEADER] = idempotency_key
-    return headers
-
-
-_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ from api.errors import IdempotencyKeyReusedError, RequestIncompleteError
 from api.idempotency import IdempotencyStore, StoredResponse
 from api.outages import Parked, UnfinishedAnswers, is_outage, outage_error
 from api.problems import PROBLEM_MEDIA_TYPE, problem_body, problem_of
+from api.request_context import current_request_id, note_participant
 from api.writer import Deferred, WriteQueue
 from ledger.application import CommandContext, DuplicateRequestError, Ledger
 from ledger.domain.errors import ConcurrencyError, LedgerError
@@ -86,6 +87,7 @@ class CommandRunner:
         """The authenticated caller (authenticated on first use)."""
         if self._caller is None:
             self._caller = self._authenticate()
+            note_participant(self._caller.id)
         return self._caller
 
     async def run(self, command: str, action: Callable[[UUID], R],
@@ -110,7 +112,8 @@ class CommandRunner:
             raise ProjectionStuckError(failure)
         context = CommandContext(
             participant=caller.id, command=command, request_sha256=self.facts.fingerprint,
-            authentication=caller.authentication, idempotency_key=self.key)
+            authentication=caller.authentication, idempotency_key=self.key,
+            request_id=current_request_id())
         try:
             with self.ledger.command_context(context):
                 result = action(caller.id)

@@ -27,6 +27,7 @@ from api.auth import (
 from api.commands import CommandRunner
 from api.idempotency import IdempotencyStore
 from api.outages import UnfinishedAnswers
+from api.request_context import note_participant
 from api.writer import WriteQueue
 from ledger.projections.queries import ReadModels
 from ledger.runtime import LedgerRuntime
@@ -108,8 +109,10 @@ SignatureDep = Annotated[SignatureHeaders, Depends(signature_headers)]
 
 def authenticated(facts: FactsDep, authenticator: AuthenticatorDep, credentials: Credentials,
                   headers: SignatureDep) -> Caller:
-    return authenticator.authenticate(
+    caller = authenticator.authenticate(
         facts, credentials.credentials if credentials else None, headers)
+    note_participant(caller.id)
+    return caller
 
 
 CallerDep = Annotated[Caller, Depends(authenticated)]

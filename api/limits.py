@@ -84,14 +84,15 @@ class BodyLimits:
     """The middleware (see the module documentation)."""
 
     def __init__(self, app: ASGIApp, *, max_bytes: int, max_anonymous_bytes: int,
-                 max_depth: int) -> None:
+                 max_depth: int, exempt_paths: frozenset[str] = frozenset()) -> None:
         self.app = app
+        self.exempt_paths = exempt_paths  # routes that never read a body (health checks)
         self.max_bytes = max_bytes
         self.max_anonymous_bytes = max_anonymous_bytes
         self.max_depth = max_depth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope.get("path") in self.exempt_paths:
             await self.app(scope, receive, send)
             return
         signed_in = _has_bearer(scope)

@@ -10,6 +10,10 @@ database, anchoring; ``CARBON_LEDGER_*`` variables). The API adds, from the envi
 ``CARBON_LEDGER_MAX_BODY_BYTES``      largest request body with an API key (32 MiB)
 ``CARBON_LEDGER_MAX_ANONYMOUS_BODY_BYTES``  largest body without one (64 KiB)
 ``CARBON_LEDGER_MAX_JSON_DEPTH``      deepest nesting of a JSON body (32)
+``CARBON_LEDGER_READY_MAX_LAG_EVENTS``  ``/readyz`` fails beyond this projector lag (10000)
+``CARBON_LEDGER_READY_MAX_LAG_S``     ... or when the oldest unprojected event is older (60)
+``CARBON_LEDGER_READY_TIMEOUT_S``     ``/readyz``, ``/metrics``: wait for the database (2)
+``CARBON_LEDGER_METRICS_TOKEN``       if set, ``/metrics`` needs ``Bearer <token>``
 
 The body limits (see :mod:`api.limits`) fit the largest legitimate request: a bulk report
 of 10,000 behaviours with every text field at its maximum length in three-byte UTF-8 is
@@ -43,6 +47,10 @@ class ApiSettings:
     max_body_bytes: int = 32 * 1024 * 1024
     max_anonymous_body_bytes: int = 64 * 1024
     max_json_depth: int = 32
+    ready_max_lag_events: int = 10_000
+    ready_max_lag_s: float = 60.0
+    ready_timeout_s: float = 2.0
+    metrics_token: str | None = None
     # webhook delivery (see api.webhooks.settings for its CARBON_LEDGER_WEBHOOK_* variables)
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     deliver_webhooks: bool = True  # run the delivery worker (while holding the lease)
@@ -58,13 +66,17 @@ class ApiSettings:
             window = int(env.get("CARBON_LEDGER_SIGNATURE_WINDOW_S", "300"))
         if anchoring is None:
             anchoring = env.get("CARBON_LEDGER_API_ANCHORING", "1") != "0"
-        limits = {name: int(env[f"CARBON_LEDGER_{name.upper()}"]) for name in (
-            "max_body_bytes", "max_anonymous_body_bytes", "max_json_depth")
-            if env.get(f"CARBON_LEDGER_{name.upper()}")}
+        limits: dict[str, object] = {name: int(env[f"CARBON_LEDGER_{name.upper()}"]) for name in (
+            "max_body_bytes", "max_anonymous_body_bytes", "max_json_depth",
+            "ready_max_lag_events") if env.get(f"CARBON_LEDGER_{name.upper()}")}
+        limits |= {name: float(env[f"CARBON_LEDGER_{name.upper()}"]) for name in (
+            "ready_max_lag_s", "ready_timeout_s") if env.get(f"CARBON_LEDGER_{name.upper()}")}
+        if env.get("CARBON_LEDGER_METRICS_TOKEN"):
+            limits["metrics_token"] = env["CARBON_LEDGER_METRICS_TOKEN"]
         return cls(ledger=Settings.from_env(data_dir), signature_window_s=window,
                    anchoring=anchoring, webhooks=WebhookSettings.from_env(),
                    deliver_webhooks=env.get("CARBON_LEDGER_API_WEBHOOKS", "1") != "0",
-                   **limits)
+                   **limits)  # type: ignore[arg-type]
 
     @classmethod
     def for_data_dir(cls, data_dir: str | Path, **options: int | bool) -> ApiSettings:

@@ -18,6 +18,7 @@ running.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import queue
 import threading
 from collections.abc import Callable
@@ -55,6 +56,7 @@ class _Job:
     work: Callable[[], object]
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[object]
+    context: contextvars.Context  # the request's (its id, for the log lines of the job)
 
     def settle(self, value: object = None, error: BaseException | None = None) -> None:
         self.loop.call_soon_threadsafe(_settle, self.future, value, error)
@@ -98,12 +100,22 @@ class WriteQueue:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[object] = loop.create_future()
         with self._lock:
-            self._jobs.put(_Job(work, loop, future))
+            self._jobs.put(_Job(work, loop, future, contextvars.copy_context()))
             self._waiting += 1
             if self._running < min(self._threads, self._waiting):
                 self._running += 1
                 threading.Thread(target=self._serve, name="api-writer", daemon=True).start()
         return await future  # type: ignore[return-value]
+
+    @property
+    def depth(self) -> int:
+        """Jobs submitted and not yet taken by a writer thread."""
+        return self._waiting
+
+    @property
+    def running(self) -> int:
+        """Writer threads running."""
+        return self._running
 
     def _take(self, block: bool) -> _Job | None:
         try:
@@ -133,7 +145,7 @@ class WriteQueue:
         deferred: list[tuple[_Job, Deferred[object]]] = []
         for job in group:
             try:
-                outcome = job.work()
+                outcome = job.context.run(job.work)
             except BaseException as error:  # handed to the waiting request
                 job.settle(error=error)
                 continue
@@ -152,6 +164,6 @@ class WriteQueue:
             return
         for job, outcome in deferred:
             try:
-                job.settle(outcome.finish())
+                job.settle(job.context.run(outcome.finish))
             except BaseException as error:
                 job.settle(error=outcome.fail(error))

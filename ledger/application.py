@@ -236,6 +236,7 @@ class CommandContext:
     request_sha256: str
     authentication: dict[str, Any] = field(default_factory=dict)
     idempotency_key: str | None = None
+    request_id: str | None = None  # the HTTP request's X-Request-Id
     record_id: UUID | None = None  # set once recorded
     record: Any = None  # the CommandRecord aggregate, extended by later saves
     position: int = 0  # the highest notification id the command's saves were given
@@ -414,7 +415,8 @@ class Ledger(Application[UUID]):
         record = CommandRecord.record(
             record_id, participant=context.participant, command=context.command,
             request_sha256=context.request_sha256, authentication=context.authentication,
-            idempotency_key=context.idempotency_key, events=events)
+            idempotency_key=context.idempotency_key, events=events,
+            request_id=context.request_id)
         try:
             recordings = self._write(*objs, record, **kwargs)
         except IntegrityError:

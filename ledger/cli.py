@@ -203,6 +203,29 @@ def cmd_check(args: argparse.Namespace) -> None:
               f"{report.batches} batches")
 
 
+def cmd_backup(args: argparse.Namespace) -> None:
+    from ledger.backup import backup_data_dir
+
+    settings = Settings.from_env(args.data_dir)
+    report = backup_data_dir(settings.data_dir, Path(args.to), postgres=settings.is_postgres)
+    events = f", {report.events:,} events" if report.events is not None else ""
+    print(f"backed up {len(report.files)} files ({report.databases} databases{events}) of "
+          f"{settings.data_dir} to {report.directory}")
+    if settings.is_postgres:
+        print(f"the ledger's database is schema {settings.database_schema} of PostgreSQL: "
+              "dump it with pg_dump (docs/OPERATIONS.md)")
+
+
+def cmd_restore(args: argparse.Namespace) -> None:
+    from ledger.backup import restore_data_dir
+
+    settings = Settings.from_env(args.data_dir)
+    report = restore_data_dir(Path(getattr(args, "from")), settings.data_dir, force=args.force)
+    events = f", {report.events:,} events" if report.events is not None else ""
+    print(f"restored {len(report.files)} files ({report.databases} databases{events}) to "
+          f"{settings.data_dir}; now run 'carbon-ledger check' and 'carbon-ledger audit'")
+
+
 def cmd_index_legacy_acts(args: argparse.Namespace) -> None:
     with _open(args) as rt:
         read, recorded = rt.ledger.index_legacy_acts()
@@ -237,7 +260,13 @@ def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from api import ApiSettings, create_app
+    from api.json_logs import log_format, logging_config
 
+    # Structured logs (one JSON object per line) unless --log-format/CARBON_LEDGER_LOG_FORMAT
+    # says text; the app writes the access log itself (with the request id), not uvicorn.
+    fmt = args.log_format or log_format("json")
+    logs = {"log_config": logging_config(fmt, args.log_level), "log_level": args.log_level,
+            "access_log": False}
     if args.workers > 1:
         # Each worker process builds its app from the environment; together they are one
         # ledger (one database), and one of them at a time holds the anchorer lease.
@@ -247,12 +276,14 @@ def cmd_serve(args: argparse.Namespace) -> None:
             os.environ["CARBON_LEDGER_SIGNATURE_WINDOW_S"] = str(args.signature_window)
         if args.no_anchoring:
             os.environ["CARBON_LEDGER_API_ANCHORING"] = "0"
+        os.environ["CARBON_LEDGER_LOG_FORMAT"] = fmt
         uvicorn.run("api.app:create_app_from_env", factory=True, workers=args.workers,
-                    host=args.host, port=args.port, log_level=args.log_level)
+                    host=args.host, port=args.port, **logs)  # type: ignore[arg-type]
         return
     settings = ApiSettings.from_env(args.data_dir, args.signature_window,
                                     anchoring=False if args.no_anchoring else None)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port,
+                **logs)  # type: ignore[arg-type]
 
 
 def cmd_anchor(args: argparse.Namespace) -> None:
@@ -494,6 +525,14 @@ def build_parser() -> argparse.ArgumentParser:
     add("sync", cmd_sync, "bring the read models up to date")
     add("rebuild", cmd_rebuild, "drop the read models and rebuild them from the event log")
     add("check", cmd_check, "check supply invariants and read models against the aggregates")
+    backup = add("backup", cmd_backup, "copy the data directory online (SQLite backup API; "
+                 "keys, chain journal and registry records with their modes)")
+    backup.add_argument("--to", required=True, metavar="DIR", help="an empty or new directory")
+    restore = add("restore", cmd_restore, "restore a backup into the data directory")
+    restore.add_argument("--from", required=True, metavar="DIR", help="a directory written "
+                         "by 'carbon-ledger backup'")
+    restore.add_argument("--force", action="store_true", help="replace the ledger already in "
+                         "the data directory (refused otherwise)")
     anchor = add("anchor", cmd_anchor, "anchor the Merkle root of the event log on chain now")
     anchor.add_argument("--follow", action="store_true", help="keep anchoring every N events "
                         "or T seconds (CARBON_LEDGER_ANCHOR_EVERY_EVENTS/_SECONDS)")
@@ -566,6 +605,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="accepted clock skew of signed requests (default 300, or "
                        "CARBON_LEDGER_SIGNATURE_WINDOW_S)")
     serve.add_argument("--log-level", default="info")
+    serve.add_argument("--log-format", choices=("json", "text"), default=None,
+                       help="log lines as JSON objects (default) or text (or "
+                       "CARBON_LEDGER_LOG_FORMAT)")
     serve.add_argument("--no-anchoring", action="store_true",
                        help="leave anchoring to another process (or CARBON_LEDGER_API_ANCHORING=0)")
     return parser

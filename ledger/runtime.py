@@ -272,6 +272,11 @@ class LedgerRuntime:
         return self._anchoring
 
     @property
+    def anchoring_if_open(self) -> Anchoring | None:
+        """The anchoring, if something has opened it (never opens it: no chain is asked)."""
+        return self._anchoring
+
+    @property
     def projection_failure(self) -> ProjectionFailure | None:
         """The event the read models are stuck before, if the last catch-up met one."""
         return self.projector.failure

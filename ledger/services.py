@@ -31,6 +31,10 @@ class BackgroundServices:
         self._threads: list[threading.Thread] = []
         self.anchored = 0
         self.is_anchorer = False
+        # Failed anchoring ticks by kind ("unavailable": the chain did not answer; "failed":
+        # the tick raised), and the last tick's error (None once a tick succeeds).
+        self.chain_errors: dict[str, int] = {"unavailable": 0, "failed": 0}
+        self.last_anchor_error: str | None = None
 
     def start(self) -> None:
         self._threads = [threading.Thread(target=self._project, name="projector", daemon=True)]
@@ -59,12 +63,27 @@ class BackgroundServices:
 
     def _anchor(self) -> None:
         while not self._stop.is_set():
-            try:
-                self.is_anchorer = self.lease.acquire()
-                if self.is_anchorer:
-                    status = self.runtime.anchoring.anchorer.tick()
-                    if status.state == "anchored":
-                        self.anchored += 1
-            except Exception:  # a ConsistencyError needs an operator: keep logging it
-                logger.exception("anchoring tick failed")
+            self.anchor_once()
             self._stop.wait(self.interval)
+
+    def anchor_once(self) -> None:
+        """One anchoring tick, if this process holds the lease; failures are counted in
+        :attr:`chain_errors` and logged, never raised."""
+        try:
+            self.is_anchorer = self.lease.acquire()
+            if not self.is_anchorer:
+                self.last_anchor_error = None  # another process anchors
+                return
+            status = self.runtime.anchoring.anchorer.tick()
+        except Exception as error:  # a ConsistencyError needs an operator: keep logging it
+            self.chain_errors["failed"] += 1
+            self.last_anchor_error = f"{type(error).__name__}: {error}"[:300]
+            logger.exception("anchoring tick failed")
+            return
+        if status.state == "chain-unavailable":
+            self.chain_errors["unavailable"] += 1
+            self.last_anchor_error = f"chain unavailable: {status.error}"[:300]
+            return
+        self.last_anchor_error = None
+        if status.state == "anchored":
+            self.anchored += 1

@@ -25,25 +25,45 @@ def idempotency_record_id(participant: UUID, idempotency_key: str) -> UUID:
 
 
 class CommandRecord(Aggregate):
-    @event("Recorded")
+    class Recorded(Aggregate.Created):
+        """Recorded; version 2 holds the HTTP request id (``X-Request-Id``) of the command,
+        None for one not asked over HTTP. Version 1 events are upcast with ``request_id``
+        None."""
+
+        class_version = 2
+
+        participant: str
+        command: str
+        request_sha256: str
+        authentication: dict[str, Any]
+        idempotency_key: str | None
+        events: list[list[Any]]
+        request_id: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["request_id"] = None
+
+    @event(Recorded)
     def __init__(self, participant: str, command: str, request_sha256: str,
                  authentication: dict[str, Any], idempotency_key: str | None,
-                 events: list[list[Any]]) -> None:
+                 events: list[list[Any]], request_id: str | None = None) -> None:
         self.participant = participant
         self.command = command
         self.request_sha256 = request_sha256
         self.authentication = authentication
         self.idempotency_key = idempotency_key
         self.events = events
+        self.request_id = request_id
 
     @classmethod
     def record(cls, record_id: UUID, *, participant: UUID, command: str, request_sha256: str,
                authentication: dict[str, Any], idempotency_key: str | None,
-               events: list[list[Any]]) -> CommandRecord:
+               events: list[list[Any]], request_id: str | None = None) -> CommandRecord:
         return cls._create(cls.Recorded, id=record_id, participant=str(participant),
                            command=command, request_sha256=request_sha256,
                            authentication=authentication, idempotency_key=idempotency_key,
-                           events=events)
+                           events=events, request_id=request_id)
 
     def add_events(self, events: list[list[Any]]) -> None:
         """A later save of the same command (bulk commands save in several transactions)."""

@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from fastapi.testclient import TestClient
 
-from api.auth import sign_request
 from api.bootstrap import bootstrap_operator
+from carbon_ledger_client.signing import sign_request
 from ledger.domain.quantities import parse_quantity
 from ledger.runtime import LedgerRuntime
 
@@ -45,7 +45,7 @@ class Api:
     """Requests as an actor: ``Authorization`` always, signature headers unless
     ``sign=False``; the exact body, query string and Idempotency-Key sent are the ones
     signed (a signed write without a key given gets a fresh one, as from
-    :func:`api.auth.sign_request`)."""
+    :func:`carbon_ledger_client.signing.sign_request`)."""
 
     client: TestClient
 

@@ -76,6 +76,7 @@ def test_a_behaviour_dated_ahead_is_rejected_on_its_own(world: World):
 def test_an_unknown_settlement_currency_is_a_422(world: World):
     exchange, seller = world.actors["exchange"], world.actors["enterprise"]
     batch = world.project_batch(seller)
+    world.ledger.grant_mandate(actor=seller.id, agent=exchange.id, scope="listing")
     listed = world.api.post(exchange, "/listings", json={
         "batch_id": str(batch), "seller": str(seller.id), "listing_ref": "L-1",
         "quantity_g": T})

@@ -69,6 +69,7 @@ def _commands(world: World, batch: UUID) -> dict[str, Callable[[], Any]]:
     ledger = world.runtime.ledger
     platform, enterprise = world.actors["platform"], world.actors["enterprise"]
     exchange = world.actors["exchange"]
+    ledger.grant_mandate(actor=platform.id, agent=exchange.id, scope="listing")
     counter = iter(range(1_000_000))
 
     def report() -> Any:

@@ -24,6 +24,7 @@ def test_a_listing_ref_reused_on_another_batch_is_a_409(world: World) -> None:
     api, exchange = world.api, world.actors["exchange"]
     seller = world.actors["enterprise"]
     first, second = world.project_batch(seller), world.project_batch(seller)
+    world.runtime.ledger.grant_mandate(actor=seller.id, agent=exchange.id, scope="listing")
     listing = {"batch_id": str(first), "seller": str(seller.id), "listing_ref": "HBEX-L-1",
                "quantity_g": "1 t"}
     assert api.post(exchange, "/listings", json=listing).status_code == 201

@@ -51,6 +51,8 @@ def _writes(world: World) -> dict[str, tuple[Any, str, dict[str, Any]]]:
     bank, exchange = world.actors["bank"], world.actors["exchange"]
     batch = world.project_batch(bank, "100 t")
     exchange_batch = world.project_batch(world.actors["enterprise"], "100 t")
+    world.runtime.ledger.grant_mandate(actor=world.actors["enterprise"].id, agent=exchange.id,
+                                       scope="listing")
     world.runtime.ledger.list_for_sale(actor=exchange.id, batch_id=exchange_batch,
                                        seller=world.actors["enterprise"].id,
                                        listing_ref="L-1", quantity=10 * T)

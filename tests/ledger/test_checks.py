@@ -30,6 +30,8 @@ def runtime(tmp_path: Path) -> Iterator[LedgerRuntime]:
         batch = issue_batch(ledger, cast)
         a, b, _ = cast.holders
         ledger.transfer(actor=cast.platform, batch_id=batch, recipient=a, quantity=50_000)
+        ledger.grant_mandate(actor=a, agent=cast.exchange, scope="listing")
+        ledger.grant_mandate(actor=a, agent=cast.bank, scope="pledge")
         ledger.list_for_sale(actor=cast.exchange, batch_id=batch, seller=a, listing_ref="L1",
                              quantity=20_000)
         ledger.settle_trade(actor=cast.exchange, trade=TradeInstruction(
@@ -91,7 +93,8 @@ def test_an_edited_register_field_is_reported_by_id_and_field(runtime, table, co
     row = first(runtime, table)
     edit(runtime, table, row, **{column: value})
     report = check_ledger(runtime)
-    assert [p for p in report.problems if p.startswith(f"{table.name} {row['id']}: {column} ")]
+    key = "/".join(str(row[c.name]) for c in table.primary_key.columns)  # listings: id/batch
+    assert [p for p in report.problems if p.startswith(f"{table.name} {key}: {column} ")]
     assert len(report.problems) == 1, report.problems
 
 

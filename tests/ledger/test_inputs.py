@@ -326,6 +326,7 @@ def _commands(world: World) -> dict[str, Prepare]:
     """Every command with a human-readable text field: a set-up that returns the command,
     taking that text."""
     ledger, op = world.ledger, world.operator
+    ledger.grant_mandate(actor=world.emitter, agent=world.exchange, scope="listing")
 
     def batch() -> UUID:  # as World.project_batch, from a report of its own
         requested = request()

@@ -93,6 +93,7 @@ def test_a_listing_ref_names_one_listing_of_the_exchange_whatever_its_batch(runt
     first = issue(ledger, cast, 1)
     second = issue(ledger, cast, 2)  # another batch, same seller
     runtime.sync()
+    ledger.grant_mandate(actor=cast.platform, agent=cast.exchange, scope="listing")
     listed = ledger.list_for_sale(actor=cast.exchange, batch_id=first, seller=cast.platform,
                                   listing_ref="L-1", quantity=100)
     recorded = ledger.recorder.max_notification_id()
@@ -109,6 +110,7 @@ def test_a_listing_ref_names_one_listing_of_the_exchange_whatever_its_batch(runt
     # another exchange's ref of the same text is its own
     other = ledger.register_participant(kind="exchange", name="Other exchange",
                                         registered_by=cast.operator)
+    ledger.grant_mandate(actor=cast.platform, agent=other, scope="listing")
     assert ledger.list_for_sale(actor=other, batch_id=second, seller=cast.platform,
                                 listing_ref="L-1", quantity=100) != listed
     projected(runtime)
@@ -343,6 +345,7 @@ def test_events_an_older_ledger_may_hold_are_projected(runtime, cast):
     ledger = runtime.ledger
     first = issue(ledger, cast, 5)
     second = issue(ledger, cast, 6)
+    ledger.grant_mandate(actor=cast.platform, agent=cast.exchange, scope="listing")
     ledger.list_for_sale(actor=cast.exchange, batch_id=first, seller=cast.platform,
                          listing_ref="L-1", quantity=10)
     reused = listing_id(cast.exchange, "L-1")
