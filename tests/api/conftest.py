@@ -8,6 +8,7 @@ not depend on the backend, on SQLite only.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from fastapi.testclient import TestClient
 from api import ApiSettings, create_app
 from ledger.runtime import LedgerRuntime, Settings
 from tests.api.support import World
+from tests.faults.fixtures import FaultyWorld, faulty_world
 
 
 @pytest.fixture
@@ -36,3 +38,11 @@ def world(runtime: LedgerRuntime):
     app = create_app(ApiSettings(ledger=runtime.settings), runtime=runtime)
     with TestClient(app) as client:
         yield World.create(runtime, client)
+
+
+@pytest.fixture
+def faulty(storage: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+           ) -> Iterator[FaultyWorld]:
+    """A world whose database connection or disk fails on demand (tests/faults)."""
+    with faulty_world(storage, tmp_path, monkeypatch) as made:
+        yield made

@@ -11,8 +11,7 @@ very state) and its result returned, once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -20,21 +19,9 @@ import pytest
 from eventsourcing.persistence import IntegrityError
 
 from tests.api.support import EV, World
-from tests.faults.fixtures import FaultyWorld, faulty_world
+from tests.faults.fixtures import FaultyWorld
 
 T = 1_000_000
-
-
-@pytest.fixture
-def storage(backend: str) -> str:
-    return backend
-
-
-@pytest.fixture
-def faulty(storage: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-           ) -> Iterator[FaultyWorld]:
-    with faulty_world(storage, tmp_path, monkeypatch) as made:
-        yield made
 
 
 def _events(world: World) -> int:

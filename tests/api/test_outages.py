@@ -9,29 +9,13 @@ the retry of an applied write, once the database is back, gets the first result
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-import pytest
-
 from tests.api.support import World, assert_problem
-from tests.faults.fixtures import FaultyWorld, faulty_world
+from tests.faults.fixtures import FaultyWorld
 
 T = 1_000_000
-
-
-@pytest.fixture
-def storage(backend: str) -> str:
-    return backend
-
-
-@pytest.fixture
-def faulty(storage: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-           ) -> Iterator[FaultyWorld]:
-    with faulty_world(storage, tmp_path, monkeypatch) as made:
-        yield made
 
 
 def _retire(world: World, batch: UUID, key: str | None) -> Any:

@@ -29,11 +29,6 @@ from tests.api.support import World, assert_problem
 T = 1_000_000
 
 
-@pytest.fixture
-def storage(backend: str) -> str:
-    return backend
-
-
 def _state(world: World) -> int:
     world.runtime.sync()
     return world.runtime.ledger.recorder.max_notification_id() or 0
