@@ -13,6 +13,7 @@ from functools import partial
 from fastapi import FastAPI
 
 from api.auth import Authenticator
+from api.explorer import install_explorer
 from api.idempotency import IdempotencyStore
 from api.limits import BodyLimits
 from api.observability import HttpMetrics, Observability
@@ -130,6 +131,7 @@ def create_app(settings: ApiSettings, runtime: LedgerRuntime | None = None) -> F
     for router in ROUTERS:
         app.include_router(router)
     app.include_router(operations_router)
+    install_explorer(app)
     install_openapi(app)
     return app
 

@@ -1,0 +1,27 @@
+"""The public explorer: server-rendered pages of the registry, in Chinese and English.
+
+Pages live under ``/explorer`` (one module per page family, each with a ``router`` listed in
+:data:`PAGE_ROUTERS`); their templates in ``templates/`` extend ``base.html``; static files
+(CSS, the certificate page's verifier script) are served from ``/explorer/static``. Nothing is
+built: a fresh machine serves them as they are.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
+
+__all__ = ["PAGE_ROUTERS", "STATIC_DIR", "install_explorer"]
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+PAGE_ROUTERS: list[APIRouter] = []
+
+
+def install_explorer(app: FastAPI) -> None:
+    """Serve the explorer's pages and static files on ``app``."""
+    for router in PAGE_ROUTERS:
+        app.include_router(router, include_in_schema=False)
+    app.mount("/explorer/static", StaticFiles(directory=STATIC_DIR), name="explorer-static")

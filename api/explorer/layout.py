@@ -1,0 +1,48 @@
+"""Rendering an explorer page: the language of the request, the base layout, escaping.
+
+Templates are Jinja2 with autoescaping on, so every value from the ledger (names, purposes,
+beneficiaries are participants' text) is escaped; nothing is marked safe but our own markup.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from api.i18n import LANGUAGES, Language, Text, negotiate
+
+__all__ = ["NAV", "language_of", "render", "templates"]
+
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+NAV: tuple[tuple[str, Text], ...] = (
+    ("/explorer/", Text(en="Overview", zh="概览")),
+    ("/explorer/batches", Text(en="Batches", zh="批次")),
+    ("/explorer/serials", Text(en="Serial lookup", zh="序列号查询")),
+    ("/explorer/retirements", Text(en="Retirements", zh="注销登记")),
+    ("/explorer/claims", Text(en="Neutrality claims", zh="碳中和声明")),
+    ("/explorer/checkpoints", Text(en="Checkpoints", zh="链上锚定")),
+    ("/explorer/methodologies", Text(en="Methodologies", zh="方法学")),
+)
+
+
+def language_of(request: Request) -> Language:
+    """``?lang=`` if it names a language served, else ``Accept-Language``."""
+    return negotiate(request.headers.get("accept-language"), request.query_params.get("lang"))
+
+
+def render(request: Request, template: str, title: Text, status_code: int = 200,
+           **context: Any) -> HTMLResponse:
+    """``template`` rendered in the request's language, inside the base layout."""
+    language = language_of(request)
+    return templates.TemplateResponse(
+        request, template,
+        {"lang": language, "languages": LANGUAGES, "title": title(language), "nav": NAV,
+         "t": lambda text: text(language), **context},
+        status_code=status_code,
+        headers={"Content-Language": "zh-CN" if language == "zh" else "en",
+                 "Vary": "Accept-Language"})
