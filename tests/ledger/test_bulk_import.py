@@ -9,8 +9,8 @@ from uuid import UUID
 
 import pytest
 
-from ledger import application
 from ledger.application import Ledger
+from ledger.application import behaviours as behaviour_commands
 from ledger.bulk_import import import_behaviours
 from ledger.cli import main
 from ledger.domain.errors import ParticipantNotFoundError, PermissionDeniedError
@@ -124,7 +124,7 @@ def test_acts_saved_concurrently_are_rejected_and_the_rest_of_the_chunk_saved_to
     ledger = world.ledger
     other = Ledger(env=sqlite_env(world.db))
     mine = [world.charge("p-1", "10", "2024-03-01T08:00:00Z") for _ in range(3)]
-    first = application.first_events
+    first = behaviour_commands.first_events
     checks: list[int] = []
 
     def and_meanwhile_another_platform_reports(recorder: Any, ids: Any) -> Any:
@@ -134,7 +134,7 @@ def test_acts_saved_concurrently_are_rejected_and_the_rest_of_the_chunk_saved_to
             return {}
         return first(recorder, ids)
 
-    monkeypatch.setattr(application, "first_events", and_meanwhile_another_platform_reports)
+    monkeypatch.setattr(behaviour_commands, "first_events", and_meanwhile_another_platform_reports)
     saves = count_calls(monkeypatch, ledger, "save")
 
     results = world.report(world.ev_app, mine)

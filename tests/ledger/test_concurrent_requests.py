@@ -119,10 +119,10 @@ def test_concurrent_commands_in_one_process_each_read_their_own_write(tmp_path: 
 
 def test_concurrent_commands_on_one_batch_queue_instead_of_conflicting(tmp_path: Path,
                                                                         monkeypatch):
-    import ledger.application as application
+    from ledger.application import retry
 
     back_offs: list[int] = []
-    monkeypatch.setattr(application, "_back_off", back_offs.append)
+    monkeypatch.setattr(retry, "_back_off", back_offs.append)
     with LedgerRuntime(Settings(data_dir=tmp_path / "ledger")) as runtime:
         ledger = runtime.ledger
         cast = make_cast(ledger)
@@ -145,6 +145,7 @@ def test_concurrent_commands_on_one_batch_queue_instead_of_conflicting(tmp_path:
             thread.join()
         assert failures == []
         assert back_offs == []  # no thread lost an optimistic-concurrency race
+        assert ledger.retries.conflicts == 0
         assert ledger.batch(batch).available(cast.platform) == before - 16_000
 
 

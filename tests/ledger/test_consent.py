@@ -12,8 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger import application
-from ledger.application import Ledger, TradeInstruction
+from ledger.application import Ledger, TradeInstruction, clock
 from ledger.domain.credit_batch import CreditBatch, LotState
 from ledger.domain.errors import (
     ConsentRequiredError,
@@ -109,7 +108,7 @@ def test_an_expired_mandate_cannot_be_used(world: World, monkeypatch: pytest.Mon
                                expires_at=now + timedelta(days=1))
     world.ledger.pledge(actor=world.bank, batch_id=batch, holder=world.emitter,
                         bank=world.bank, loan_reference="LN-1", quantity=TONNE)
-    monkeypatch.setattr(application, "_now", lambda: now + timedelta(days=1))
+    monkeypatch.setattr(clock, "now", lambda: now + timedelta(days=1))
     with pytest.raises(ConsentRequiredError) as raised:
         world.ledger.pledge(actor=world.bank, batch_id=batch, holder=world.emitter,
                             bank=world.bank, loan_reference="LN-2", quantity=TONNE)

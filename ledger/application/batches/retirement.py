@@ -1,0 +1,61 @@
+"""Credits leaving circulation by their holder: retirement, export."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID, uuid4
+
+from eventsourcing.domain import Aggregate
+
+from ledger.application.batches.common import BatchCommands, batch_command
+from ledger.domain.errors import (
+    ValidationError,
+)
+from ledger.domain.participant import Role
+
+
+class RetirementCommands(BatchCommands):
+    @batch_command
+    def retire(self, *, actor: UUID, batch_id: UUID, quantity: int, beneficiary: str,
+               purpose: str, jurisdiction: str, consumption_period: str,
+               details: dict[str, Any] | None = None) -> UUID:
+        """Retire credits for a beneficiary and purpose. Permanent. With ``claim_id`` in
+        ``details`` the retirement also counts toward that neutrality claim, atomically."""
+        with self._commanding(batch_id, actor):
+            self._actor(actor, Role.HOLDER)
+            retirement_id = uuid4()
+            description = {"beneficiary": beneficiary, "purpose": purpose,
+                           "jurisdiction": jurisdiction, "consumption_period": consumption_period,
+                           "details": details or {}}
+            others: list[Callable[[], Aggregate]] = []
+            claim_ref = (details or {}).get("claim_id")
+            if claim_ref is not None:
+                try:
+                    claim_id = UUID(str(claim_ref))
+                except ValueError:
+                    raise ValidationError("claim_id is not a UUID", field="claim_id") from None
+                self.claim(claim_id)
+
+                def counted_claim() -> Aggregate:
+                    claim = self.claim(claim_id)
+                    claim.count_retirement(retirement_id=retirement_id, batch=batch_id,
+                                           quantity=quantity, actor=actor)
+                    return claim
+
+                others.append(counted_claim)
+            self._on_batch(batch_id, lambda b: b.retire(
+                retirement_id=retirement_id, holder=actor, quantity=quantity, details=description,
+                actor=actor), *others)
+            return retirement_id
+
+    @batch_command
+    def export(self, *, actor: UUID, batch_id: UUID, quantity: int, destination: str) -> UUID:
+        with self._commanding(batch_id, actor):
+            self._actor(actor, Role.HOLDER)
+            export_id = uuid4()
+            self._on_batch(batch_id, lambda b: b.export(
+                export_id=export_id, holder=actor, quantity=quantity, destination=destination,
+                actor=actor, destinations=self.export_destinations))
+            return export_id
+

@@ -1,0 +1,213 @@
+"""Listings and settlement: an exchange escrows credits for a listing and settles matched
+trades."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+from uuid import UUID, uuid4
+
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import (
+    IntegrityError,
+)
+
+from ledger.application.batches.common import BatchCommands, batch_command
+from ledger.application.context import DuplicateRequestError
+from ledger.domain import ids
+from ledger.domain.currencies import check_currency
+from ledger.domain.errors import (
+    LedgerError,
+    TradeConflictError,
+    ValidationError,
+)
+from ledger.domain.mandates import MandateScope
+from ledger.domain.methodology import PLAIN_DECIMAL
+from ledger.domain.participant import Role
+from ledger.domain.quantities import require_grams
+from ledger.domain.serials import Range
+from ledger.domain.text import check_text
+from ledger.domain.trade import Trade
+from ledger.domain.unique_keys import KeyKind
+
+
+@dataclass(frozen=True)
+class TradeInstruction:
+    """One matched trade, as the exchange reports it for settlement."""
+
+    trade_ref: str
+    listing_ref: str
+    batch_id: UUID
+    seller: UUID
+    buyer: UUID
+    quantity: int
+    price_per_tonne: str
+    currency: str
+    retire_on_delivery: dict[str, Any] | None = None
+
+    def terms(self) -> dict[str, Any]:
+        return {
+            "listing_ref": self.listing_ref, "batch": str(self.batch_id),
+            "seller": str(self.seller), "buyer": str(self.buyer), "quantity": self.quantity,
+            "price_per_tonne": self.price_per_tonne, "currency": self.currency,
+            "retire_on_delivery": self.retire_on_delivery,
+        }
+
+
+@dataclass(frozen=True)
+class TradeResult:
+    trade_ref: str
+    trade_id: UUID
+    settled: bool
+    replayed: bool = False
+    ranges: list[Range] = field(default_factory=list)
+    retirement_id: UUID | None = None
+    error: LedgerError | None = None
+
+
+class SettlementCommands(BatchCommands):
+    @batch_command
+    def list_for_sale(self, *, actor: UUID, batch_id: UUID, seller: UUID, listing_ref: str,
+                      quantity: int) -> UUID:
+        """The exchange escrows a seller's credits for a listing; returns the listing id.
+        Unless the exchange sells its own credits, the seller must have granted it a
+        ``listing`` mandate in force (:class:`ConsentRequiredError` otherwise)."""
+        with self._commanding(batch_id, actor, seller):
+            self._actor(actor, Role.SETTLER)
+            self._holder(seller, "seller")
+            listing_id = ids.listing_id(actor, listing_ref)
+
+            def claimed_ref() -> Aggregate:
+                """An exchange's listing ref names one listing, whatever its batch."""
+                return self._claim_key(KeyKind.LISTING, str(listing_id), batch_id, (
+                    f"listing ref {listing_ref!r} of this exchange is already used"))
+
+            self._with_consent(
+                batch_id, holder=seller, agent=actor, scope=MandateScope.LISTING,
+                quantity=quantity, record=listing_id, command=lambda b: b.escrow(
+                    listing_id=listing_id, listing_ref=listing_ref, exchange=actor,
+                    seller=seller, quantity=quantity, actor=actor),
+                others=(claimed_ref,))
+            return listing_id
+
+    @batch_command
+    def cancel_listing(self, *, actor: UUID, batch_id: UUID, listing_ref: str) -> list[Range]:
+        with self._commanding(batch_id, actor):
+            self._actor(actor, Role.SETTLER)
+            listing_id = ids.listing_id(actor, listing_ref)
+            return self._on_batch(batch_id, lambda b: b.cancel_listing(listing_id=listing_id,
+                                                                       actor=actor))
+
+    def settle_trades(self, *, actor: UUID,
+                      trades: Sequence[TradeInstruction]) -> list[TradeResult]:
+        """Settle matched trades, each on its own; a trade id seen before returns the result
+        of its first settlement and delivers nothing again."""
+        self._actor(actor, Role.SETTLER)
+        results = []
+        for instruction in trades:
+            trade_id = ids.trade_id(actor, instruction.trade_ref)
+            try:
+                results.append(self._settle(actor, trade_id, instruction))
+            except DuplicateRequestError:
+                raise  # the whole request was applied before: not a per-trade outcome
+            except LedgerError as error:
+                results.append(TradeResult(trade_ref=instruction.trade_ref, trade_id=trade_id,
+                                           settled=False, error=error))
+        return results
+
+    def settle_trade(self, *, actor: UUID, trade: TradeInstruction) -> TradeResult:
+        result = self.settle_trades(actor=actor, trades=[trade])[0]
+        if result.error is not None:
+            raise result.error
+        return result
+
+    def _replayed(self, trade_id: UUID, instruction: TradeInstruction) -> TradeResult:
+        recorded = self.trade(trade_id)
+        if recorded.terms != instruction.terms():
+            raise TradeConflictError(
+                f"trade {instruction.trade_ref} was settled before with different terms",
+                trade=str(trade_id), recorded=recorded.terms)
+        return TradeResult(
+            trade_ref=instruction.trade_ref, trade_id=trade_id, settled=True, replayed=True,
+            ranges=recorded.ranges,
+            retirement_id=UUID(recorded.retirement_id) if recorded.retirement_id else None)
+
+    def _settle(self, exchange: UUID, trade_id: UUID,
+                instruction: TradeInstruction) -> TradeResult:
+        if self._exists(trade_id):
+            return self._replayed(trade_id, instruction)
+        check_text(instruction.trade_ref, "trade_ref")
+        check_text(instruction.listing_ref, "listing_ref")
+        require_grams(instruction.quantity)
+        self._validate_price(instruction.price_per_tonne, instruction.currency)
+        self._holder(instruction.buyer, "buyer")
+        retirement_id = uuid4() if instruction.retire_on_delivery is not None else None
+        listing_id = ids.listing_id(exchange, instruction.listing_ref)
+        claim_id = self._claim_of(instruction.retire_on_delivery)
+        with self._batch_locks.holding(instruction.batch_id):
+            return self._settle_on_batch(exchange, trade_id, instruction, retirement_id,
+                                         listing_id, claim_id)
+
+    def _settle_on_batch(self, exchange: UUID, trade_id: UUID, instruction: TradeInstruction,
+                         retirement_id: UUID | None, listing_id: UUID,
+                         claim_id: UUID | None) -> TradeResult:
+        def attempt() -> TradeResult:
+            batch = self.batch(instruction.batch_id)
+            if str(trade_id) in batch.trades:  # settled meanwhile by a concurrent request
+                return self._replayed(trade_id, instruction)
+            ranges = batch.settle_trade(
+                trade_id=trade_id, trade_ref=instruction.trade_ref, listing_id=listing_id,
+                seller=instruction.seller, buyer=instruction.buyer,
+                quantity=instruction.quantity, price_per_tonne=instruction.price_per_tonne,
+                currency=instruction.currency, actor=exchange, retirement_id=retirement_id,
+                retirement=instruction.retire_on_delivery,
+            )
+            trade = Trade.record(trade_id, exchange=exchange, trade_ref=instruction.trade_ref,
+                                 terms=instruction.terms(), batch=instruction.batch_id,
+                                 ranges=ranges, retirement_id=retirement_id)
+            claims = []
+            if claim_id is not None and retirement_id is not None:
+                claim = self.claim(claim_id)  # retired on delivery for a neutrality claim
+                claim.count_retirement(retirement_id=retirement_id, batch=instruction.batch_id,
+                                       quantity=instruction.quantity, actor=exchange)
+                claims.append(claim)
+            try:
+                self.save(batch, trade, *claims)
+            except IntegrityError:
+                if self._exists(trade_id):  # settled meanwhile by a concurrent request
+                    return self._replayed(trade_id, instruction)
+                raise  # another conflict: the trade is attempted again
+            return TradeResult(trade_ref=instruction.trade_ref, trade_id=trade_id, settled=True,
+                               ranges=ranges, retirement_id=retirement_id)
+
+        return self._retrying(attempt, what="the settlement")
+
+    def _claim_of(self, retirement: dict[str, Any] | None) -> UUID | None:
+        """The neutrality claim a retire-on-delivery counts toward, if it names one."""
+        details = (retirement or {}).get("details") or {}
+        reference = details.get("claim_id") if isinstance(details, dict) else None
+        if reference is None:
+            return None
+        try:
+            claim_id = UUID(str(reference))
+        except ValueError:
+            raise ValidationError("claim_id is not a UUID", field="claim_id") from None
+        self.claim(claim_id)
+        return claim_id
+
+    @staticmethod
+    def _validate_price(price: str, currency: str) -> None:
+        if not isinstance(price, str) or not PLAIN_DECIMAL.fullmatch(price):
+            raise ValidationError(f"price {price!r} is not a plain decimal number",
+                                  field="price_per_tonne")
+        try:
+            value = Decimal(price)
+        except Exception:
+            raise ValidationError(f"price {price!r} is not a decimal number",
+                                  field="price_per_tonne") from None
+        if not value.is_finite() or value < 0:
+            raise ValidationError("price must be zero or more", field="price_per_tonne")
+        check_currency(currency)
+
