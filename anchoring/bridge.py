@@ -6,7 +6,8 @@ ledger's event log from the ``AnchorRegistry`` the anchoring service writes to, 
 against a *proven* lock (see ``docs/TOKENISATION.md`` for the whole design):
 
 1. **Tokenise.** A holder locks credits for a bridge (:meth:`Bridge.lock`, or
-   :meth:`ledger.application.Ledger.lock_for_tokens` with ``chain_id`` and
+   :meth:`ledger.application.Ledger.lock_for_tokens` (in
+   :mod:`ledger.application.batches.tokens`) with ``chain_id`` and
    ``token_contract``). The ``CreditBatch.LockedForTokens`` event carries a *bridge message*
    (:func:`~ledger.domain.credit_batch.bridge_lock_message`): chain id, token contract, batch,
    lock, recipient address and amount in token units. Once the event is in a final anchored
