@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from anchoring.token_commands import add_token_commands
+from ledger.domain.credit_batch import LotState
 from ledger.domain.errors import LedgerError
 from ledger.domain.ids import individual_account_id
 from ledger.domain.quantities import format_grams
@@ -27,7 +28,7 @@ from ledger.runtime import LedgerRuntime, Settings
 __all__ = ["main"]
 
 EXIT_ERROR = 2
-STATES = ("available", "escrowed", "pledged", "retired", "tokenised", "exported", "cancelled")
+STATES = tuple(state.value for state in LotState)  # the grams columns, in order
 
 
 def _grams_columns(row: dict[str, Any], states: Sequence[str] = STATES) -> str:

@@ -21,12 +21,16 @@ from uuid import UUID
 
 from ledger.application import BehaviourReport, TradeInstruction
 from ledger.checks import check_ledger
+from ledger.domain.credit_batch import LotState
 from ledger.domain.errors import LedgerError
 from ledger.domain.quantities import format_grams, parse_quantity
 from ledger.projections.queries import dump_tables
 from ledger.runtime import LedgerRuntime
 
 __all__ = ["run_demo"]
+
+# The states of a holder's own credits the final balances show.
+HELD_STATES = (LotState.AVAILABLE, LotState.ESCROWED, LotState.PLEDGED, LotState.RETIRED)
 
 EV_CODE, EV_VERSION = "WH-EV-CHARGING-V1", "1"
 METRO_CODE, METRO_VERSION = "WH-METRO-V1", "1"
@@ -432,15 +436,14 @@ class Demo:
                   "tokenised + exported + cancelled)")
         for row in views.supply():
             parts = ", ".join(f"{state} {format_grams(int(row[state]))}"
-                              for state in ("available", "escrowed", "pledged", "retired",
-                                            "tokenised", "exported", "cancelled")
+                              for state in (s.value for s in LotState)
                               if int(row[state]))
             self.say(f"{row['block']}: issued {format_grams(int(row['issued']))} = {parts}")
 
         self.step("Final balances")
         for row in views.balances():
             parts = ", ".join(f"{state} {format_grams(int(row[state]))}"
-                              for state in ("available", "escrowed", "pledged", "retired")
+                              for state in (s.value for s in HELD_STATES)
                               if int(row[state]))
             if parts:
                 self.say(f"{row['name'] or row['account']:<42} {row['block']:<26} {parts}")

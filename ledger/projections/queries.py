@@ -13,6 +13,7 @@ from sqlalchemy import Engine, and_, func, literal, null, or_, select, tuple_, u
 
 from ledger.application import UnissuedBehaviours
 from ledger.domain.behaviour import behaviour_leaf
+from ledger.domain.credit_batch import LotState
 from ledger.projections import schema as t
 from ledger.projections.handlers import stamp
 from ledger.projections.projector import TRACKING_NAME, Projector
@@ -42,7 +43,7 @@ class Page:
     next_after: tuple[Any, ...] | None
 
 
-_STATES = ("available", "escrowed", "pledged", "retired", "tokenised", "exported", "cancelled")
+_STATES = tuple(state.value for state in LotState)
 
 
 def _equal(query: Any, filters: Mapping[Any, Any]) -> Any:
@@ -123,9 +124,7 @@ class ReadModels:
 
     def balance(self, account: UUID | str, batch_id: UUID | str) -> dict[str, int]:
         rows = self.balances(account, batch_id)
-        states = ("available", "escrowed", "pledged", "retired", "tokenised", "exported",
-                  "cancelled")
-        return {s: int(rows[0][s]) if rows else 0 for s in states}
+        return {s: int(rows[0][s]) if rows else 0 for s in _STATES}
 
     # -- serials
     def serial_ranges(self, batch_id: UUID | str) -> list[dict[str, Any]]:

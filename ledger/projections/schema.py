@@ -17,6 +17,8 @@ from sqlalchemy import (
     Text,
 )
 
+from ledger.domain.credit_batch import LotState
+
 __all__ = ["TABLES", "metadata"]
 
 metadata = MetaData()
@@ -25,7 +27,8 @@ ID = String(36)
 # Grams can exceed 2**31 (4,544.76 t = 4.5e9 g): always 64-bit.
 GRAMS = BigInteger
 
-STATES = ("available", "escrowed", "pledged", "retired", "tokenised", "exported", "cancelled")
+# One grams column per lot state, in LotState order.
+STATES = tuple(state.value for state in LotState)
 
 
 def _state_columns() -> list[Column[int]]:
