@@ -9,9 +9,7 @@ from functools import lru_cache
 from uuid import UUID
 
 from eventsourcing.domain import get_topic
-from eventsourcing.persistence import (
-    IntegrityError,
-)
+from eventsourcing.persistence import IntegrityError
 
 from ledger.application.core import LedgerCore
 from ledger.domain import ids
@@ -74,6 +72,8 @@ class BehaviourResult:
 
 
 class BehaviourCommands(LedgerCore):
+    """Behaviour reports and the index of legacy acts."""
+
     def report_behaviours(self, *, platform: UUID,
                           reports: Sequence[BehaviourReport]) -> list[BehaviourResult]:
         """Record many behaviours in one call; each is accepted or rejected on its own.

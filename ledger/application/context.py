@@ -9,9 +9,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from ledger.domain.command_record import idempotency_record_id
-from ledger.domain.errors import (
-    DuplicateRecordError,
-)
+from ledger.domain.errors import DuplicateRecordError
 
 
 class DuplicateRequestError(DuplicateRecordError):

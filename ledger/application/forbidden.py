@@ -10,9 +10,7 @@ from uuid import UUID
 
 from eventsourcing.domain import DomainEvent
 
-from ledger.domain.errors import (
-    ValidationError,
-)
+from ledger.domain.errors import ValidationError
 from ledger.domain.text import forbidden_character
 
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID, uuid4
 
-from eventsourcing.persistence import (
-    IntegrityError,
-)
+from eventsourcing.persistence import IntegrityError
 
 from anchoring.merkle import leaf_hash, root_from_leaf_hashes
 from ledger.application.core import LedgerCore
@@ -29,6 +27,8 @@ from ledger.domain.vintage import vintage_of
 
 
 class IssuanceCommands(LedgerCore):
+    """Issuance requests, their attestation and rejection, issue and import of batches."""
+
     def request_issuance(self, *, platform: UUID, methodology_id: UUID,
                          period_start: str | datetime, period_end: str | datetime) -> UUID:
         """Request issuance of the platform's unissued behaviours of one methodology and

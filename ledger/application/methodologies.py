@@ -6,21 +6,19 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
-from eventsourcing.persistence import (
-    IntegrityError,
-)
+from eventsourcing.persistence import IntegrityError
 
 from ledger.application.core import LedgerCore
 from ledger.domain import ids
-from ledger.domain.errors import (
-    DuplicateRecordError,
-)
+from ledger.domain.errors import DuplicateRecordError
 from ledger.domain.methodology import Methodology
 from ledger.domain.participant import Role
 from ledger.domain.timeutil import parse_time
 
 
 class MethodologyCommands(LedgerCore):
+    """Publishing and superseding methodologies."""
+
     def publish_methodology(self, *, actor: UUID, code: str, version: str, region: str,
                             scene: str, activity_unit: str, factor_g_per_unit: str | int,
                             valid_from: str | datetime,

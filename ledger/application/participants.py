@@ -8,9 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 from uuid import UUID, uuid4
 
-from eventsourcing.persistence import (
-    IntegrityError,
-)
+from eventsourcing.persistence import IntegrityError
 
 from ledger.application import clock
 from ledger.application.core import LedgerCore
@@ -24,6 +22,8 @@ from ledger.domain.text import check_text
 
 
 class ParticipantCommands(LedgerCore):
+    """Participants: registration, keys, roles, suspension, mandates."""
+
     def register_participant(self, *, kind: str, name: str, registered_by: UUID | None = None,
                              roles: list[str] | None = None, pseudonym: str | None = None,
                              public_key: str | None = None,

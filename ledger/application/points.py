@@ -9,14 +9,14 @@ from eventsourcing.domain import Aggregate
 
 from ledger.application.core import LedgerCore
 from ledger.domain.carbon_account import CarbonAccount, carbon_account_id
-from ledger.domain.errors import (
-    LedgerError,
-)
+from ledger.domain.errors import LedgerError
 from ledger.domain.participant import Role
 from ledger.domain.quantities import require_grams
 
 
 class PointCommands(LedgerCore):
+    """Redeeming and donating points."""
+
     def _spend_points(self, account: UUID,
                       spend: Callable[[CarbonAccount, int], None],
                       *extra: Callable[[], Aggregate]) -> None:

@@ -10,6 +10,8 @@ from ledger.domain.participant import Role
 
 
 class CorrectionCommands(BatchCommands):
+    """Cancellation and correction by the registry operator."""
+
     @batch_command
     def cancel(self, *, actor: UUID, batch_id: UUID, holder: UUID, quantity: int,
                reason: str) -> UUID:

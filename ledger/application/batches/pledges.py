@@ -5,15 +5,15 @@ from __future__ import annotations
 from uuid import UUID, uuid4
 
 from ledger.application.batches.common import BatchCommands, batch_command
-from ledger.domain.errors import (
-    PermissionDeniedError,
-)
+from ledger.domain.errors import PermissionDeniedError
 from ledger.domain.mandates import MandateScope
 from ledger.domain.participant import Role
 from ledger.domain.serials import Range
 
 
 class PledgeCommands(BatchCommands):
+    """Pledges of credits as loan collateral."""
+
     @batch_command
     def pledge(self, *, actor: UUID, batch_id: UUID, holder: UUID, bank: UUID,
                loan_reference: str, quantity: int) -> UUID:

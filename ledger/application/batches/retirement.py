@@ -9,13 +9,13 @@ from uuid import UUID, uuid4
 from eventsourcing.domain import Aggregate
 
 from ledger.application.batches.common import BatchCommands, batch_command
-from ledger.domain.errors import (
-    ValidationError,
-)
+from ledger.domain.errors import ValidationError
 from ledger.domain.participant import Role
 
 
 class RetirementCommands(BatchCommands):
+    """Retirement and export."""
+
     @batch_command
     def retire(self, *, actor: UUID, batch_id: UUID, quantity: int, beneficiary: str,
                purpose: str, jurisdiction: str, consumption_period: str,

@@ -10,9 +10,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import (
-    IntegrityError,
-)
+from eventsourcing.persistence import IntegrityError
 
 from ledger.application.batches.common import BatchCommands, batch_command
 from ledger.application.context import DuplicateRequestError
@@ -68,6 +66,8 @@ class TradeResult:
 
 
 class SettlementCommands(BatchCommands):
+    """Listings and trade settlement."""
+
     @batch_command
     def list_for_sale(self, *, actor: UUID, batch_id: UUID, seller: UUID, listing_ref: str,
                       quantity: int) -> UUID:

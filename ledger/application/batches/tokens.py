@@ -16,6 +16,8 @@ from ledger.domain.unique_keys import KeyKind
 
 
 class TokenCommands(BatchCommands):
+    """The token bridge's commands."""
+
     @batch_command
     def lock_for_tokens(self, *, actor: UUID, batch_id: UUID, quantity: int,
                         chain_address: str, chain_id: int | None = None,

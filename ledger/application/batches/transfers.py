@@ -10,6 +10,8 @@ from ledger.domain.serials import Range
 
 
 class TransferCommands(BatchCommands):
+    """Transfers between holders."""
+
     @batch_command
     def transfer(self, *, actor: UUID, batch_id: UUID, recipient: UUID,
                  quantity: int) -> list[Range]:
