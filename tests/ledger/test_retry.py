@@ -190,3 +190,21 @@ def test_a_command_that_keeps_conflicting_fails_with_concurrency_conflict(
     assert ledger.retries.gave_up == 1
     assert ledger.retries.conflicts == retry.MAX_ATTEMPTS
     assert len(back_offs) == retry.MAX_ATTEMPTS - 1
+
+
+def test_a_batch_command_that_keeps_conflicting_names_itself_and_saves_nothing(
+        world: World, back_offs: list[int]) -> None:
+    batch = world.project_batch(quantity=10 * TONNE)
+    ledger = world.ledger
+
+    def always_conflicts(*objs: Any, **kwargs: Any) -> Any:
+        raise IntegrityError("version taken")
+
+    ledger.retries.reset()
+    ledger.save = always_conflicts  # type: ignore[method-assign]
+    with pytest.raises(ConcurrencyError, match="the transfer command kept conflicting"):
+        ledger.transfer(actor=world.emitter, batch_id=batch, recipient=world.organiser,
+                        quantity=TONNE)
+    assert ledger.retries.as_dict() == {"conflicts": retry.MAX_ATTEMPTS, "stale_reads": 0,
+                                        "gave_up": 1, "retries": retry.MAX_ATTEMPTS - 1}
+    assert ledger.batch(batch).available(world.emitter) == 10 * TONNE

@@ -34,10 +34,11 @@ def batch_command(method: Callable[Concatenate[B, P], R]) -> Callable[Concatenat
     :func:`ledger.application.retry.retrying`. Its first attempt may decide on cached
     copies checked at commit; every further attempt (after a conflict or a stale read) runs
     the whole body again on current copies."""
+    what = f"the {method.__name__} command"
+
     @wraps(method)
     def command(self: B, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        return self._retrying(lambda: method(self, *args, **kwargs),
-                              what=method.__name__.replace("_", " "))
+        return self._retrying(lambda: method(self, *args, **kwargs), what=what)
 
     return command
 
