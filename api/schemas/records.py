@@ -50,18 +50,15 @@ class MovePublic(ResponseModel):
 
     @classmethod
     def from_row(cls, row: dict[str, Any], *, full: bool) -> MovePublic:
-        def lot(prefix: str) -> LotPublic | None:
-            state = row[f"{prefix}_state"]
-            if state is None:
-                return None
+        def lot(prefix: str, state: str) -> LotPublic:
             shown = full or state == "retired"
             return LotPublic(state=state, ref=row[f"{prefix}_ref"] if shown else None,
                              holder=row[f"{prefix}_holder"] if shown else None)
 
-        to_lot = lot("to")
-        assert to_lot is not None
+        source = row["from_state"]
         return cls(batch_id=row["batch"], position=row["position"], kind=row["kind"],
-                   from_lot=lot("from"), to_lot=to_lot,
+                   from_lot=None if source is None else lot("from", source),
+                   to_lot=lot("to", row["to_state"]),
                    serials=SerialRange(start=row["start"], end=row["end"]),
                    quantity_g=row["quantity"], at=row["at"], redacted=not full)
 
