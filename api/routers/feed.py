@@ -25,7 +25,7 @@ from api.schemas.feed import FeedEvent, FeedPagePublic
 from ledger.domain.errors import ValidationError
 from ledger.feed import EVENT_TYPES, Viewer, read_feed
 
-__all__ = ["optional_caller", "router", "viewer"]
+__all__ = ["OptionalCaller", "optional_caller", "router", "viewer"]
 
 router = APIRouter(prefix="/feed", tags=["feed"])
 

@@ -3,14 +3,16 @@ listing is cancelled."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Path, Response
 
-from api.access import ON_ANOTHERS_CREDITS, WRITE
-from api.deps import CommandDep
+from api.access import ON_ANOTHERS_CREDITS, PRIVILEGED, READ, WRITE
+from api.deps import CallerDep, CommandDep, ViewsDep
+from api.pagination import Page, PageDep
 from api.schemas.market import ListingCancel, ListingCreate, ListingPublic
+from api.schemas.records import ListingOpenPublic
 from ledger.domain.errors import RecordNotFoundError
 from ledger.domain.ids import listing_id
 from ledger.projections.queries import ReadModels
@@ -18,6 +20,7 @@ from ledger.projections.queries import ReadModels
 __all__ = ["router"]
 
 router = APIRouter(prefix="/listings", tags=["exchanges"])
+LIST = "listings"
 
 
 def listing_public(views: ReadModels, listing: UUID) -> ListingPublic:
@@ -25,6 +28,22 @@ def listing_public(views: ReadModels, listing: UUID) -> ListingPublic:
     if row is None:
         raise RecordNotFoundError(f"unknown listing {listing}", listing=str(listing))
     return ListingPublic.from_row(row)
+
+
+@router.get("", response_model=Page[ListingOpenPublic], responses=READ)
+def list_listings(caller: CallerDep, views: ViewsDep, page: PageDep,
+                  status: Literal["open", "cancelled", "all"] = "open",
+                  exchange: UUID | None = None, seller: UUID | None = None,
+                  batch_id: UUID | None = None) -> Page[ListingOpenPublic]:
+    """Listings (open ones unless ``status`` says otherwise) with what is left to sell, by
+    listing id: an exchange or a seller reads the listings it is a party of; registry
+    operators and auditors all."""
+    party = None if caller.has_role(*PRIVILEGED) else caller.id
+    rows = views.listings_page(after=page.after(LIST, str, str), limit=page.limit,
+                               status=None if status == "all" else status,
+                               exchange=exchange, seller=seller, batch=batch_id, party=party)
+    return Page(items=[ListingOpenPublic.from_row(r) for r in rows.rows],
+                next_cursor=page.next_cursor(LIST, rows))
 
 
 @router.post("", status_code=201, response_model=ListingPublic, responses=ON_ANOTHERS_CREDITS)

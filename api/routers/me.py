@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Literal
+from uuid import UUID
+
 from fastapi import APIRouter, Response
 
 from api.access import READ, WRITE
@@ -16,12 +19,14 @@ from api.schemas.carbon_accounts import (
     DonationCreate,
     RedemptionCreate,
 )
+from api.schemas.market import TradePublic
 from api.schemas.participants import MePublic
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/me", tags=["me"])
 BALANCES = "balances"
+TRADES = "my-trades"
 
 
 @router.get("", response_model=MePublic, responses=READ)
@@ -38,6 +43,20 @@ def my_balances(caller: CallerDep, views: ViewsDep, page: PageDep) -> Page[Balan
                                limit=page.limit)
     return Page(items=[BalancePublic.from_row(r) for r in rows.rows],
                 next_cursor=page.next_cursor(BALANCES, rows))
+
+
+@router.get("/trades", response_model=Page[TradePublic], responses=READ)
+def my_trades(caller: CallerDep, views: ViewsDep, page: PageDep,
+              side: Literal["buyer", "seller"] | None = None,
+              batch_id: UUID | None = None) -> Page[TradePublic]:
+    """The trades the caller bought or sold (``side`` keeps one side), in log order."""
+    me = caller.id
+    rows = views.trades_page(after=page.after(TRADES, int, str), limit=page.limit,
+                             batch=batch_id, party=me if side is None else None,
+                             buyer=me if side == "buyer" else None,
+                             seller=me if side == "seller" else None)
+    return Page(items=[TradePublic.from_row(r) for r in rows.rows],
+                next_cursor=page.next_cursor(TRADES, rows))
 
 
 @router.get("/carbon-account", response_model=CarbonAccountStatement, responses=READ)

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Engine, and_, func, literal, null, or_, select, tuple_, union_all
+from sqlalchemy import Engine, and_, case, func, literal, null, or_, select, tuple_, union_all
 
 from ledger.application import UnissuedBehaviours
 from ledger.domain.behaviour import behaviour_leaf
@@ -370,10 +370,14 @@ class ReadModels:
 
     def trades_page(self, *, after: Sequence[Any] | None = None, limit: int = 50,
                     exchange: UUID | str | None = None, batch: UUID | str | None = None,
-                    buyer: UUID | str | None = None, seller: UUID | str | None = None) -> Page:
+                    buyer: UUID | str | None = None, seller: UUID | str | None = None,
+                    party: UUID | str | None = None) -> Page:
+        """Settled trades in log order; ``party`` keeps those it bought or sold."""
         tr = t.trades.c
         query = _equal(select(t.trades), {tr.exchange: exchange, tr.batch: batch,
                                           tr.buyer: buyer, tr.seller: seller})
+        if party is not None:
+            query = query.where(or_(tr.buyer == str(party), tr.seller == str(party)))
         return self._page(query, [tr.position, tr.id], after, limit)
 
     def moves_page(self, *, after: Sequence[Any] | None = None, limit: int = 50,
@@ -398,6 +402,46 @@ class ReadModels:
         order, from its issuance (or import) to the lot it is in now. One index lookup per
         bin level (ledger.projections.moves), not a scan of the batch's moves."""
         return self._all(custody_query(str(batch_id), serial))
+
+    def listings_page(self, *, after: Sequence[Any] | None = None, limit: int = 50,
+                      exchange: UUID | str | None = None, seller: UUID | str | None = None,
+                      batch: UUID | str | None = None, status: str | None = None,
+                      party: UUID | str | None = None) -> Page:
+        """Listings with what is left to sell (``remaining``: listed less sold while open,
+        0 once cancelled), by listing id; ``party`` keeps those of that exchange or
+        seller."""
+        lc = t.listings.c
+        remaining = case((lc.status == "open", lc.listed - lc.sold), else_=0)
+        query = _equal(select(t.listings, remaining.label("remaining")),
+                       {lc.exchange: exchange, lc.seller: seller, lc.batch: batch,
+                        lc.status: status})
+        if party is not None:
+            query = query.where(or_(lc.exchange == str(party), lc.seller == str(party)))
+        return self._page(query, [lc.id, lc.batch], after, limit)
+
+    def cancellations_page(self, *, after: Sequence[Any] | None = None, limit: int = 50,
+                           batch: UUID | str | None = None,
+                           holder: UUID | str | None = None) -> Page:
+        """Cancellations (with their reasons) in the order they were recorded."""
+        c = t.cancellations.c
+        query = _equal(select(t.cancellations), {c.batch: batch, c.holder: holder})
+        return self._page(query, [c.cancelled_at, c.id], after, limit)
+
+    def exports_page(self, *, after: Sequence[Any] | None = None, limit: int = 50,
+                     batch: UUID | str | None = None, holder: UUID | str | None = None,
+                     destination: str | None = None) -> Page:
+        """Exports to other registries in the order they were recorded."""
+        x = t.exports.c
+        query = _equal(select(t.exports), {x.batch: batch, x.holder: holder,
+                                           x.destination: destination})
+        return self._page(query, [x.exported_at, x.id], after, limit)
+
+    def corrections_page(self, *, after: Sequence[Any] | None = None, limit: int = 50,
+                         batch: UUID | str | None = None, field: str | None = None) -> Page:
+        """Corrections of batches (old and new value, reason) in log order."""
+        c = t.corrections.c
+        query = _equal(select(t.corrections), {c.batch: batch, c.field: field})
+        return self._page(query, [c.position], after, limit)
 
     def trade(self, trade_id: UUID | str) -> dict[str, Any] | None:
         return self._one(select(t.trades).where(t.trades.c.id == str(trade_id)))

@@ -43,7 +43,7 @@ def test_the_document_declares_models_problems_and_security(world: World):
         "/methodologies/{methodology_id}", "/batches", "/batches/{batch_id}", "/supply",
         "/checkpoints", "/trust-anchors", "/retirements/{retirement_id}/certificate",
         "/serials/{block}/{serial}", "/retirements", "/retirements/{retirement_id}",
-        "/claims", "/claims/{claim_id}", "/log/leaves/{leaf_index}/inclusion",
+        "/claims", "/claims/{claim_id}", "/corrections", "/log/leaves/{leaf_index}/inclusion",
         "/log/events/{position}/inclusion",
         "/log/aggregates/{originator_id}/versions/{version}/inclusion", "/log/consistency",
         "/log/chain-checkpoints", "/log/chain-checkpoints/latest", "/log/checkpoint",
