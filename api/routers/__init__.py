@@ -8,6 +8,7 @@ from api.routers import (
     behaviours,
     carbon_accounts,
     claims,
+    exports,
     feed,
     holdings,
     imports,
@@ -32,6 +33,7 @@ from api.routers import (
 __all__ = ["ROUTERS"]
 
 ROUTERS: list[APIRouter] = [
+    exports.router,
     proofs.router,
     log.router,
     trust.router,
