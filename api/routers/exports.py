@@ -123,7 +123,7 @@ def add_register(register: Register, filters: Callable[..., Filters]) -> None:
     found = Depends(filters)
     what = register.title.en
 
-    @router.get(f"/{register.name}.csv", response_class=CsvResponse,
+    @router.get(f"/{register.name}.csv", response_model=None,
                 responses=_binary("text/csv", f"{what}, CSV (UTF-8 with BOM)"),
                 summary=f"Export {what} as CSV", name=f"export_{register.name}_csv")
     def export_csv(request: Request, runtime: RuntimeDep,
@@ -133,7 +133,7 @@ def add_register(register: Register, filters: Callable[..., Filters]) -> None:
         return CsvResponse(csv_chunks(rows, register.columns, language),
                            headers=_headers(register.name, "csv", language))
 
-    @router.get(f"/{register.name}.xlsx", response_class=XlsxResponse,
+    @router.get(f"/{register.name}.xlsx", response_model=None,
                 responses=_binary(XLSX_MEDIA_TYPE, f"{what}, XLSX"),
                 summary=f"Export {what} as XLSX", name=f"export_{register.name}_xlsx")
     def export_xlsx(request: Request, runtime: RuntimeDep,
