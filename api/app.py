@@ -66,7 +66,7 @@ TAGS = [
     {"name": "claims", "description": "Neutrality claims"},
     {"name": "feed", "description": "The event feed: pages and Server-Sent Events"},
     {"name": "webhooks", "description": "Signed deliveries of the feed to a participant's URL"},
-    {"name": "exports", "description": "CSV and XLSX of the public registers, with the "
+    {"name": "downloads", "description": "CSV and XLSX of the public registers, with the "
      "filters of their lists"},
     {"name": "tokens", "description": "RWA tokenisation: locks, mints with proofs, the watcher"},
 ]

@@ -8,7 +8,7 @@ from api.routers import (
     behaviours,
     carbon_accounts,
     claims,
-    exports,
+    downloads,
     feed,
     holdings,
     imports,
@@ -33,7 +33,7 @@ from api.routers import (
 __all__ = ["ROUTERS"]
 
 ROUTERS: list[APIRouter] = [
-    exports.router,
+    downloads.router,
     proofs.router,
     log.router,
     trust.router,

@@ -50,7 +50,7 @@ def test_the_document_declares_models_problems_and_security(world: World):
         "/log/aggregates/{originator_id}/versions/{version}/inclusion", "/log/consistency",
         "/log/chain-checkpoints", "/log/chain-checkpoints/latest", "/log/checkpoint",
         "/log/key", "/log/tile/entries/{index}", "/log/tile/{level}/{index}",
-        *(f"/exports/{register}.{extension}" for extension in ("csv", "xlsx")
+        *(f"/downloads/{register}.{extension}" for extension in ("csv", "xlsx")
           for register in ("retirements", "batches", "supply", "methodologies", "claims",
                            "checkpoints"))}
 

@@ -1,5 +1,6 @@
-"""CSV and XLSX exports of the public registers: ``GET /exports/{register}.csv`` and
-``GET /exports/{register}.xlsx``.
+"""CSV and XLSX downloads of the public registers: ``GET /downloads/{register}.csv`` and
+``GET /downloads/{register}.xlsx``. (Not under ``/exports``: that is the resource of credits
+exported to another registry.)
 
 Each takes the filters of the register's JSON list (the same names, types and bounds; a bad
 one is a 422 problem) and answers every matching row, in the list's order, read a page at a
@@ -55,7 +56,7 @@ from ledger.runtime import LedgerRuntime
 
 __all__ = ["PAGE_ROWS", "REGISTERS", "Register", "add_register", "router"]
 
-router = APIRouter(prefix="/exports", tags=["exports"])
+router = APIRouter(prefix="/downloads", tags=["downloads"])
 PAGE_ROWS = 500  # rows read from the read models at a time: what an export holds in memory
 Row = dict[str, Any]
 Filters = dict[str, Any]
@@ -63,7 +64,7 @@ Filters = dict[str, Any]
 
 @dataclass(frozen=True)
 class Register:
-    """An exportable register: its name (``/exports/{name}.csv``), sheet title, columns,
+    """An exportable register: its name (``/downloads/{name}.csv``), sheet title, columns,
     and its rows (as the JSON list shows them) matching filters."""
 
     name: str
@@ -118,14 +119,14 @@ class XlsxResponse(FileResponse):
 
 
 def add_register(register: Register, filters: Callable[..., Filters]) -> None:
-    """Add ``GET /exports/{name}.csv`` and ``.xlsx`` of ``register``, filtered by the query
+    """Add ``GET /downloads/{name}.csv`` and ``.xlsx`` of ``register``, filtered by the query
     parameters of ``filters`` (a FastAPI dependency returning them as a dict)."""
     found = Depends(filters)
     what = register.title.en
 
     @router.get(f"/{register.name}.csv", response_model=None,
                 responses=_binary("text/csv", f"{what}, CSV (UTF-8 with BOM)"),
-                summary=f"Export {what} as CSV", name=f"export_{register.name}_csv")
+                summary=f"Export {what} as CSV", name=f"download_{register.name}_csv")
     def export_csv(request: Request, runtime: RuntimeDep,
                    chosen: Filters = found) -> Response:
         language = _language(request)
@@ -135,7 +136,7 @@ def add_register(register: Register, filters: Callable[..., Filters]) -> None:
 
     @router.get(f"/{register.name}.xlsx", response_model=None,
                 responses=_binary(XLSX_MEDIA_TYPE, f"{what}, XLSX"),
-                summary=f"Export {what} as XLSX", name=f"export_{register.name}_xlsx")
+                summary=f"Export {what} as XLSX", name=f"download_{register.name}_xlsx")
     def export_xlsx(request: Request, runtime: RuntimeDep,
                    chosen: Filters = found) -> Response:
         language = _language(request)

@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 
 from api import tabular
 from api.i18n import Text
-from api.routers import exports
+from api.routers import downloads
 from api.tabular import Column, csv_chunks, neutralise, tonnes_text, value
 from ledger.projections.queries import ReadModels
 from tests.api.support import World, assert_problem
@@ -75,7 +75,7 @@ def _unneutralised(cell: str) -> str:
 
 
 def test_retirements_csv_is_the_json_register(register: World):
-    rows = _csv(register.api.get(None, "/exports/retirements.csv"))
+    rows = _csv(register.api.get(None, "/downloads/retirements.csv"))
     header, body = rows[0], rows[1:]
     items = _json_register(register, "/retirements")
     assert len(body) == len(items) == len(TRICKY)
@@ -95,7 +95,7 @@ def test_retirements_csv_is_the_json_register(register: World):
 
 
 def test_retirements_xlsx_is_the_json_register(register: World):
-    rows = _xlsx(register.api.get(None, "/exports/retirements.xlsx"))
+    rows = _xlsx(register.api.get(None, "/downloads/retirements.xlsx"))
     header, body = rows[0], rows[1:]
     items = _json_register(register, "/retirements")
     col = {title: i for i, title in enumerate(header)}
@@ -110,7 +110,7 @@ def test_retirements_xlsx_is_the_json_register(register: World):
 
 @pytest.mark.parametrize("extension", ["csv", "xlsx"])
 def test_formulas_are_neutralised(register: World, extension: str):
-    response = register.api.get(None, f"/exports/retirements.{extension}")
+    response = register.api.get(None, f"/downloads/retirements.{extension}")
     rows = _csv(response) if extension == "csv" else _xlsx(response)
     cells = [cell for row in rows[1:] for cell in row if isinstance(cell, str)]
     for cell in cells:
@@ -124,7 +124,7 @@ def test_formulas_are_neutralised(register: World, extension: str):
 
 
 def test_headers_follow_accept_language(register: World):
-    response = register.api.client.get("/exports/retirements.csv",
+    response = register.api.client.get("/downloads/retirements.csv",
                                        headers={"Accept-Language": "zh-CN,zh;q=0.9"})
     rows = _csv(response)
     assert "受益方" in rows[0] and "数量 (吨二氧化碳当量)" in rows[0]
@@ -132,29 +132,29 @@ def test_headers_follow_accept_language(register: World):
     assert response.headers["content-language"] == "zh"
     assert "accept-language" in response.headers["vary"].lower()
     assert response.headers["content-disposition"] == 'attachment; filename="retirements.csv"'
-    english = _xlsx(register.api.get(None, "/exports/retirements.xlsx"))
+    english = _xlsx(register.api.get(None, "/downloads/retirements.xlsx"))
     assert "Beneficiary" in english[0]
 
 
 def test_filters_are_honoured(register: World):
-    body = _csv(register.api.get(None, "/exports/retirements.csv",
+    body = _csv(register.api.get(None, "/downloads/retirements.csv",
                                  params={"purpose": "donation"}))[1:]
     assert len(body) == 1 and "'-2" in body[0]
-    body = _csv(register.api.get(None, "/exports/retirements.csv",
+    body = _csv(register.api.get(None, "/downloads/retirements.csv",
                                  params={"beneficiary": "武汉绿色出行"}))[1:]
     assert len(body) == 1
-    assert _csv(register.api.get(None, "/exports/retirements.csv",
+    assert _csv(register.api.get(None, "/downloads/retirements.csv",
                                  params={"registry": "SHCER"})) [1:] == []
-    assert len(_xlsx(register.api.get(None, "/exports/retirements.xlsx",
+    assert len(_xlsx(register.api.get(None, "/downloads/retirements.xlsx",
                                       params={"vintage": 2024}))) - 1 == len(
         _json_register(register, "/retirements", vintage=2024))
 
 
 @pytest.mark.parametrize("path", [
-    "/exports/retirements.csv?purpose=nonsense", "/exports/retirements.xlsx?vintage=1800",
-    "/exports/batches.csv?origin=stolen", "/exports/claims.xlsx?met=perhaps",
-    "/exports/checkpoints.csv?after_tree_size=-1", "/exports/methodologies.csv?code=bad code",
-    "/exports/supply.csv?registry=" + "X" * 300,
+    "/downloads/retirements.csv?purpose=nonsense", "/downloads/retirements.xlsx?vintage=1800",
+    "/downloads/batches.csv?origin=stolen", "/downloads/claims.xlsx?met=perhaps",
+    "/downloads/checkpoints.csv?after_tree_size=-1", "/downloads/methodologies.csv?code=bad code",
+    "/downloads/supply.csv?registry=" + "X" * 300,
 ])
 def test_bad_filters_are_problems(world: World, path: str):
     assert_problem(world.api.client.get(path), 422, "validation-error")
@@ -166,25 +166,25 @@ def test_every_register_exports(register: World):
                 "methodologies": _json_register(register, "/methodologies"),
                 "claims": _json_register(register, "/claims")}
     for name, items in expected.items():
-        rows = _csv(register.api.get(None, f"/exports/{name}.csv"))
+        rows = _csv(register.api.get(None, f"/downloads/{name}.csv"))
         assert [row[0] for row in rows[1:]] == [item["id"] for item in items], name
-        assert len(_xlsx(register.api.get(None, f"/exports/{name}.xlsx"))) == len(rows)
-    batches = _csv(register.api.get(None, "/exports/batches.csv"))
+        assert len(_xlsx(register.api.get(None, f"/downloads/{name}.xlsx"))) == len(rows)
+    batches = _csv(register.api.get(None, "/downloads/batches.csv"))
     col = {title: i for i, title in enumerate(batches[0])}
     batch = expected["batches"][0]
     assert int(batches[1][col["Retired (g CO2e)"]]) == batch["supply"]["retired_g"]
     supply = register.api.get(None, "/supply").json()
-    rows = _csv(register.api.get(None, "/exports/supply.csv"))
+    rows = _csv(register.api.get(None, "/downloads/supply.csv"))
     col = {title: i for i, title in enumerate(rows[0])}
     assert [(r[0], int(r[col["Issued (g CO2e)"]])) for r in rows[1:]] == [
         (s["registry"], s["supply"]["issued_g"]) for s in supply["by_registry"]]
-    checkpoints = _csv(register.api.get(None, "/exports/checkpoints.csv"))
+    checkpoints = _csv(register.api.get(None, "/downloads/checkpoints.csv"))
     assert checkpoints[0][0] == "Tree size"
 
 
 def test_a_big_register_streams_a_page_at_a_time(register: World,
                                                  monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(exports, "PAGE_ROWS", 2)
+    monkeypatch.setattr(downloads, "PAGE_ROWS", 2)
     monkeypatch.setattr(tabular, "CHUNK_BYTES", 1)  # a chunk per row
     limits: list[int] = []
     original = ReadModels.retirements_page
@@ -195,7 +195,7 @@ def test_a_big_register_streams_a_page_at_a_time(register: World,
 
     monkeypatch.setattr(ReadModels, "retirements_page", spy)
     chunks = []
-    with register.api.client.stream("GET", "/exports/retirements.csv") as response:
+    with register.api.client.stream("GET", "/downloads/retirements.csv") as response:
         assert response.status_code == 200
         assert "content-length" not in response.headers  # streamed, not buffered
         chunks = list(response.iter_bytes())
