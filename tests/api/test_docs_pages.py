@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import re
+import tomllib
 
 import pytest
 
@@ -47,3 +49,13 @@ def test_committed_assets_match_the_manifest():
     assert {"swagger-ui/LICENSE", "redoc/LICENSE"} <= listed
     on_disk = {str(p.relative_to(ASSETS_DIR)) for p in ASSETS_DIR.rglob("*") if p.is_file()}
     assert on_disk == listed | {"MANIFEST.json"}  # nothing unlisted is served
+
+
+def test_the_assets_are_package_data():
+    """Every asset matches a package-data pattern of ``api``, so the wheel ships it."""
+    pyproject = tomllib.loads((ASSETS_DIR.parents[2] / "pyproject.toml").read_text())
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["api"]
+    for path in ASSETS_DIR.rglob("*"):
+        if path.is_file():
+            relative = str(path.relative_to(ASSETS_DIR.parents[1]))
+            assert any(fnmatch.fnmatch(relative, pattern) for pattern in patterns), relative
