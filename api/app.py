@@ -13,6 +13,7 @@ from functools import partial
 from fastapi import FastAPI
 
 from api.auth import Authenticator
+from api.docs_pages import install_docs_pages
 from api.explorer import install_explorer
 from api.idempotency import IdempotencyStore
 from api.limits import BodyLimits
@@ -65,6 +66,8 @@ TAGS = [
     {"name": "claims", "description": "Neutrality claims"},
     {"name": "feed", "description": "The event feed: pages and Server-Sent Events"},
     {"name": "webhooks", "description": "Signed deliveries of the feed to a participant's URL"},
+    {"name": "downloads", "description": "CSV and XLSX of the public registers, with the "
+     "filters of their lists"},
     {"name": "tokens", "description": "RWA tokenisation: locks, mints with proofs, the watcher"},
 ]
 
@@ -119,7 +122,8 @@ def create_app(settings: ApiSettings, runtime: LedgerRuntime | None = None) -> F
 
     http = HttpMetrics()
     app = FastAPI(title="carbon-ledger", version="0.1.0", description=DESCRIPTION,
-                  openapi_tags=TAGS, lifespan=lifespan)
+                  openapi_tags=TAGS, lifespan=lifespan,
+                  docs_url=None, redoc_url=None)  # served without a CDN: api/docs_pages.py
     if runtime is not None:
         attach(app, runtime)
     install_problem_handlers(app)
@@ -132,6 +136,7 @@ def create_app(settings: ApiSettings, runtime: LedgerRuntime | None = None) -> F
         app.include_router(router)
     app.include_router(operations_router)
     install_explorer(app)
+    install_docs_pages(app)
     install_openapi(app)
     return app
 

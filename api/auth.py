@@ -63,6 +63,7 @@ from api.errors import (
     SignatureUnboundError,
     StaleSignatureError,
 )
+from api.i18n import DEFAULT_LANGUAGE, Language
 from api.settings import ApiSettings
 from carbon_ledger_client.signing import (  # the one definition, shared with clients
     IDEMPOTENCY_HEADER,
@@ -103,6 +104,7 @@ class RequestFacts:
     query: str
     body_sha256: str
     idempotency_key: str | None = None  # signed (version 2), not part of the fingerprint
+    language: Language = DEFAULT_LANGUAGE  # of problem titles; not part of the fingerprint
 
     @property
     def fingerprint(self) -> str:

@@ -38,7 +38,7 @@ from api.auth import Caller, RequestFacts
 from api.errors import IdempotencyKeyReusedError, RequestIncompleteError
 from api.idempotency import IdempotencyStore, StoredResponse
 from api.outages import Parked, UnfinishedAnswers, is_outage, outage_error
-from api.problems import PROBLEM_MEDIA_TYPE, problem_body, problem_of
+from api.problems import PROBLEM_MEDIA_TYPE, language_headers, problem_body, problem_of
 from api.request_context import current_request_id, note_participant
 from api.writer import Deferred, WriteQueue
 from ledger.application import CommandContext, DuplicateRequestError, Ledger
@@ -122,7 +122,7 @@ class CommandRunner:
         except (ConcurrencyError, ProjectionStuckError):
             raise  # worth retrying with the same key: nothing is kept
         except LedgerError as error:
-            problem = problem_of(error, self.facts.path)
+            problem = problem_of(error, self.facts.path, self.facts.language)
             return self._answer(command, None, problem.status, PROBLEM_MEDIA_TYPE,
                                 problem_body(problem))
         finish = partial(self._shaped, command, context, result, shape, status_code, redact)
@@ -176,7 +176,9 @@ class CommandRunner:
             self.store.put(self.caller.id, self.key, StoredResponse(
                 fingerprint=self.facts.fingerprint, command=command, record_id=record_id,
                 status=status, media_type=media_type, body=body if kept is None else kept))
-        headers = {RECORD_HEADER: record_id} if record_id else None
+        headers = {RECORD_HEADER: record_id} if record_id else {}
+        if media_type == PROBLEM_MEDIA_TYPE:  # a replay answers the title as first made
+            headers.update(language_headers(self.facts.language))
         return Response(body, status_code=status, media_type=media_type, headers=headers)
 
     def _stored(self, key: str) -> Response | None:

@@ -27,6 +27,7 @@ from api.auth import (
 from api.commands import CommandRunner
 from api.idempotency import IdempotencyStore
 from api.outages import UnfinishedAnswers
+from api.problems import request_language
 from api.request_context import note_participant
 from api.writer import WriteQueue
 from ledger.projections.queries import ReadModels
@@ -83,7 +84,8 @@ async def request_facts(request: Request) -> RequestFacts:
     return RequestFacts(method=request.method, path=raw_path.decode("latin-1"),
                         query=request.scope.get("query_string", b"").decode("latin-1"),
                         body_sha256=hashlib.sha256(body).hexdigest(),
-                        idempotency_key=request.headers.get(IDEMPOTENCY_HEADER))
+                        idempotency_key=request.headers.get(IDEMPOTENCY_HEADER),
+                        language=request_language(request.headers))
 
 
 FactsDep = Annotated[RequestFacts, Depends(request_facts)]

@@ -27,9 +27,10 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import anyio.to_thread
+from starlette.datastructures import Headers
 
 from api.errors import JsonTooDeepError, RequestTooLargeError
-from api.problems import PROBLEM_MEDIA_TYPE, problem_body, problem_of
+from api.problems import PROBLEM_MEDIA_TYPE, problem_body, problem_of, request_language
 from ledger.domain.errors import LedgerError
 
 __all__ = ["BodyLimits", "nesting_depth"]
@@ -148,10 +149,13 @@ class BodyLimits:
 
     @staticmethod
     async def _refuse(scope: Scope, send: Send, error: LedgerError) -> None:
-        problem = problem_of(error, scope.get("path"))
+        language = request_language(Headers(scope=scope))
+        problem = problem_of(error, scope.get("path"), language)
         body = problem_body(problem)
         await send({"type": "http.response.start", "status": problem.status, "headers": [
             (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+            (b"content-language", language.encode()),
+            (b"vary", b"Accept-Language"),
             (b"content-length", str(len(body)).encode()),
             (b"connection", b"close"),
         ]})

@@ -10,6 +10,10 @@ Every failure answers ``application/problem+json``::
 
 ``type`` is derived from the error's stable ``code`` and never changes; ``details`` carries
 the offending values; ``errors`` lists the schema violations of a malformed request.
+
+``title`` is in the request's language (``Accept-Language``, see :mod:`api.i18n`; Chinese or
+English, catalog in :mod:`api.problem_titles`), said by ``Content-Language``; responses vary
+by ``Accept-Language``. ``type``, ``code`` and ``detail`` are English whatever the language.
 """
 
 from __future__ import annotations
@@ -32,7 +36,9 @@ from api.errors import (
     MalformedRequestError,
     RequestTooLargeError,
 )
+from api.i18n import DEFAULT_LANGUAGE, Language, negotiate
 from api.outages import OUTAGE_TYPES, is_outage, outage_error
+from api.problem_titles import title_of
 from ledger.domain.errors import (
     ConcurrencyError,
     ConflictError,
@@ -49,10 +55,12 @@ __all__ = [
     "FieldProblem",
     "Problem",
     "install_problem_handlers",
+    "language_headers",
     "problem_body",
     "problem_of",
     "problem_response",
     "problem_responses",
+    "request_language",
     "status_of",
 ]
 
@@ -84,8 +92,6 @@ _DESCRIPTIONS = {
          "cannot apply (`projection-stuck`, naming the event: writes are refused until it "
          "is resolved; reads still answer)",
 }
-
-_ACRONYMS = {"api": "API", "http": "HTTP"}
 
 log = logging.getLogger(__name__)
 
@@ -126,24 +132,30 @@ def status_of(error: LedgerError) -> int:
     return 500
 
 
-def _title(code: str) -> str:
-    """``insufficient-balance`` -> ``Insufficient balance``; ``invalid-api-key`` ->
-    ``Invalid API key``."""
-    words = [_ACRONYMS.get(word, word) for word in code.split("-")]
-    return " ".join([words[0][:1].upper() + words[0][1:], *words[1:]])
+def request_language(headers: Any) -> Language:
+    """The language of a request's problem titles, from its ``Accept-Language``."""
+    return negotiate(headers.get("accept-language"))
+
+
+def language_headers(language: Language) -> dict[str, str]:
+    """``Content-Language`` and ``Vary`` of a problem titled in ``language``."""
+    return {"Content-Language": language, "Vary": "Accept-Language"}
 
 
 def _problem(code: str, status: int, detail: str, instance: str | None = None,
              details: dict[str, Any] | None = None,
-             errors: list[FieldProblem] | None = None) -> Problem:
-    return Problem(type=PROBLEM_BASE + code, title=_title(code),
+             errors: list[FieldProblem] | None = None,
+             language: Language = DEFAULT_LANGUAGE) -> Problem:
+    return Problem(type=PROBLEM_BASE + code, title=title_of(code, language),
                    status=status, detail=detail, instance=instance, code=code,
                    details=jsonable_encoder(details or {}), errors=errors)
 
 
-def problem_of(error: LedgerError, instance: str | None = None) -> Problem:
-    """The problem describing a ledger (or API) error."""
-    return _problem(error.code, status_of(error), error.message, instance, error.details)
+def problem_of(error: LedgerError, instance: str | None = None,
+               language: Language = DEFAULT_LANGUAGE) -> Problem:
+    """The problem describing a ledger (or API) error, titled in ``language``."""
+    return _problem(error.code, status_of(error), error.message, instance, error.details,
+                    language=language)
 
 
 def problem_body(problem: Problem) -> bytes:
@@ -151,7 +163,12 @@ def problem_body(problem: Problem) -> bytes:
     return problem.model_dump_json(exclude_none=True).encode()
 
 
-def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> Response:
+def problem_response(problem: Problem, headers: dict[str, str] | None = None,
+                     language: Language | None = None) -> Response:
+    """The response carrying ``problem``; with ``language`` (that of its title), also
+    ``Content-Language`` and ``Vary: Accept-Language``."""
+    if language is not None:
+        headers = {**language_headers(language), **(headers or {})}
     if problem.status == 401:
         headers = {"WWW-Authenticate": "Bearer", **(headers or {})}
     if problem.status == 503:
@@ -168,7 +185,8 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 async def _ledger_error(request: Request, error: LedgerError) -> Response:
-    return problem_response(problem_of(error, request.url.path))
+    language = request_language(request.headers)
+    return problem_response(problem_of(error, request.url.path, language), language=language)
 
 
 async def _request_validation_error(request: Request,
@@ -181,23 +199,27 @@ async def _request_validation_error(request: Request,
     detail = (f"{'.'.join(map(str, first.loc))}: {first.msg}" if first
               else "the request is malformed")
     code = MalformedRequestError.code
-    return problem_response(_problem(code, 422, detail, request.url.path, errors=errors))
+    language = request_language(request.headers)
+    return problem_response(_problem(code, 422, detail, request.url.path, errors=errors,
+                                     language=language), language=language)
 
 
 async def _http_error(request: Request, error: StarletteHTTPException) -> Response:
+    language = request_language(request.headers)
     if error.status_code == 400:  # a body FastAPI could not parse (e.g. a 5,000-digit number)
         detail = error.detail if isinstance(error.detail, str) else "the body is malformed"
         errors = [FieldProblem(loc=["body"], msg=detail, type="json_invalid")]
         return problem_response(_problem(MalformedRequestError.code, 422, detail,
-                                         request.url.path, errors=errors))
+                                         request.url.path, errors=errors, language=language),
+                                language=language)
     phrase = http.HTTPStatus(error.status_code).phrase
     code = phrase.lower().replace(" ", "-").replace("'", "")
     detail = error.detail if isinstance(error.detail, str) else phrase
     headers = dict(error.headers or {})
     if error.status_code == 405:
         headers["Allow"] = _allowed_methods(request)
-    return problem_response(_problem(code, error.status_code, detail, request.url.path),
-                            headers=headers)
+    return problem_response(_problem(code, error.status_code, detail, request.url.path,
+                                     language=language), headers=headers, language=language)
 
 
 def _allowed_methods(request: Request) -> str:
@@ -218,7 +240,9 @@ def _allowed_methods(request: Request) -> str:
 
 async def _outage(request: Request, error: Exception) -> Response:
     log.warning("database unavailable on %s %s: %s", request.method, request.url.path, error)
-    return problem_response(problem_of(outage_error(error), request.url.path))
+    language = request_language(request.headers)
+    return problem_response(problem_of(outage_error(error), request.url.path, language),
+                            language=language)
 
 
 async def _unexpected_error(request: Request, error: Exception) -> Response:
@@ -226,8 +250,9 @@ async def _unexpected_error(request: Request, error: Exception) -> Response:
         return await _outage(request, error)
     log.exception("unexpected error on %s %s", request.method, request.url.path,
                   exc_info=error)
+    language = request_language(request.headers)
     return problem_response(_problem("internal-error", 500, "an unexpected error occurred",
-                                     request.url.path))
+                                     request.url.path, language=language), language=language)
 
 
 def install_problem_handlers(app: FastAPI) -> None:

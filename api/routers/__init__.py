@@ -8,6 +8,7 @@ from api.routers import (
     behaviours,
     carbon_accounts,
     claims,
+    downloads,
     feed,
     holdings,
     imports,
@@ -33,6 +34,7 @@ from api.routers import (
 __all__ = ["ROUTERS"]
 
 ROUTERS: list[APIRouter] = [
+    downloads.router,
     proofs.router,
     log.router,
     trust.router,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from api.tabular import XLSX_MEDIA_TYPE
 from tests.api.support import PROBLEM, World
 
 WRITE_METHODS = {"post", "put", "delete"}
@@ -24,7 +25,8 @@ def test_the_document_declares_models_problems_and_security(world: World):
             assert len(success) == 1, (method, path)
             content = responses[success[0]]["content"]
             assert "$ref" in str(content) or list(content) in (
-                ["text/plain"], ["application/octet-stream"], ["text/event-stream"]), (
+                ["text/plain"], ["application/octet-stream"], ["text/event-stream"],
+                ["text/csv"], [XLSX_MEDIA_TYPE]), (
                 method, path)
             for status, response in responses.items():
                 if status[0] in "45":
@@ -47,7 +49,10 @@ def test_the_document_declares_models_problems_and_security(world: World):
         "/log/events/{position}/inclusion",
         "/log/aggregates/{originator_id}/versions/{version}/inclusion", "/log/consistency",
         "/log/chain-checkpoints", "/log/chain-checkpoints/latest", "/log/checkpoint",
-        "/log/key", "/log/tile/entries/{index}", "/log/tile/{level}/{index}"}
+        "/log/key", "/log/tile/entries/{index}", "/log/tile/{level}/{index}",
+        *(f"/downloads/{register}.{extension}" for extension in ("csv", "xlsx")
+          for register in ("retirements", "batches", "supply", "methodologies", "claims",
+                           "checkpoints"))}
 
 
 def test_quantities_are_integers_of_grams_or_text(world: World):
