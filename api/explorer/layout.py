@@ -8,14 +8,18 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from api.explorer import labels
+from api.explorer.quantities import grams_text, tonnes
 from api.i18n import LANGUAGES, Language, Text, negotiate
+from api.vocabulary import PURPOSES, STATES
 
-__all__ = ["NAV", "language_of", "render", "templates"]
+__all__ = ["NAV", "href", "language_of", "render", "templates"]
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
@@ -35,6 +39,21 @@ def language_of(request: Request) -> Language:
     return negotiate(request.headers.get("accept-language"), request.query_params.get("lang"))
 
 
+def href(language: Language, path: str, **params: object) -> str:
+    """``path`` with ``params`` (those not ``None``) and the page's language as a query."""
+    query = {k: str(v) for k, v in params.items() if v is not None and v != ""}
+    query["lang"] = language
+    return f"{path}?{urlencode(query)}"
+
+
+def _named(catalog: dict[Any, Text], value: str, language: Language) -> str:
+    """The name of a purpose or state; an unknown one (an older log) as written."""
+    for key, text in catalog.items():
+        if str(key.value if hasattr(key, "value") else key) == value:
+            return text(language)
+    return value
+
+
 def render(request: Request, template: str, title: Text, status_code: int = 200,
            **context: Any) -> HTMLResponse:
     """``template`` rendered in the request's language, inside the base layout."""
@@ -42,7 +61,11 @@ def render(request: Request, template: str, title: Text, status_code: int = 200,
     return templates.TemplateResponse(
         request, template,
         {"lang": language, "languages": LANGUAGES, "title": title(language), "nav": NAV,
-         "t": lambda text: text(language), **context},
+         "t": lambda text: text(language), "L": labels, "tonnes": tonnes,
+         "grams": grams_text,
+         "href": lambda path, **params: href(language, path, **params),
+         "purpose_name": lambda value: _named(PURPOSES, value, language),
+         "state_name": lambda value: _named(STATES, value, language), **context},
         status_code=status_code,
         headers={"Content-Language": "zh-CN" if language == "zh" else "en",
                  "Vary": "Accept-Language"})

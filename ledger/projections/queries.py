@@ -42,6 +42,8 @@ class Page:
     next_after: tuple[Any, ...] | None
 
 
+_SUPPLY_KEYS = {"registry": "registry", "vintage": "vintage",
+                "methodology": "methodology_label", "region": "region"}
 _STATES = ("available", "escrowed", "pledged", "retired", "tokenised", "exported", "cancelled")
 
 
@@ -284,23 +286,27 @@ class ReadModels:
         return self._one(self._batches_with_supply().where(t.batches.c.id == str(batch_id)))
 
     def supply_totals(self, *, registry: str | None = None, vintage: int | None = None,
-                      region: str | None = None,
-                      project_type: str | None = None) -> list[dict[str, Any]]:
-        """Supply by state summed per registry, over the batches matching the filters."""
+                      region: str | None = None, project_type: str | None = None,
+                      by: str = "registry") -> list[dict[str, Any]]:
+        """Supply by state summed per registry (or per ``vintage``, ``methodology`` label,
+        ``region``: ``by``), over the batches matching the filters, in key order."""
         b, s = t.batches.c, t.supply.c
+        if by not in _SUPPLY_KEYS:
+            raise ValueError(f"supply cannot be summed by {by!r}")
+        key = b[_SUPPLY_KEYS[by]]
         columns = ("issued", *_STATES)
         query = _equal(
-            select(b.registry, *(s[state] for state in columns))
+            select(key.label("key"), *(s[state] for state in columns))
             .join(t.supply, s.batch == b.id),
             {b.registry: registry, b.vintage: vintage, b.region: region,
              b.project_type: project_type})
         # Summed here, exactly: the totals of many batches may pass 2**63 - 1, which SQLite's
         # sum() refuses (and its total() would round).
-        totals: dict[str, dict[str, Any]] = {}
+        totals: dict[Any, dict[str, Any]] = {}
         with self.engine.connect() as conn:
             for row in conn.execute(query):
-                total = totals.setdefault(row.registry, {
-                    "registry": row.registry, "batches": 0, **dict.fromkeys(columns, 0)})
+                total = totals.setdefault(row.key, {
+                    by: row.key, "batches": 0, **dict.fromkeys(columns, 0)})
                 total["batches"] += 1
                 for state in columns:
                     total[state] += int(row._mapping[state])
@@ -326,12 +332,26 @@ class ReadModels:
                          purpose: str | None = None, beneficiary: str | None = None,
                          batch: UUID | str | None = None, holder: UUID | str | None = None,
                          registry: str | None = None, vintage: int | None = None,
-                         jurisdiction: str | None = None) -> Page:
-        """The public retirement register in log order, with the holder's kind and name."""
+                         jurisdiction: str | None = None,
+                         beneficiary_contains: str | None = None,
+                         retired_from: str | None = None,
+                         retired_before: str | None = None) -> Page:
+        """The public retirement register in log order, with the holder's kind and name.
+
+        ``beneficiary_contains`` keeps beneficiaries holding that text (ASCII case ignored);
+        ``retired_from``/``retired_before`` bound ``retired_at`` (fixed-width UTC text, so a
+        date ``2025-01-01`` compares as its midnight)."""
         r, b = t.retirements.c, t.batches.c
         query = _equal(self._retirements_with_holders(), {
             r.purpose: purpose, r.beneficiary: beneficiary, r.batch: batch, r.holder: holder,
             b.registry: registry, b.vintage: vintage, r.jurisdiction: jurisdiction})
+        if beneficiary_contains:
+            query = query.where(func.lower(r.beneficiary).contains(
+                beneficiary_contains.lower(), autoescape=True))
+        if retired_from is not None:
+            query = query.where(r.retired_at >= retired_from)
+        if retired_before is not None:
+            query = query.where(r.retired_at < retired_before)
         return self._page(query, [r.position, r.id], after, limit)
 
     def retirement_with_holder(self, retirement_id: UUID | str) -> dict[str, Any] | None:
