@@ -48,11 +48,9 @@ class Bar:
         return sum(int(s.grams) for s in self.segments)
 
 
-def _width(grams: int, largest: int, span: int) -> int:
-    """Pixels for ``grams`` of a ``largest`` that fills ``span`` (integer arithmetic)."""
-    if largest <= 0 or grams <= 0:
-        return 0
-    return max(1, grams * span // largest)
+def _edge(grams: int, largest: int, span: int) -> int:
+    """Pixels from the axis to ``grams`` when ``largest`` fills ``span`` (integers only)."""
+    return grams * span // largest if largest > 0 and grams > 0 else 0
 
 
 def _frame(title: str, description: str, height: int, body: list[str]) -> Markup:
@@ -90,11 +88,15 @@ def stacked_bar_chart(title: str, bars: Sequence[Bar], legend: Sequence[str],
                     f' ({escape(grams_text(bar.total))})</title>'
                     f'<text x="{LABEL_WIDTH - 6}" y="{y + 13}" font-size="12" '
                     f'text-anchor="end">{escape(bar.label[:28])}</text>')
-        offset = LABEL_WIDTH
+        offset, running = LABEL_WIDTH, 0
         for index, segment in enumerate(bar.segments):
-            width = _width(int(segment.grams), largest, span)
-            if not width:
+            # cumulative edges, so the segments add up to the bar's own length exactly
+            before = _edge(running, largest, span)
+            running += int(segment.grams)
+            width = _edge(running, largest, span) - before
+            if int(segment.grams) <= 0:
                 continue
+            width = max(width, 1)
             colour = PALETTE[index % len(PALETTE)]
             name = (bar.label if len(bar.segments) == 1
                     else f"{bar.label} · {segment.label}")

@@ -40,7 +40,8 @@ def overview(request: Request, views: ViewsDep) -> HTMLResponse:
     language = language_of(request)
     legend = [STATES[state](language) for state in STATE_ORDER]
     sections = []
-    for key, title in (("registry", labels.SUPPLY_BY_REGISTRY), ("vintage", labels.SUPPLY_BY_VINTAGE),
+    for key, title in (("registry", labels.SUPPLY_BY_REGISTRY),
+                       ("vintage", labels.SUPPLY_BY_VINTAGE),
                        ("methodology", labels.SUPPLY_BY_METHODOLOGY)):
         rows = views.supply_totals(by=key)
         sections.append({
