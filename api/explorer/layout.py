@@ -58,10 +58,13 @@ def render(request: Request, template: str, title: Text, status_code: int = 200,
            **context: Any) -> HTMLResponse:
     """``template`` rendered in the request's language, inside the base layout."""
     language = language_of(request)
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    switch = {code: f"{request.url.path}?{urlencode([*kept, ('lang', code)])}"
+              for code in LANGUAGES}
     return templates.TemplateResponse(
         request, template,
         {"lang": language, "languages": LANGUAGES, "title": title(language), "nav": NAV,
-         "t": lambda text: text(language), "L": labels, "tonnes": tonnes,
+         "t": lambda text: text(language), "L": labels, "switch": switch, "tonnes": tonnes,
          "grams": grams_text,
          "href": lambda path, **params: href(language, path, **params),
          "purpose_name": lambda value: _named(PURPOSES, value, language),

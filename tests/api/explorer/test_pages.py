@@ -76,6 +76,9 @@ def test_the_language_follows_accept_language_and_lang_wins(registry: Registry):
     html = ok(page(registry, "/explorer/batches", EN, lang="zh"), "zh")
     assert '<html lang="zh-CN">' in html
     assert 'href="/explorer/retirements?lang=zh"' in html  # the nav keeps the choice
+    filtered = ok(page(registry, "/explorer/retirements", ZH, purpose="voluntary"), "zh")
+    # the language switch keeps the filters
+    assert 'href="/explorer/retirements?purpose=voluntary&amp;lang=en" hreflang="en"' in filtered
 
 
 def test_batches_are_listed_and_filtered(registry: Registry):
