@@ -17,7 +17,8 @@ from fastapi.templating import Jinja2Templates
 from api.explorer import labels
 from api.explorer.quantities import grams_text, tonnes
 from api.i18n import LANGUAGES, Language, Text, negotiate
-from api.vocabulary import PURPOSES, STATES
+from api.schemas.participants import HolderPublic
+from api.vocabulary import PARTICIPANT_KINDS, PURPOSES, STATES
 
 __all__ = ["NAV", "href", "language_of", "render", "templates"]
 
@@ -54,6 +55,16 @@ def _named(catalog: dict[Any, Text], value: str, language: Language) -> str:
     return value
 
 
+def holder_text(language: Language, holder: str, kind: str | None,
+                name: str | None) -> str:
+    """A holder as public records show it (:class:`HolderPublic`): its name, except for
+    individuals, who are their kind and id."""
+    public = HolderPublic.of(holder, kind, name)
+    if public.name is not None:
+        return public.name
+    return f"{_named(PARTICIPANT_KINDS, kind or '', language) or '?'} {holder}"
+
+
 def render(request: Request, template: str, title: Text, status_code: int = 200,
            **context: Any) -> HTMLResponse:
     """``template`` rendered in the request's language, inside the base layout."""
@@ -68,7 +79,9 @@ def render(request: Request, template: str, title: Text, status_code: int = 200,
          "grams": grams_text,
          "href": lambda path, **params: href(language, path, **params),
          "purpose_name": lambda value: _named(PURPOSES, value, language),
-         "state_name": lambda value: _named(STATES, value, language), **context},
+         "state_name": lambda value: _named(STATES, value, language),
+         "holder": lambda ident, kind, name: holder_text(language, ident, kind, name),
+         **context},
         status_code=status_code,
         headers={"Content-Language": "zh-CN" if language == "zh" else "en",
                  "Vary": "Accept-Language"})

@@ -134,6 +134,15 @@ class ReadModels:
         return self._all(select(t.serials).where(t.serials.c.batch == str(batch_id))
                          .order_by(t.serials.c.start))
 
+    def serial_ranges_page(self, batch_id: UUID | str, *, after: Sequence[Any] | None = None,
+                           limit: int = 50) -> Page:
+        """A batch's lots (serial ranges) in serial order, with the holder's kind and name."""
+        s, p = t.serials.c, t.participants.c
+        query = (select(t.serials, p.kind.label("holder_kind"), p.name.label("holder_name"))
+                 .outerjoin(t.participants, p.id == s.holder)
+                 .where(s.batch == str(batch_id)))
+        return self._page(query, [s.start], after, limit)
+
     def who_holds(self, block: str, serial: int) -> dict[str, Any] | None:
         """Who holds serial ``serial`` of batch ``block``, and in which state; for a retired
         serial, the retirement record too."""

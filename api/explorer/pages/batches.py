@@ -20,6 +20,7 @@ __all__ = ["router"]
 
 router = APIRouter()
 PAGE = 50
+LOTS = 100
 STATES = tuple(state.value for state in LotState)
 
 
@@ -38,7 +39,8 @@ def batches(request: Request, views: ViewsDep, after: str | None = None,
 
 
 @router.get("/explorer/batches/{batch_id}", include_in_schema=False)
-def batch(request: Request, batch_id: str, views: ViewsDep) -> HTMLResponse:
+def batch(request: Request, batch_id: str, views: ViewsDep,
+          lots_after: str | None = None) -> HTMLResponse:
     unknown = not_found(Text(en=f"There is no credit batch {batch_id}.",
                              zh=f"不存在减排量批次 {batch_id}。"))
     try:
@@ -51,9 +53,10 @@ def batch(request: Request, batch_id: str, views: ViewsDep) -> HTMLResponse:
     quantity = int(row["quantity"])
     start = int(row["serial_start"])
     issued_block = format_range(row["block"], start, start + quantity) if quantity else None
-    lots = views.serial_ranges(ident)
-    names = {p["id"]: p["name"] for p in (views.participant(h) for h in
-                                           {lot["holder"] for lot in lots}) if p}
+    key = after_key(lots_after, 1)
+    lots = views.serial_ranges_page(
+        ident, after=(integer(key[0], "lots_after"),) if key else None, limit=LOTS)
     return render(request, "batch.html", labels.BATCH, batch=row, states=STATES,
-                  issued_block=issued_block, lots=lots, names=names,
-                  corrections=views.corrections(ident))
+                  issued_block=issued_block, lots=lots.rows,
+                  lots_next=str(lots.next_after[0]) if lots.next_after else None,
+                  lots_paged=key is not None, corrections=views.corrections(ident))

@@ -28,7 +28,7 @@ def serials(request: Request, views: ViewsDep, batch: str | None = None,
     if (label is None) != (number is None):
         raise bad_request(Text(en="Give both the batch and the serial number.",
                                zh="请同时填写批次和序列号。"))
-    found = holder = retirement = None
+    found = owner = retirement = None
     if label is not None and number is not None:
         block = label
         by_id = views.batch(label) if len(label) == 36 else None
@@ -38,8 +38,8 @@ def serials(request: Request, views: ViewsDep, batch: str | None = None,
         if found is None:
             raise not_found(Text(en=f"Serial {number} of {label} does not exist.",
                                  zh=f"{label} 的序列号 {number} 不存在。"))
-        holder = views.participant(found["holder"])
+        owner = views.participant(found["holder"])
         if found["state"] == "retired":
             retirement = views.retirement_with_holder(found["ref"])
     return render(request, "serials.html", labels.SERIALS, batch=label, serial=number,
-                  found=found, holder=holder, retirement=retirement)
+                  found=found, owner=owner, retirement=retirement)

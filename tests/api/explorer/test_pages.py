@@ -272,3 +272,47 @@ def test_methodologies_are_listed(registry: Registry):
         assert "WH-EV-CHARGING-V1" in html and "Wuhan" in html and "ev-charging" in html
         assert '<td class="num">600</td>' in html and "kWh" in html
     assert "<h1>方法学</h1>" in html
+
+
+def test_individuals_are_shown_by_kind_and_id_never_by_name(registry: Registry):
+    world = registry.world
+    person = world.register("individual", name="Zhang San")
+    world.ledger.transfer(actor=registry.holder.id, batch_id=registry.hubei,
+                          recipient=person.id, quantity=2 * T)
+    retirement = world.ledger.retire(actor=person.id, batch_id=registry.hubei, quantity=T,
+                                     beneficiary="Zhang family", purpose="voluntary",
+                                     jurisdiction="CN", consumption_period="2026")
+    world.runtime.sync()
+    lots = world.runtime.views.serial_ranges(registry.hubei)
+    held = next(lot for lot in lots if lot["holder"] == str(person.id))
+    for path, params in (("/explorer/retirements", {}),
+                         (f"/explorer/batches/{registry.hubei}", {}),
+                         ("/explorer/serials", {"batch": "HBCER-2024-000001",
+                                                "serial": held["start"]})):
+        html = ok(page(registry, path, **params))
+        assert "Zhang San" not in html, path
+        assert f"Individual {person.id}" in html, path
+        assert registry.holder.name in html or path == "/explorer/serials"
+        zh = ok(page(registry, path, ZH, **params), "zh")
+        assert "Zhang San" not in zh and f"个人 {person.id}" in zh
+    assert "Zhang family" in ok(page(registry, "/explorer/retirements"))
+    assert str(retirement) in ok(page(registry, "/explorer/retirements"))
+
+
+def test_a_batchs_lots_are_paged(registry: Registry, monkeypatch: pytest.MonkeyPatch):
+    from api.explorer.pages import batches
+
+    monkeypatch.setattr(batches, "LOTS", 1)
+    views = registry.world.runtime.views
+    starts = [lot["start"] for lot in views.serial_ranges(registry.hubei)]
+    assert len(starts) == 2
+    first = ok(page(registry, f"/explorer/batches/{registry.hubei}"))
+    assert f"<code>{starts[0]}\u2013" in first and f"<code>{starts[1]}\u2013" not in first
+    found = re.search(r'rel="next" href="[^"]*lots_after=(\d+)', first)
+    assert found is not None
+    second = ok(page(registry, f"/explorer/batches/{registry.hubei}",
+                     lots_after=found.group(1)))
+    assert f"<code>{starts[1]}\u2013" in second and f"<code>{starts[0]}\u2013" not in second
+    assert 'rel="next"' not in second
+    bad = page(registry, f"/explorer/batches/{registry.hubei}", lots_after="x")
+    assert bad.status_code == 400 and "<h1>Invalid request</h1>" in bad.text
