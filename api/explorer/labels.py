@@ -57,9 +57,9 @@ SERIALS_COLUMN = Text(en="Serials", zh="序列号")
 HOLDER = Text(en="Holder", zh="持有方")
 REFERENCE = Text(en="Reference", zh="关联记录")
 HISTORY = Text(en="History of moves", zh="流转记录")
-HISTORY_PENDING = Text(
-    en="The history of moves is not available yet: its read model has not landed.",
-    zh="流转记录暂不可用：其读模型尚未上线。")
+MOVE = Text(en="Move", zh="变动")
+FROM = Text(en="From", zh="转出方")
+TO = Text(en="To", zh="转入方")
 NEXT_PAGE = Text(en="Next page", zh="下一页")
 FIRST_PAGE = Text(en="First page", zh="第一页")
 NOTHING_FOUND = Text(en="Nothing matches.", zh="没有符合条件的记录。")
@@ -72,9 +72,6 @@ HELD_BY = Text(en="Held now by", zh="当前持有方")
 LOT = Text(en="Lot", zh="所在区间")
 SERIAL_RETIRED = Text(en="Retired by", zh="注销记录")
 CUSTODY = Text(en="Chain of custody", zh="流转链")
-CUSTODY_PENDING = Text(
-    en="The chain of custody is not available yet: the moves read model has not landed.",
-    zh="流转链暂不可用：流转读模型尚未上线。")
 NO_SERIAL = Text(en="No such serial", zh="序列号不存在")
 
 # retirements

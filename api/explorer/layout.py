@@ -6,6 +6,7 @@ beneficiaries are participants' text) is escaped; nothing is marked safe but our
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -18,9 +19,10 @@ from api.explorer import labels
 from api.explorer.quantities import grams_text, tonnes
 from api.i18n import LANGUAGES, Language, Text, negotiate
 from api.schemas.participants import HolderPublic
-from api.vocabulary import PARTICIPANT_KINDS, PURPOSES, STATES
+from api.vocabulary import MOVES, PARTICIPANT_KINDS, PURPOSES, STATES
+from ledger.projections.queries import ReadModels
 
-__all__ = ["NAV", "href", "language_of", "render", "templates"]
+__all__ = ["NAV", "holder_text", "href", "language_of", "parties_of", "render", "templates"]
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
@@ -65,6 +67,12 @@ def holder_text(language: Language, holder: str, kind: str | None,
     return f"{_named(PARTICIPANT_KINDS, kind or '', language) or '?'} {holder}"
 
 
+def parties_of(views: ReadModels, moves: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """The participants moves name (from and to), by id: one query for a page of moves."""
+    return views.participants_by_id({h for m in moves
+                                     for h in (m["from_holder"], m["to_holder"]) if h})
+
+
 def render(request: Request, template: str, title: Text, status_code: int = 200,
            **context: Any) -> HTMLResponse:
     """``template`` rendered in the request's language, inside the base layout."""
@@ -81,6 +89,7 @@ def render(request: Request, template: str, title: Text, status_code: int = 200,
          "purpose_name": lambda value: _named(PURPOSES, value, language),
          "state_name": lambda value: _named(STATES, value, language),
          "holder": lambda ident, kind, name: holder_text(language, ident, kind, name),
+         "move_name": lambda value: MOVES[value](language) if value in MOVES else value,
          **context},
         status_code=status_code,
         headers={"Content-Language": "zh-CN" if language == "zh" else "en",

@@ -77,6 +77,14 @@ class ReadModels:
     def participant(self, participant_id: UUID | str) -> dict[str, Any] | None:
         return self._one(select(t.participants).where(t.participants.c.id == str(participant_id)))
 
+    def participants_by_id(self, ids: Collection[UUID | str]) -> dict[str, dict[str, Any]]:
+        """The participants of ``ids`` (those that exist), by id: one query for a page."""
+        if not ids:
+            return {}
+        rows = self._all(select(t.participants).where(
+            t.participants.c.id.in_(sorted({str(i) for i in ids}))))
+        return {row["id"]: row for row in rows}
+
     def api_key(self, key_id: str) -> dict[str, Any] | None:
         return self._one(select(t.api_keys).where(t.api_keys.c.key_id == key_id))
 

@@ -1,6 +1,6 @@
 """Credit batches: the list (``batches_page``) and one batch with its issued block, behaviours
-root, supply by state, lots, corrections and (once the moves read model is there) its
-history of moves."""
+root, supply by state, lots (``serial_ranges_page``), corrections and its history of moves
+(``moves_page``), both paged."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 from api.deps import ViewsDep
 from api.explorer import labels
 from api.explorer.errors import not_found
-from api.explorer.layout import render
+from api.explorer.layout import parties_of, render
 from api.explorer.params import after_key, integer, text, uuid
 from api.i18n import Text
 from ledger.domain.credit_batch import LotState
@@ -21,6 +21,7 @@ __all__ = ["router"]
 router = APIRouter()
 PAGE = 50
 LOTS = 100
+MOVES = 50
 STATES = tuple(state.value for state in LotState)
 
 
@@ -39,8 +40,8 @@ def batches(request: Request, views: ViewsDep, after: str | None = None,
 
 
 @router.get("/explorer/batches/{batch_id}", include_in_schema=False)
-def batch(request: Request, batch_id: str, views: ViewsDep,
-          lots_after: str | None = None) -> HTMLResponse:
+def batch(request: Request, batch_id: str, views: ViewsDep, lots_after: str | None = None,
+          moves_after: str | None = None) -> HTMLResponse:
     unknown = not_found(Text(en=f"There is no credit batch {batch_id}.",
                              zh=f"不存在减排量批次 {batch_id}。"))
     try:
@@ -56,7 +57,15 @@ def batch(request: Request, batch_id: str, views: ViewsDep,
     key = after_key(lots_after, 1)
     lots = views.serial_ranges_page(
         ident, after=(integer(key[0], "lots_after"),) if key else None, limit=LOTS)
+    moves_key = after_key(moves_after, 2)
+    moves = views.moves_page(
+        batch=ident, limit=MOVES,
+        after=(integer(moves_key[0], "moves_after"), integer(moves_key[1], "moves_after"))
+        if moves_key else None)
     return render(request, "batch.html", labels.BATCH, batch=row, states=STATES,
                   issued_block=issued_block, lots=lots.rows,
                   lots_next=str(lots.next_after[0]) if lots.next_after else None,
-                  lots_paged=key is not None, corrections=views.corrections(ident))
+                  lots_paged=key is not None, corrections=views.corrections(ident),
+                  moves=moves.rows, parties=parties_of(views, moves.rows),
+                  moves_next="~".join(map(str, moves.next_after)) if moves.next_after
+                  else None, moves_paged=moves_key is not None)

@@ -1,8 +1,10 @@
 """Serial lookup: which lot holds a serial now (the query layer's ``who_holds``, as
-``GET /serials/{block}/{serial}``) and, once the moves read model is there, its chain of
-custody."""
+``GET /serials/{block}/{serial}``) and its chain of custody (``custody``: every move of a
+range holding it, from issuance on)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -10,7 +12,7 @@ from fastapi.responses import HTMLResponse
 from api.deps import ViewsDep
 from api.explorer import labels
 from api.explorer.errors import bad_request, not_found
-from api.explorer.layout import render
+from api.explorer.layout import parties_of, render
 from api.explorer.params import integer, text
 from api.i18n import Text
 from api.schemas.common import MAX_SERIAL
@@ -29,6 +31,7 @@ def serials(request: Request, views: ViewsDep, batch: str | None = None,
         raise bad_request(Text(en="Give both the batch and the serial number.",
                                zh="请同时填写批次和序列号。"))
     found = owner = retirement = None
+    custody: list[dict[str, Any]] = []
     if label is not None and number is not None:
         block = label
         by_id = views.batch(label) if len(label) == 36 else None
@@ -41,5 +44,7 @@ def serials(request: Request, views: ViewsDep, batch: str | None = None,
         owner = views.participant(found["holder"])
         if found["state"] == "retired":
             retirement = views.retirement_with_holder(found["ref"])
+        custody = views.custody(found["batch"], number)
     return render(request, "serials.html", labels.SERIALS, batch=label, serial=number,
-                  found=found, owner=owner, retirement=retirement)
+                  found=found, owner=owner, retirement=retirement, custody=custody,
+                  parties=parties_of(views, custody))

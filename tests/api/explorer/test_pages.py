@@ -306,13 +306,78 @@ def test_a_batchs_lots_are_paged(registry: Registry, monkeypatch: pytest.MonkeyP
     views = registry.world.runtime.views
     starts = [lot["start"] for lot in views.serial_ranges(registry.hubei)]
     assert len(starts) == 2
-    first = ok(page(registry, f"/explorer/batches/{registry.hubei}"))
+
+    def lots(html: str) -> str:
+        return html.split('id="lots"', 1)[1].split('id="corrections"', 1)[0]
+
+    first = lots(ok(page(registry, f"/explorer/batches/{registry.hubei}")))
     assert f"<code>{starts[0]}\u2013" in first and f"<code>{starts[1]}\u2013" not in first
     found = re.search(r'rel="next" href="[^"]*lots_after=(\d+)', first)
     assert found is not None
-    second = ok(page(registry, f"/explorer/batches/{registry.hubei}",
-                     lots_after=found.group(1)))
+    second = lots(ok(page(registry, f"/explorer/batches/{registry.hubei}",
+                          lots_after=found.group(1))))
     assert f"<code>{starts[1]}\u2013" in second and f"<code>{starts[0]}\u2013" not in second
     assert 'rel="next"' not in second
     bad = page(registry, f"/explorer/batches/{registry.hubei}", lots_after="x")
     assert bad.status_code == 400 and "<h1>Invalid request</h1>" in bad.text
+
+
+def test_a_batch_shows_its_history_of_moves_paged(registry: Registry,
+                                                  monkeypatch: pytest.MonkeyPatch):
+    from api.explorer.pages import batches
+
+    world = registry.world
+    person = world.register("individual", name="Li Si")
+    world.ledger.transfer(actor=registry.holder.id, batch_id=registry.hubei,
+                          recipient=person.id, quantity=3 * T)
+    world.runtime.sync()
+    for headers, language in ((EN, "en"), (ZH, "zh")):
+        html = ok(page(registry, f"/explorer/batches/{registry.hubei}", headers), language)
+        history = html.split('id="history"', 1)[1]
+        if language == "en":
+            assert history.index("Issuance") < history.index("Retirement")
+            assert history.index("Retirement") < history.index("Transfer")
+            assert f"Individual {person.id}</bdi> · Available" in history
+        else:
+            assert "签发" in history and "注销" in history and "转让" in history
+            assert f"个人 {person.id}</bdi> · 可用" in history
+        assert "Li Si" not in html
+        assert 'title="10,000,000,000 g CO2e">10,000.000000 t' in history  # issued
+        assert 'title="3,000,000 g CO2e">3.000000 t' in history  # transferred
+        assert f"/explorer/certificates/{registry.retired}?lang={language}" in history
+
+    monkeypatch.setattr(batches, "MOVES", 1)
+    kinds, after = [], None
+    for _ in range(10):
+        html = ok(page(registry, f"/explorer/batches/{registry.hubei}", moves_after=after))
+        history = html.split('id="history"', 1)[1]
+        kinds += re.findall(r"<td>(Issuance|Retirement|Transfer)</td>", history)
+        found = re.search(r'rel="next" href="[^"]*moves_after=([^&"#]+)', history)
+        if found is None:
+            break
+        after = httpx.QueryParams(f"a={found.group(1)}")["a"]
+    assert kinds == ["Issuance", "Retirement", "Transfer"]
+    bad = page(registry, f"/explorer/batches/{registry.hubei}", ZH, moves_after="1~x")
+    assert bad.status_code == 400 and "<h1>请求无效</h1>" in bad.text
+
+
+def test_a_serial_shows_its_chain_of_custody(registry: Registry):
+    world = registry.world
+    buyer = world.actors["platform"]
+    views = world.runtime.views
+    last = int(views.batch(registry.hubei)["serial_start"]) + 10_000 * T - 1
+    world.ledger.transfer(actor=registry.holder.id, batch_id=registry.hubei,
+                          recipient=buyer.id, quantity=20 * T)
+    world.runtime.sync()
+    held = next(lot for lot in views.serial_ranges(registry.hubei)
+                if lot["holder"] == str(buyer.id))
+    inside = ok(page(registry, "/explorer/serials", batch="HBCER-2024-000001",
+                     serial=held["start"]))
+    custody = inside.split('id="custody"', 1)[1]
+    assert re.findall(r"<td>(Issuance|Retirement|Transfer)</td>", custody) == [
+        "Issuance", "Transfer"]
+    assert buyer.name in custody and registry.holder.name in custody
+    never_moved = ok(page(registry, "/explorer/serials", ZH, batch="HBCER-2024-000001",
+                          serial=last), "zh")
+    assert re.findall(r"<td>(签发|注销|转让)</td>",
+                      never_moved.split('id="custody"', 1)[1]) == ["签发"]
