@@ -41,6 +41,8 @@ BLOCK = Text(en="Block", zh="批次编号")
 REGION = Text(en="Region", zh="地区")
 PROJECT_TYPE = Text(en="Project type", zh="项目类型")
 ORIGIN = Text(en="Origin", zh="来源")
+ORIGINS = {"issued": Text(en="Issued here", zh="本登记簿签发"),
+           "imported": Text(en="Imported from another registry", zh="自其他登记簿转入")}
 ISSUED_AT = Text(en="Issued at", zh="签发时间")
 SERIAL_RANGE = Text(en="Issued block (serials)", zh="签发序列号区间")
 BEHAVIOURS_ROOT = Text(en="Behaviours root", zh="减排行为默克尔根")

@@ -106,6 +106,7 @@ def test_a_batch_shows_its_block_root_supply_lots_and_corrections(registry: Regi
         assert registry.holder.name in html
         assert f"/explorer/certificates/{registry.retired}?lang={language}" in html
         assert "typo in the monitoring report" in html
+        assert ("Issued here" if language == "en" else "本登记簿签发") in html
         assert "Hubei &lt;b&gt;Wuhan&lt;/b&gt;" in html and "<b>Wuhan" not in html
     assert "Corrections" in html.replace("更正记录", "Corrections")
 
