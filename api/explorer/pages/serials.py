@@ -5,6 +5,7 @@ range holding it, from issuance on)."""
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -34,7 +35,10 @@ def serials(request: Request, views: ViewsDep, batch: str | None = None,
     custody: list[dict[str, Any]] = []
     if label is not None and number is not None:
         block = label
-        by_id = views.batch(label) if len(label) == 36 else None
+        try:  # a batch id, else a block label
+            by_id = views.batch(UUID(label))
+        except ValueError:
+            by_id = None
         if by_id is not None:
             block = by_id["block"]
         found = views.who_holds(block, number)

@@ -158,6 +158,10 @@ def test_the_serial_form_renders_empty_and_refuses_what_it_cannot_read(registry:
     missing = page(registry, "/explorer/serials", ZH, batch="HBCER-2024-000001",
                    serial=10**15)
     assert missing.status_code == 404 and "序列号" in missing.text
+    for unknown in ("x" * 36, str(uuid4()), "<b>HBCER</b>"):
+        response = page(registry, "/explorer/serials", batch=unknown, serial=1)
+        assert response.status_code == 404 and "<h1>Not found</h1>" in response.text
+        assert "<b>HBCER" not in response.text
     half = page(registry, "/explorer/serials", batch="HBCER-2024-000001")
     assert half.status_code == 400 and "Give both the batch and the serial number." in half.text
     for bad in ("12a", "-1", "\uff11\uff12"):
