@@ -308,27 +308,37 @@ class ReadModels:
                       by: str = "registry") -> list[dict[str, Any]]:
         """Supply by state summed per registry (or per ``vintage``, ``methodology`` label,
         ``region``: ``by``), over the batches matching the filters, in key order."""
+        return self.supply_breakdowns((by,), registry=registry, vintage=vintage,
+                                      region=region, project_type=project_type)[by]
+
+    def supply_breakdowns(self, keys: Sequence[str], *, registry: str | None = None,
+                          vintage: int | None = None, region: str | None = None,
+                          project_type: str | None = None) -> dict[str, list[dict[str, Any]]]:
+        """:meth:`supply_totals` for each of ``keys``, in one pass over the batches."""
         b, s = t.batches.c, t.supply.c
-        if by not in _SUPPLY_KEYS:
-            raise ValueError(f"supply cannot be summed by {by!r}")
-        key = b[_SUPPLY_KEYS[by]]
+        unknown = set(keys) - set(_SUPPLY_KEYS)
+        if unknown:
+            raise ValueError(f"supply cannot be summed by {sorted(unknown)}")
         columns = ("issued", *_STATES)
         query = _equal(
-            select(key.label("key"), *(s[state] for state in columns))
+            select(*(b[_SUPPLY_KEYS[key]].label(key) for key in keys),
+                   *(s[state] for state in columns))
             .join(t.supply, s.batch == b.id),
             {b.registry: registry, b.vintage: vintage, b.region: region,
              b.project_type: project_type})
         # Summed here, exactly: the totals of many batches may pass 2**63 - 1, which SQLite's
         # sum() refuses (and its total() would round).
-        totals: dict[Any, dict[str, Any]] = {}
+        totals: dict[str, dict[Any, dict[str, Any]]] = {key: {} for key in keys}
         with self.engine.connect() as conn:
             for row in conn.execute(query):
-                total = totals.setdefault(row.key, {
-                    by: row.key, "batches": 0, **dict.fromkeys(columns, 0)})
-                total["batches"] += 1
-                for state in columns:
-                    total[state] += int(row._mapping[state])
-        return [totals[name] for name in sorted(totals)]
+                values = row._mapping
+                for key in keys:
+                    total = totals[key].setdefault(values[key], {
+                        key: values[key], "batches": 0, **dict.fromkeys(columns, 0)})
+                    total["batches"] += 1
+                    for state in columns:
+                        total[state] += int(values[state])
+        return {key: [found[name] for name in sorted(found)] for key, found in totals.items()}
 
     def balances_page(self, account: UUID | str, *, after: Sequence[Any] | None = None,
                       limit: int = 50) -> Page:

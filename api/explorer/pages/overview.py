@@ -1,5 +1,6 @@
 """The registry overview: supply by registry, vintage, methodology and lot state, as tables
-and as charts (summed by the query layer's ``supply_totals``, as ``GET /supply`` is)."""
+and as charts (summed in one pass by the query layer's ``supply_breakdowns``, which
+``GET /supply`` also sums through)."""
 
 from __future__ import annotations
 
@@ -40,10 +41,10 @@ def overview(request: Request, views: ViewsDep) -> HTMLResponse:
     language = language_of(request)
     legend = [STATES[state](language) for state in STATE_ORDER]
     sections = []
-    for key, title in (("registry", labels.SUPPLY_BY_REGISTRY),
-                       ("vintage", labels.SUPPLY_BY_VINTAGE),
-                       ("methodology", labels.SUPPLY_BY_METHODOLOGY)):
-        rows = views.supply_totals(by=key)
+    titles = {"registry": labels.SUPPLY_BY_REGISTRY, "vintage": labels.SUPPLY_BY_VINTAGE,
+              "methodology": labels.SUPPLY_BY_METHODOLOGY}
+    for key, rows in views.supply_breakdowns(tuple(titles)).items():
+        title = titles[key]
         sections.append({
             "key": key, "title": title, "rows": rows,
             "chart": stacked_bar_chart(title(language), _breakdown(rows, key, language),
