@@ -8,6 +8,7 @@ is escaped here (labels are participants' and registries' text).
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
@@ -53,6 +54,13 @@ def _edge(grams: int, largest: int, span: int) -> int:
     return grams * span // largest if largest > 0 and grams > 0 else 0
 
 
+def _text_width(text: str, size: int) -> int:
+    """About how wide ``text`` is at ``size`` px: CJK and other wide characters take a full
+    em, the rest about 0.6 em (the legend only needs to leave room, not to be exact)."""
+    return sum(size if unicodedata.east_asian_width(c) in "WF" else size * 6 // 10
+               for c in text)
+
+
 def _frame(title: str, description: str, height: int, body: list[str]) -> Markup:
     ident = f"chart-{next(_ids)}"
     return Markup(
@@ -81,7 +89,7 @@ def stacked_bar_chart(title: str, bars: Sequence[Bar], legend: Sequence[str],
         colour = PALETTE[index % len(PALETTE)]
         body.append(f'<rect x="{x}" y="4" width="10" height="10" fill="{colour}"/>'
                     f'<text x="{x + 14}" y="13" font-size="11">{escape(name)}</text>')
-        x += 14 + 7 * len(name) + 12
+        x += 14 + _text_width(name, 11) + 12
     for row, bar in enumerate(bars):
         y = (row + legend_rows) * ROW + 6
         body.append(f'<g class="bar"><title>{escape(bar.label)}: {escape(tonnes(bar.total))}'

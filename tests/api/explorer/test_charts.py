@@ -51,3 +51,15 @@ def test_an_empty_chart_and_zero_bars_draw_no_bar():
     assert "<rect" not in chart and "0 g" in chart
     ids = re.findall(r'id="(chart-\d+)-title"', chart + str(bar_chart("Other", [])))
     assert len(set(ids)) == 2
+
+
+@pytest.mark.parametrize("legend", [["Available", "Escrowed", "Retired"],
+                                    ["可用", "挂牌冻结", "已注销", "已通证化"]])
+def test_legend_entries_do_not_overlap(legend: list[str]):
+    root = ET.fromstring(str(stacked_bar_chart("t", [Bar("a", [Segment("x", 1)])], legend)))
+    texts = [t for t in root.iter(f"{SVG}text") if t.get("font-size") == "11"]
+    swatches = [r for r in root.iter(f"{SVG}rect") if r.get("height") == "10"]
+    for text, name, following in zip(texts, legend, swatches[1:], strict=False):
+        wide = sum(1 for c in name if ord(c) > 0x2E80)
+        least = int(text.get("x")) + 11 * wide + 5 * (len(name) - wide)
+        assert int(following.get("x")) > least, (name, following.get("x"), least)
