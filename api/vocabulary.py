@@ -12,7 +12,7 @@ from ledger.domain.credit_batch import LotState
 from ledger.domain.participant import ParticipantKind
 from ledger.domain.retirement import RetirementPurpose
 
-__all__ = ["PARTICIPANT_KINDS", "PURPOSES", "PURPOSE_FIELDS", "STATES"]
+__all__ = ["MOVES", "PARTICIPANT_KINDS", "PURPOSES", "PURPOSE_FIELDS", "STATES"]
 
 PURPOSES: dict[RetirementPurpose, Text] = {
     RetirementPurpose.COMPLIANCE_OFFSET: Text(en="Compliance offset", zh="配额清缴抵销"),
@@ -60,4 +60,24 @@ PARTICIPANT_KINDS: dict[ParticipantKind, Text] = {
     ParticipantKind.VERIFIER: Text(en="Verifier", zh="核证机构"),
     ParticipantKind.REGISTRY_OPERATOR: Text(en="Registry operator", zh="登记机构"),
     ParticipantKind.AUDITOR: Text(en="Auditor", zh="审计方"),
+}
+
+MOVES: dict[str, Text] = {
+    # keyed by the kinds of ledger.projections.moves.KINDS
+    "issuance": Text(en="Issuance", zh="签发"),
+    "import": Text(en="Import", zh="转入"),
+    "transfer": Text(en="Transfer", zh="转让"),
+    "escrow": Text(en="Listed (escrowed)", zh="挂牌冻结"),
+    "listing_cancellation": Text(en="Listing cancelled", zh="撤销挂牌"),
+    "settlement": Text(en="Trade settled", zh="交易结算"),
+    "pledge": Text(en="Pledge", zh="质押"),
+    "pledge_release": Text(en="Pledge released", zh="解除质押"),
+    "pledge_enforcement": Text(en="Pledge enforced", zh="质权实现"),
+    "retirement": Text(en="Retirement", zh="注销"),
+    "token_lock": Text(en="Locked for tokens", zh="锁定以通证化"),
+    "token_mint": Text(en="Tokens minted", zh="铸造通证"),
+    "token_unlock": Text(en="Tokens unlocked", zh="通证解锁"),
+    "token_retirement": Text(en="Tokens retired", zh="通证注销"),
+    "export": Text(en="Export", zh="转出"),
+    "cancellation": Text(en="Cancellation", zh="作废"),
 }

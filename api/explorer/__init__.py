@@ -20,8 +20,29 @@ STATIC_DIR = Path(__file__).parent / "static"
 PAGE_ROUTERS: list[APIRouter] = []
 
 
+def _page_routers() -> list[APIRouter]:
+    from api.explorer.pages import (
+        batches,
+        checkpoints,
+        claims,
+        methodologies,
+        overview,
+        retirements,
+        serials,
+    )
+
+    return [overview.router, batches.router, serials.router, retirements.router,
+            claims.router, checkpoints.router, methodologies.router]
+
+
 def install_explorer(app: FastAPI) -> None:
-    """Serve the explorer's pages and static files on ``app``."""
-    for router in PAGE_ROUTERS:
-        app.include_router(router, include_in_schema=False)
+    """Serve the explorer's pages, static files and error pages on ``app``: the static
+    files first, then every page, then the 404 page for any other ``/explorer/`` path."""
+    from api.explorer.errors import install_error_pages
+    from api.explorer.pages import fallback
+
     app.mount("/explorer/static", StaticFiles(directory=STATIC_DIR), name="explorer-static")
+    for router in [*_page_routers(), *PAGE_ROUTERS]:
+        app.include_router(router, include_in_schema=False)
+    app.include_router(fallback.router, include_in_schema=False)
+    install_error_pages(app)

@@ -44,6 +44,8 @@ class Page:
     next_after: tuple[Any, ...] | None
 
 
+_SUPPLY_KEYS = {"registry": "registry", "vintage": "vintage",
+                "methodology": "methodology_label", "region": "region"}
 _STATES = tuple(state.value for state in LotState)
 
 
@@ -75,6 +77,14 @@ class ReadModels:
 
     def participant(self, participant_id: UUID | str) -> dict[str, Any] | None:
         return self._one(select(t.participants).where(t.participants.c.id == str(participant_id)))
+
+    def participants_by_id(self, ids: Collection[UUID | str]) -> dict[str, dict[str, Any]]:
+        """The participants of ``ids`` (those that exist), by id: one query for a page."""
+        if not ids:
+            return {}
+        rows = self._all(select(t.participants).where(
+            t.participants.c.id.in_(sorted({str(i) for i in ids}))))
+        return {row["id"]: row for row in rows}
 
     def api_key(self, key_id: str) -> dict[str, Any] | None:
         return self._one(select(t.api_keys).where(t.api_keys.c.key_id == key_id))
@@ -131,6 +141,15 @@ class ReadModels:
     def serial_ranges(self, batch_id: UUID | str) -> list[dict[str, Any]]:
         return self._all(select(t.serials).where(t.serials.c.batch == str(batch_id))
                          .order_by(t.serials.c.start))
+
+    def serial_ranges_page(self, batch_id: UUID | str, *, after: Sequence[Any] | None = None,
+                           limit: int = 50) -> Page:
+        """A batch's lots (serial ranges) in serial order, with the holder's kind and name."""
+        s, p = t.serials.c, t.participants.c
+        query = (select(t.serials, p.kind.label("holder_kind"), p.name.label("holder_name"))
+                 .outerjoin(t.participants, p.id == s.holder)
+                 .where(s.batch == str(batch_id)))
+        return self._page(query, [s.start], after, limit)
 
     def who_holds(self, block: str, serial: int) -> dict[str, Any] | None:
         """Who holds serial ``serial`` of batch ``block``, and in which state; for a retired
@@ -284,27 +303,41 @@ class ReadModels:
         return self._one(self._batches_with_supply().where(t.batches.c.id == str(batch_id)))
 
     def supply_totals(self, *, registry: str | None = None, vintage: int | None = None,
-                      region: str | None = None,
-                      project_type: str | None = None) -> list[dict[str, Any]]:
-        """Supply by state summed per registry, over the batches matching the filters."""
+                      region: str | None = None, project_type: str | None = None,
+                      by: str = "registry") -> list[dict[str, Any]]:
+        """Supply by state summed per registry (or per ``vintage``, ``methodology`` label,
+        ``region``: ``by``), over the batches matching the filters, in key order."""
+        return self.supply_breakdowns((by,), registry=registry, vintage=vintage,
+                                      region=region, project_type=project_type)[by]
+
+    def supply_breakdowns(self, keys: Sequence[str], *, registry: str | None = None,
+                          vintage: int | None = None, region: str | None = None,
+                          project_type: str | None = None) -> dict[str, list[dict[str, Any]]]:
+        """:meth:`supply_totals` for each of ``keys``, in one pass over the batches."""
         b, s = t.batches.c, t.supply.c
+        unknown = set(keys) - set(_SUPPLY_KEYS)
+        if unknown:
+            raise ValueError(f"supply cannot be summed by {sorted(unknown)}")
         columns = ("issued", *_STATES)
         query = _equal(
-            select(b.registry, *(s[state] for state in columns))
+            select(*(b[_SUPPLY_KEYS[key]].label(key) for key in keys),
+                   *(s[state] for state in columns))
             .join(t.supply, s.batch == b.id),
             {b.registry: registry, b.vintage: vintage, b.region: region,
              b.project_type: project_type})
         # Summed here, exactly: the totals of many batches may pass 2**63 - 1, which SQLite's
         # sum() refuses (and its total() would round).
-        totals: dict[str, dict[str, Any]] = {}
+        totals: dict[str, dict[Any, dict[str, Any]]] = {key: {} for key in keys}
         with self.engine.connect() as conn:
             for row in conn.execute(query):
-                total = totals.setdefault(row.registry, {
-                    "registry": row.registry, "batches": 0, **dict.fromkeys(columns, 0)})
-                total["batches"] += 1
-                for state in columns:
-                    total[state] += int(row._mapping[state])
-        return [totals[name] for name in sorted(totals)]
+                values = row._mapping
+                for key in keys:
+                    total = totals[key].setdefault(values[key], {
+                        key: values[key], "batches": 0, **dict.fromkeys(columns, 0)})
+                    total["batches"] += 1
+                    for state in columns:
+                        total[state] += int(values[state])
+        return {key: [found[name] for name in sorted(found)] for key, found in totals.items()}
 
     def balances_page(self, account: UUID | str, *, after: Sequence[Any] | None = None,
                       limit: int = 50) -> Page:
@@ -326,12 +359,26 @@ class ReadModels:
                          purpose: str | None = None, beneficiary: str | None = None,
                          batch: UUID | str | None = None, holder: UUID | str | None = None,
                          registry: str | None = None, vintage: int | None = None,
-                         jurisdiction: str | None = None) -> Page:
-        """The public retirement register in log order, with the holder's kind and name."""
+                         jurisdiction: str | None = None,
+                         beneficiary_contains: str | None = None,
+                         retired_from: str | None = None,
+                         retired_before: str | None = None) -> Page:
+        """The public retirement register in log order, with the holder's kind and name.
+
+        ``beneficiary_contains`` keeps beneficiaries holding that text (ASCII case ignored);
+        ``retired_from``/``retired_before`` bound ``retired_at`` (fixed-width UTC text, so a
+        date ``2025-01-01`` compares as its midnight)."""
         r, b = t.retirements.c, t.batches.c
         query = _equal(self._retirements_with_holders(), {
             r.purpose: purpose, r.beneficiary: beneficiary, r.batch: batch, r.holder: holder,
             b.registry: registry, b.vintage: vintage, r.jurisdiction: jurisdiction})
+        if beneficiary_contains:
+            query = query.where(func.lower(r.beneficiary).contains(
+                beneficiary_contains.lower(), autoescape=True))
+        if retired_from is not None:
+            query = query.where(r.retired_at >= retired_from)
+        if retired_before is not None:
+            query = query.where(r.retired_at < retired_before)
         return self._page(query, [r.position, r.id], after, limit)
 
     def retirement_with_holder(self, retirement_id: UUID | str) -> dict[str, Any] | None:

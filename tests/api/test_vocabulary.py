@@ -6,10 +6,11 @@ import inspect
 
 import pytest
 
-from api.vocabulary import PARTICIPANT_KINDS, PURPOSE_FIELDS, PURPOSES, STATES
+from api.vocabulary import MOVES, PARTICIPANT_KINDS, PURPOSE_FIELDS, PURPOSES, STATES
 from ledger.domain.credit_batch import LotState
 from ledger.domain.participant import ParticipantKind
 from ledger.domain.retirement import RetirementPurpose, validate_retirement_details
+from ledger.projections.moves import KINDS
 
 
 @pytest.mark.parametrize(("catalog", "enum"), [
@@ -29,3 +30,9 @@ def test_every_field_a_retirement_may_carry_is_named():
     accepted |= {name for fields in retirement._REQUIRED.values() for name in fields}
     accepted |= set(retirement._OPTIONAL)
     assert accepted <= set(PURPOSE_FIELDS), accepted - set(PURPOSE_FIELDS)
+
+
+def test_every_kind_of_move_is_named_in_both_languages():
+    assert set(MOVES) == set(KINDS.values())
+    for text in MOVES.values():
+        assert text("en").strip() and text("zh").strip() and text("en") != text("zh")
