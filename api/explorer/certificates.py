@@ -154,6 +154,8 @@ def printed_fields(record: dict[str, Any], language: Language) -> list[dict[str,
 def _ui(language: Language) -> dict[str, str]:
     texts = {key: text(language) for key, text in UI.items()}
     texts.update({f"label:{name}": text(language) for name, text in FIELD_LABELS.items()})
+    texts.update({f"purpose:{purpose.value}": text(language)
+                  for purpose, text in PURPOSES.items()})
     return texts
 
 

@@ -149,6 +149,7 @@ def test_a_pledge_certificate_file_verifies(page, live_server, ledger_world):
     assert verify_file(page, live_server, json.loads(json.dumps(cert))) == "verified"
     assert results(page)["content: pledge"] == "PASS"
     assert "GL-1" in page.inner_text("#fields")
+    assert "50 kg" in page.inner_text("#fields")  # quantity_g 50000, shown as people read it
     assert "active when pledged" in page.inner_text("#notes")
 
 

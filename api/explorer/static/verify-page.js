@@ -24,6 +24,37 @@ function readTrust() {
   }
 }
 
+/** ledger.domain.quantities.format_grams: exact, trailing zeros dropped. */
+function formatGrams(grams) {
+  const sign = grams < 0 ? "-" : "";
+  const n = BigInt(Math.abs(grams));
+  const group = (x) => x.toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  for (const [unit, size, digits] of [["t", 1000000n, 6], ["kg", 1000n, 3]]) {
+    if (n >= size) {
+      const fraction = (n % size).toString().padStart(digits, "0").replace(/0+$/, "");
+      return `${sign}${group(n / size)}${fraction ? "." + fraction : ""} ${unit}`;
+    }
+  }
+  return `${sign}${n} g`;
+}
+
+/** A record field as people read it (api/explorer/certificates.py, _shown). */
+function shown(name, value) {
+  if (value === null || value === undefined || value === "") return "—";
+  if (name.endsWith("_g") && Number.isSafeInteger(value)) return formatGrams(value);
+  if (name === "purpose") return ui[`purpose:${value}`] ?? String(value);
+  if (name === "serial_ranges" && Array.isArray(value)) {
+    return value.map((r) => (Array.isArray(r) && r.length === 2
+      ? `${Number(r[0]).toLocaleString("en")}–${(Number(r[1]) - 1).toLocaleString("en")}`
+      : JSON.stringify(r))).join(", ");
+  }
+  if (name === "details" && typeof value === "object" && !Array.isArray(value)) {
+    return Object.entries(value).map(([k, v]) => `${ui[`label:${k}`] ?? k}: ${
+      typeof v === "object" ? JSON.stringify(v) : shown(k, v)}`).join("; ") || "—";
+  }
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
 function showFields(result, cert, verified) {
   const table = $("fields");
   if (!table) return;
@@ -35,7 +66,7 @@ function showFields(result, cert, verified) {
       const row = body.insertRow();
       row.dataset.field = name;
       cell(row, ui[`label:${name}`] ?? name, "th").scope = "row";
-      cell(row, typeof value === "string" ? value : JSON.stringify(value));
+      cell(row, shown(name, value));
       cell(row, "").className = "field-status";
     }
     table.hidden = false;
