@@ -20,6 +20,7 @@ docs/ANCHORING.md, "The browser verifier".
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -30,9 +31,11 @@ from eth_utils import to_checksum_address
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from hexbytes import HexBytes
+from starlette.concurrency import run_in_threadpool
 from web3 import Web3
 from web3.exceptions import BlockNotFound, ContractLogicError, TransactionNotFound
 
+from anchoring.chain import JsonRpcChain
 from api.deps import RuntimeDep
 
 __all__ = ["ALLOWED_METHODS", "router"]
@@ -44,7 +47,6 @@ _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _DATA = re.compile(r"^0x(?:[0-9a-fA-F]{2}){0,1024}$")
 _QUANTITY = re.compile(r"^0x[0-9a-fA-F]{1,16}$")
 _MAX_BODY = 8192
-# py-evm is not thread-safe: the page's reads are serialised (anchoring has its own path).
 _LOCK = threading.Lock()
 
 
@@ -187,10 +189,16 @@ async def chain_rpc(request: Request, runtime: RuntimeDep) -> JSONResponse:
         return JSONResponse(_answer(request_id, error=(
             -32601, f"method not offered (read-only: {', '.join(ALLOWED_METHODS)})")))
     chain = runtime.anchoring.chain
+    params = message.get("params", [])
+
+    def read() -> Any:
+        # py-evm is not thread-safe: reads of the embedded chain are serialised; a JSON-RPC
+        # node is not, so a slow node does not hold up the others.
+        with contextlib.nullcontext() if isinstance(chain, JsonRpcChain) else _LOCK:
+            return handler(chain.w3, params)
+
     try:
-        with _LOCK:
-            w3 = chain.w3
-            result = handler(w3, message.get("params", []))
+        result = await run_in_threadpool(read)  # web3 blocks: not on the event loop
     except _InvalidParamsError as error:
         return JSONResponse(_answer(request_id, error=(-32602, str(error))))
     except _RevertedError as error:
