@@ -9,7 +9,8 @@ directory on the embedded chain and anchored, served on 127.0.0.1 by the API app
 main page that the explorer serves is captured in both languages: the overview, the batches,
 a batch, the retirements, the checkpoints, the certificate page of a retirement (verified in
 the browser) and the certificate verifier refusing a forged certificate (another
-beneficiary). A page the explorer does not serve (404) is skipped and said so. Chromium is
+beneficiary), and ``/docs`` if it renders. A page the explorer does not serve (404) is
+skipped and said so. Chromium is
 Debian's (``/usr/bin/chromium``), never downloaded.
 """
 
@@ -97,8 +98,27 @@ def capture(base: str, out: Path) -> list[Path]:
             page.screenshot(path=str(target), full_page=True)
             saved.append(target)
             context.close()
+        saved += _api_docs(browser, base, out)
         browser.close()
     return saved
+
+
+def _api_docs(browser: Any, base: str, out: Path) -> list[Path]:
+    """``/docs`` (FastAPI's Swagger UI), if it renders: its scripts come from a CDN, which a
+    machine without Internet access cannot reach (then it is skipped, and said so)."""
+    page = browser.new_page(viewport=VIEWPORT)
+    try:
+        page.goto(f"{base}/docs")
+        page.wait_for_selector(".swagger-ui .info", timeout=10_000)
+    except Exception as error:  # playwright's TimeoutError, or a refused CDN request
+        print(f"skipped api-docs: /docs did not render ({type(error).__name__}; Swagger UI "
+              "loads from a CDN)")
+        page.close()
+        return []
+    target = out / "api-docs.png"
+    page.screenshot(path=str(target))
+    page.close()
+    return [target]
 
 
 def main() -> None:
