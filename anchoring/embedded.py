@@ -22,6 +22,8 @@ import os
 import secrets
 from pathlib import Path
 
+from web3 import Web3
+
 from anchoring.chain import AnchorReceipt, AnchorTransaction, Checkpoint, InProcessChain
 
 __all__ = ["EmbeddedChain"]
@@ -94,6 +96,13 @@ class EmbeddedChain:
 
     def confirmations(self, tx_hash: str) -> int:
         return self._chain.confirmations(tx_hash)
+
+    @property
+    def w3(self) -> Web3:
+        """The in-process chain's web3, after replaying anchors other processes appended (what
+        the explorer's read-only JSON-RPC endpoint reads, ``api/explorer/chain_rpc.py``)."""
+        self._sync()
+        return self._chain.w3
 
     @property
     def anchorer_address(self) -> str:

@@ -13,11 +13,13 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from api.explorer import certificates, chain_rpc
+
 __all__ = ["PAGE_ROUTERS", "STATIC_DIR", "install_explorer"]
 
 STATIC_DIR = Path(__file__).parent / "static"
 
-PAGE_ROUTERS: list[APIRouter] = []
+PAGE_ROUTERS: list[APIRouter] = [certificates.router, chain_rpc.router]
 
 
 def _page_routers() -> list[APIRouter]:

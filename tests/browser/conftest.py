@@ -1,0 +1,80 @@
+"""Browser tests: Debian's chromium driven by Playwright against a live server.
+
+Chromium is never downloaded (no ``playwright install``): the tests launch
+``/usr/bin/chromium`` (Debian's ``chromium`` package). Without it, or without Playwright, they
+are skipped with the reason, unless ``CARBON_LEDGER_REQUIRE_BROWSER=1`` (set by ``.ci/run``),
+which turns the skip into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ledger.runtime import LedgerRuntime, Settings
+from tests.browser.live import CHROMIUM, CHROMIUM_ARGS, serve
+from tests.ledger.projections.scenario import issue_batch, make_cast
+
+RETIRE = {"beneficiary": "Hubei Power Co.", "purpose": "compliance_offset",
+          "jurisdiction": "Hubei", "consumption_period": "2023",
+          "details": {"compliance_period": "2023"}}
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CARBON_LEDGER_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"CARBON_LEDGER_REQUIRE_BROWSER=1 but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def ledger_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """A ledger on the embedded chain with an anchored retirement and pledge."""
+    data_dir = Path(tmp_path_factory.mktemp("browser")) / "ledger"
+    with LedgerRuntime(Settings(data_dir=data_dir)) as runtime:
+        ledger = runtime.ledger
+        cast = make_cast(ledger)
+        batch = issue_batch(ledger, cast, count=40)
+        retirement = ledger.retire(actor=cast.platform, batch_id=batch, quantity=123_456,
+                                   **RETIRE)
+        pledge = ledger.pledge(actor=cast.platform, batch_id=batch, holder=cast.platform,
+                               bank=cast.bank, loan_reference="GL-1", quantity=50_000)
+        runtime.sync()
+        runtime.anchoring.anchor_now()
+        yield {"runtime": runtime, "cast": cast, "batch": batch, "retirement": retirement,
+               "pledge": pledge}
+
+
+@pytest.fixture(scope="session")
+def live_server(ledger_world: dict[str, Any]) -> Iterator[str]:
+    """Base URL of a live server over ``ledger_world``."""
+    with serve(ledger_world["runtime"]) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        _unavailable(f"{CHROMIUM} is not installed (Debian package chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("playwright is not installed (the test extra)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(locale="en-US")
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    opened.errors = errors
+    yield opened
+    context.close()

@@ -1,0 +1,230 @@
+"""The browser verifier (api/explorer/static/verify.js) against the Python one, run by node.
+
+Same vectors as tests/anchoring/test_leaf.py and test_merkle.py (SHA-256, leaf bytes and
+hashes, RFC 9162 inclusion proofs and their tampered probes), and real certificates, genuine
+and forged: every check's name and result, every field's status and the verdict must be the
+ones ``anchoring.certificate.verify_certificate`` gives. No browser needed; skipped if node is
+not installed.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from web3 import Web3
+
+from anchoring.certificate import (
+    build_pledge_certificate,
+    build_retirement_certificate,
+    verify_certificate,
+)
+from anchoring.leaf import encode_leaf
+from anchoring.merkle import inclusion_proof, leaf_hash, root_from_leaf_hashes, verify_inclusion
+from anchoring.trust import trust_anchors_of
+from api.explorer import STATIC_DIR
+from tests.anchoring.test_merkle import (
+    CT_INCLUSION_PROOFS,
+    CT_LEAF_HASHES,
+    CT_LEAVES,
+    CT_ROOTS,
+    inclusion_probes,
+)
+
+NODE = shutil.which("node")
+RUNNER = Path(__file__).with_name("verify_runner.mjs")
+
+pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed")
+
+
+def run_js(tasks: dict[str, Any]) -> dict[str, Any]:
+    tasks = {"sha256": [], "leaves": [], "inclusion": [], "certificates": [], **tasks}
+    done = subprocess.run([NODE, str(RUNNER), str(STATIC_DIR / "verify.js")],
+                          input=json.dumps(tasks), capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def _number(value: Any) -> Any:
+    """Integers beyond JavaScript's safe range travel as strings (the verifier takes both)."""
+    return str(value) if isinstance(value, int) and abs(value) > 2**53 else value
+
+
+def test_sha256_and_leaf_vectors_match_python() -> None:
+    messages = [b"", b"abc", b"a" * 55, b"a" * 56, b"a" * 64, b"a" * 1000, bytes(range(256))]
+    originator = uuid.UUID("ffffffff-0000-4000-8000-123456789abc")
+    leaves = [
+        (1, uuid.UUID("01020304-0506-0708-090a-0b0c0d0e0f10"), 1, "t", b"{}"),
+        (2**64 - 1, originator, 2**40 + 7, "ledger.domain:Événement", bytes(range(256)) * 3),
+        (0, originator, 0, "", b""),
+        (7, originator, 1, "topic", "状态".encode()),
+    ]
+    answers = run_js({
+        "sha256": [m.hex() for m in messages],
+        "leaves": [[_number(p), str(i), _number(v), t, s.hex()] for p, i, v, t, s in leaves],
+    })
+    import hashlib
+
+    assert answers["sha256"] == [hashlib.sha256(m).hexdigest() for m in messages]
+    expected = [[encode_leaf(*leaf).hex(), leaf_hash(encode_leaf(*leaf)).hex()]
+                for leaf in leaves]
+    assert answers["leaves"] == expected
+    # the documented example of anchoring/leaf.py
+    assert answers["leaves"][0][1] == (
+        "2ca8ca7367d22a07cd7da9f77acd66f83f11ccac181c18938a5adc2db3191b19")
+
+
+def test_out_of_range_leaf_fields_are_refused_as_in_python() -> None:
+    answers = run_js({"leaves": [[str(2**64), str(uuid.uuid4()), 1, "t", ""],
+                                 [-1, str(uuid.uuid4()), 1, "t", ""],
+                                 [1, "not-a-uuid", 1, "t", ""]]})
+    assert [a[0] for a in answers["leaves"]] == ["error"] * 3
+
+
+def _inclusion_cases() -> list[tuple[bytes, int, int, list[bytes], bytes]]:
+    cases = []
+    for index, size, proof in CT_INCLUSION_PROOFS:
+        genuine = (CT_LEAF_HASHES[index], index, size, proof, CT_ROOTS[size - 1])
+        cases.append(genuine)
+        cases += [args for _, args in inclusion_probes(*genuine)]
+    hashes = [leaf_hash(bytes([i])) for i in range(37)]
+    for size in (1, 2, 3, 5, 8, 13, 21, 37):
+        root = root_from_leaf_hashes(hashes[:size])
+        for index in range(size):
+            proof = inclusion_proof(hashes[:size], index)
+            cases.append((hashes[index], index, size, proof, root))
+            cases += [args for _, args in inclusion_probes(hashes[index], index, size, proof,
+                                                           root)]
+    return cases
+
+
+def test_inclusion_proofs_and_tampered_probes_match_python() -> None:
+    assert len(CT_LEAVES) == 8
+    cases = _inclusion_cases()
+    answers = run_js({"inclusion": [[leaf.hex(), _number(index), _number(size),
+                                     [p.hex() for p in proof], root.hex()]
+                                    for leaf, index, size, proof, root in cases]})
+    expected = [verify_inclusion(*case) for case in cases]
+    assert answers["inclusion"] == expected
+    assert expected.count(True) >= 90 and expected.count(False) >= 900  # both sides exercised
+
+
+def test_abi_constants_are_the_registry_abi() -> None:
+    abi = run_js({})["abi"]
+    assert abi == {
+        "checkpoint": Web3.keccak(text="checkpoint(uint256)")[:4].to_0x_hex(),
+        "rootOf": Web3.keccak(text="rootOf(uint64)")[:4].to_0x_hex(),
+        "checkpointAnchored": Web3.keccak(
+            text="CheckpointAnchored(uint256,uint64,bytes32,uint64)").to_0x_hex(),
+    }
+
+
+# ------------------------------------------------------------------------ real certificates
+
+
+def _state(event: dict[str, Any], **changes: Any) -> None:
+    data = json.loads(base64.b64decode(event["state_base64"]))
+    data.update(changes)
+    event["state_base64"] = base64.b64encode(json.dumps(data).encode()).decode()
+
+
+def _role(cert: dict[str, Any], role: str) -> dict[str, Any]:
+    return next(e for e in cert["events"] if e["role"] == role)
+
+
+def _forgeries(retirement: dict[str, Any], pledge: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    def forged(base: dict[str, Any], change: Any) -> dict[str, Any]:
+        cert = copy.deepcopy(base)
+        change(cert)
+        return cert
+
+    def flip_proof(cert: dict[str, Any]) -> None:
+        proof = _role(cert, "retirement")["inclusion_proof"]
+        proof[0] = ("0" if proof[0][0] != "0" else "1") + proof[0][1:]
+
+    return {
+        "retirement": retirement,
+        "pledge": pledge,
+        "beneficiary": forged(retirement, lambda c: c["record"].update(beneficiary="Someone")),
+        "quantity": forged(retirement, lambda c: c["record"].update(quantity_g=999_999)),
+        "proof hash": forged(retirement, flip_proof),
+        "leaf hash": forged(retirement, lambda c: _role(c, "retirement").update(
+            leaf_hash="00" * 32)),
+        "event state": forged(retirement, lambda c: _state(_role(c, "retirement"),
+                                                           quantity=999_999)),
+        "registry": forged(retirement, lambda c: c["anchor"].update(
+            contract_address="0x" + "11" * 20)),
+        "chain id": forged(retirement, lambda c: c["anchor"].update(chain_id=1)),
+        "same instant": forged(retirement, lambda c: c["record"].update(
+            retired_at=c["record"]["retired_at"].replace("Z", "+00:00"))),
+        "other instant": forged(retirement, lambda c: c["record"].update(
+            retired_at="2020-01-01T00:00:00Z")),
+        "serials": forged(retirement, lambda c: c["record"].update(
+            serial_ranges=[[1, 10**12]])),
+        "two retirements": forged(retirement, lambda c: c["events"].append(
+            copy.deepcopy(_role(c, "retirement")))),
+        "no retirement": forged(retirement, lambda c: c.update(
+            events=[e for e in c["events"] if e["role"] != "retirement"])),
+        "unknown kind": forged(retirement, lambda c: c.update(kind="gift")),
+        "format": forged(retirement, lambda c: c.update(format="carbon-ledger/certificate/v9")),
+        "pledge status": forged(pledge, lambda c: c["record"].update(status="released")),
+        "pledge bank": forged(pledge, lambda c: c["record"].update(bank=str(uuid.uuid4()))),
+        "bad base64": forged(retirement, lambda c: _role(c, "issuance").update(
+            state_base64="not base64!")),
+    }
+
+
+@pytest.fixture(scope="module")
+def certificates(ledger_world: dict[str, Any]) -> dict[str, Any]:
+    runtime = ledger_world["runtime"]
+    anchoring = runtime.anchoring
+    retirement = build_retirement_certificate(runtime, anchoring.merkle_log, anchoring.anchorer,
+                                              ledger_world["retirement"])
+    pledge = build_pledge_certificate(runtime, anchoring.merkle_log, anchoring.anchorer,
+                                      ledger_world["pledge"])
+    return {"trust": trust_anchors_of(anchoring),
+            "forgeries": _forgeries(json.loads(json.dumps(retirement)),
+                                    json.loads(json.dumps(pledge)))}
+
+
+def _python(cert: dict[str, Any], trust: Any) -> dict[str, Any]:
+    result = verify_certificate(cert, None, trust)
+    return {"checks": [[c.name, c.label] for c in result.checks],
+            "fields": [[f.name, f.proven, f.contradicted, f.source] for f in result.fields],
+            "notes": list(result.notes), "verdict": str(result.verdict)}
+
+
+def test_certificates_get_the_same_checks_fields_and_verdicts(certificates) -> None:
+    forgeries = certificates["forgeries"]
+    trust = certificates["trust"]
+    answers = run_js({"certificates": [{"certificate": cert, "trust": trust.to_document()}
+                                       for cert in forgeries.values()]})["certificates"]
+    for (name, cert), answer in zip(forgeries.items(), answers, strict=True):
+        python = _python(cert, trust)
+        js = {"checks": [c[:2] for c in answer["checks"]], "fields": answer["fields"],
+              "notes": answer["notes"], "verdict": answer["verdict"]}
+        assert js == python, name
+    verdicts = {name: a["verdict"] for name, a in zip(forgeries, answers, strict=True)}
+    # Offline (no chain given), a genuine certificate is at best not verified against a chain.
+    assert verdicts["retirement"] == verdicts["pledge"] == "not-verified-against-a-chain"
+    assert verdicts["same instant"] == "not-verified-against-a-chain"
+    refused = set(forgeries) - {"retirement", "pledge", "same instant"}
+    assert {verdicts[name] for name in refused} == {"refused"}
+
+
+def test_details_of_leaf_and_proof_checks_are_pythons(certificates) -> None:
+    cert = certificates["forgeries"]["proof hash"]
+    answer = run_js({"certificates": [{"certificate": cert, "trust": None}]})["certificates"][0]
+    python = verify_certificate(cert)
+    same = {c.name: c.detail for c in python.checks
+            if c.name.endswith((": leaf", ": inclusion")) or c.name.startswith("record")}
+    assert same and {name: detail for name, _, detail in answer["checks"]
+                     if name in same} == same
