@@ -1,0 +1,190 @@
+"""Retirement certificates as PDF: bilingual text, exact quantities, the embedded JSON that
+verifies byte for byte, the QR code's URL, hostile text, and the HTTP endpoint."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from anchoring.certificate import build_retirement_certificate, verify_certificate
+from anchoring.trust import trust_anchors_of
+from api import certificate_pdf
+from api.certificate_pdf import (
+    certificate_digest,
+    embedded_certificate,
+    exact_quantity,
+    retirement_pdf,
+    safe_text,
+)
+from ledger.cli import main
+from ledger.runtime import LedgerRuntime, Settings
+from tests.ledger.projections.scenario import issue_batch, make_cast
+
+URL = "https://ledger.example/explorer/certificates/"
+RETIRE = {"beneficiary": "Shu's Group 蜀集团", "purpose": "compliance_offset",
+          "jurisdiction": "Hubei", "consumption_period": "2023",
+          "details": {"compliance_period": "2023"}}
+# the longest beneficiary the ledger takes (200 characters), markup-like text
+HOSTILE = {"beneficiary": "evil</b><script>&amp;" + "长" * 179,
+           "purpose": "voluntary", "jurisdiction": "Wuhan", "consumption_period": "2024",
+           "details": {"note": "<i>not markup</i>"}}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    runtime = LedgerRuntime(Settings(data_dir=tmp_path_factory.mktemp("pdf") / "ledger"))
+    ledger = runtime.ledger
+    cast = make_cast(ledger)
+    batch = issue_batch(ledger, cast, count=40)
+    retirement = ledger.retire(actor=cast.platform, batch_id=batch, quantity=500_001,
+                               **RETIRE)
+    hostile = ledger.retire(actor=cast.platform, batch_id=batch, quantity=1_000, **HOSTILE)
+    runtime.sync()
+    runtime.anchoring.anchor_now()
+    yield {"runtime": runtime, "retirement": retirement, "hostile": hostile}
+    runtime.close()
+
+
+def document(world, retirement_id) -> bytes:
+    runtime = world["runtime"]
+    cert = build_retirement_certificate(runtime, runtime.anchoring.merkle_log,
+                                        runtime.anchoring.anchorer, retirement_id)
+    return json.dumps(cert, indent=2, ensure_ascii=False).encode()
+
+
+def text_of(pdf: bytes) -> str:
+    """The PDF's text; pypdf ends a line where the font changes (Latin runs are set in
+    Helvetica, Chinese in STSong-Light), so lines are joined."""
+    return "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages
+                   ).replace("\n", "")
+
+
+def test_exact_quantity_uses_integer_arithmetic():
+    assert exact_quantity(2_000_500_001) == ("2,000.500001 t CO2e", "2,000,500,001 g CO2e")
+    assert exact_quantity(10**21 + 1) == ("1,000,000,000,000,000.000001 t CO2e",
+                                          "1,000,000,000,000,000,000,001 g CO2e")
+    assert exact_quantity(3_000_000) == ("3 t CO2e", "3,000,000 g CO2e")
+    with pytest.raises(TypeError):
+        exact_quantity(1.5)  # type: ignore[arg-type]
+
+
+def test_safe_text_shows_invisible_and_reordering_characters():
+    assert safe_text("\u202eabc\u200b\n") == "[U+202E]abc[U+200B][U+000A]"
+    assert safe_text("<b>&amp;</b> 蜀") == "<b>&amp;</b> 蜀"
+
+
+def test_the_pdf_prints_every_field_in_both_languages(world):
+    doc = document(world, world["retirement"])
+    pdf = retirement_pdf(doc, URL + str(world["retirement"]))
+    assert pdf.startswith(b"%PDF-")
+    text = text_of(pdf)
+    cert = json.loads(doc)
+    record, anchor = cert["record"], cert["anchor"]
+    for expected in ("碳普惠减排量注销证明", "Certificate of Retirement", "注销数量", "Quantity",
+                     "0.500001 t CO2e", "500,001 g CO2e", "受益方", "Beneficiary",
+                     "Shu's Group 蜀集团", "配额清缴抵销 / Compliance offset", "序列号",
+                     "Serial numbers", "批次区块", "Batch block", record["block"],
+                     record["registry"], str(record["vintage"]), record["methodology"],
+                     record["retirement_id"], "UTC+08:00", "上链存证", "Anchoring evidence",
+                     anchor["root"], anchor["transaction"], f"{anchor['tree_size']:,}",
+                     certificate_digest(doc), "履约期 Compliance period: 2023"):
+        assert expected in text, expected
+    start, end = record["serial_ranges"][0]
+    assert f"{start}-{end - 1}" in text
+    assert len(PdfReader(io.BytesIO(pdf)).pages) == 1
+
+
+def test_the_embedded_json_is_the_certificate_byte_for_byte_and_verifies(world):
+    doc = document(world, world["retirement"])
+    pdf = retirement_pdf(doc, URL)
+    assert embedded_certificate(pdf) == doc
+    anchoring = world["runtime"].anchoring
+    assert verify_certificate(json.loads(embedded_certificate(pdf)), anchoring.chain,
+                              trust_anchors_of(anchoring)).ok
+    assert retirement_pdf(doc, URL) == pdf  # deterministic: no clock, no random ids
+
+
+def test_cli_verifies_a_pdf_by_its_embedded_certificate(world, tmp_path, capsys):
+    runtime = world["runtime"]
+    path = tmp_path / "cert.pdf"
+    path.write_bytes(retirement_pdf(document(world, world["retirement"]), URL))
+    trust = tmp_path / "trust.json"
+    trust.write_text(json.dumps(trust_anchors_of(runtime.anchoring).to_document()))
+    args = ["--data-dir", str(runtime.settings.data_dir), "verify", str(path), "--trust",
+            str(trust)]
+    assert main(args) == 0
+    assert "RESULT: VERIFIED" in capsys.readouterr().out
+    bare = tmp_path / "bare.pdf"
+    bare.write_bytes(b"%PDF-1.4 not really")
+    assert main([*args[:3], str(bare), *args[4:]]) == 2
+    assert "cert" in capsys.readouterr().err
+
+
+def test_the_qr_code_encodes_the_page_url(world, monkeypatch):
+    seen: list[str] = []
+    original = certificate_pdf.QrCodeWidget
+
+    def spy(value, **kwargs):
+        seen.append(value)
+        return original(value, **kwargs)
+
+    monkeypatch.setattr(certificate_pdf, "QrCodeWidget", spy)
+    url = URL + str(world["retirement"])
+    retirement_pdf(document(world, world["retirement"]), url)
+    assert seen == [url]
+
+
+def test_hostile_text_is_shown_not_obeyed_and_stays_on_its_page(world):
+    """The ledger refuses bidi controls and invisible characters in new text; the PDF does
+    not rely on it (a certificate's text is whatever its events hold)."""
+    cert = json.loads(document(world, world["hostile"]))
+    cert["record"]["beneficiary"] = "\u202e" + cert["record"]["beneficiary"]
+    cert["record"]["details"]["note"] += "\u200b\n"
+    doc = json.dumps(cert, ensure_ascii=False).encode()
+    pdf = retirement_pdf(doc, URL)
+    text = text_of(pdf)
+    assert "\u202e" not in text and "[U+202E]evil</b><script>&amp;长长" in text
+    assert "<i>not markup</i>[U+200B][U+000A]" in text
+    assert "truncated" in text  # 200 wide characters cut to a few lines
+    assert embedded_certificate(pdf) == doc  # the full text is kept in the JSON
+    assert len(PdfReader(io.BytesIO(pdf)).pages) <= 2
+    # nothing is drawn outside the page's margins
+    reader = PdfReader(io.BytesIO(pdf))
+    for page in reader.pages:
+        width = float(page.mediabox.width)
+        xs: list[float] = []
+        page.extract_text(visitor_text=lambda t, cm, tm, *_: xs.append(tm[4] * cm[0] + cm[4])
+                          if t.strip() else None)
+        assert xs and all(0 <= x < width for x in xs)
+
+
+def test_not_a_retirement_certificate_is_refused():
+    with pytest.raises(ValueError):
+        retirement_pdf(b'{"kind": "pledge"}', URL)
+    with pytest.raises(ValueError, match="no embedded"):
+        embedded_certificate(_plain_pdf())
+
+
+def _plain_pdf() -> bytes:
+    from reportlab.pdfgen.canvas import Canvas
+
+    out = io.BytesIO()
+    Canvas(out).save()
+    return out.getvalue()
+
+
+def test_render_sample(world, tmp_path):
+    """Writes the PDF for a look (CARBON_LEDGER_SAMPLE_PDF=path)."""
+    import os
+
+    target = os.environ.get("CARBON_LEDGER_SAMPLE_PDF")
+    if not target:
+        pytest.skip("set CARBON_LEDGER_SAMPLE_PDF to write a sample")
+    Path(target).write_bytes(retirement_pdf(document(world, world["retirement"]),
+                                            URL + str(world["retirement"])))
+    assert re.search(r"\.pdf$", target)
