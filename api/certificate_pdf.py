@@ -31,7 +31,9 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote, urlsplit
 
+from reportlab.graphics import renderPDF
 from reportlab.graphics.barcode.qr import QrCodeWidget
 from reportlab.graphics.shapes import Drawing
 from reportlab.lib.colors import Color, HexColor
@@ -39,7 +41,6 @@ from reportlab.lib.pagesizes import A4
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.graphics import renderPDF
 
 from api.i18n import Text
 from api.vocabulary import PURPOSE_FIELDS, PURPOSES
@@ -47,8 +48,9 @@ from ledger.domain.retirement import RetirementPurpose
 from ledger.domain.timeutil import parse_time
 from ledger.domain.vintage import DEFAULT_TIME_ZONE, REGISTRY_TIME_ZONES
 
-__all__ = ["ATTACHMENT_NAME", "TITLES", "certificate_digest", "exact_quantity",
-           "retirement_pdf", "safe_text"]
+__all__ = ["ATTACHMENT_NAME", "TITLES", "certificate_digest", "certificate_page_url",
+           "embedded_certificate", "exact_quantity", "public_base_url", "retirement_pdf",
+           "safe_text"]
 
 FONT = "STSong-Light"  # Chinese (and any text Helvetica cannot encode)
 LATIN = "Helvetica"  # text WinAnsi encodes: one of the PDF standard 14 fonts
@@ -88,6 +90,21 @@ NOTE = Text(
        "Verify it with: carbon-ledger verify <this file> --trust <trust anchors>",
     zh="本PDF附有机器可读证书(certificate.json),可用 carbon-ledger verify 独立验证。")
 SCAN = Text(en="Scan to view this certificate online", zh="扫码在线查看本证书")
+
+
+def public_base_url(url: str) -> str:
+    """``url`` checked as a public base URL (``https://host[:port][/prefix]``, no query or
+    fragment), without a trailing slash; ``ValueError`` otherwise."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in {"http", "https"} or not parts.hostname or parts.query \
+            or parts.fragment or parts.username or parts.password:
+        raise ValueError(f"not a public base URL (http(s)://host[/prefix]): {url!r}")
+    return url.strip().rstrip("/")
+
+
+def certificate_page_url(base_url: str, retirement_id: object) -> str:
+    """The explorer's page of a retirement certificate, which the PDF's QR code opens."""
+    return f"{base_url.rstrip('/')}/explorer/certificates/{quote(str(retirement_id), safe='')}"
 
 
 def _register_font() -> None:

@@ -339,11 +339,45 @@ def cmd_certificate(args: argparse.Namespace) -> None:
         except CertificateError as error:
             raise LedgerError(str(error)) from None
         text = json.dumps(cert, indent=2, ensure_ascii=False) + "\n"
+        if args.pdf:
+            _write_certificate_pdf(args, text.encode())
+            return
         if args.output:
             Path(args.output).write_text(text)
             print(f"{args.kind} certificate written to {args.output}")
         else:
             print(text, end="")
+
+
+def _write_certificate_pdf(args: argparse.Namespace, document: bytes) -> None:
+    """``certificate retirement ID --pdf -o FILE``: the bilingual PDF, its QR code opening
+    the certificate's page under --public-url (or CARBON_LEDGER_PUBLIC_BASE_URL)."""
+    from api.certificate_pdf import certificate_page_url, public_base_url, retirement_pdf
+
+    if args.kind != "retirement":
+        raise LedgerError(f"--pdf is for retirement certificates, not {args.kind}")
+    if not args.output:
+        raise LedgerError("--pdf needs -o FILE (a PDF is not written to a terminal)")
+    base = args.public_url or os.environ.get("CARBON_LEDGER_PUBLIC_BASE_URL")
+    if not base:
+        raise LedgerError("--pdf needs --public-url URL (or CARBON_LEDGER_PUBLIC_BASE_URL): "
+                          "the public address of the explorer the QR code opens")
+    try:
+        url = certificate_page_url(public_base_url(base), args.id)
+    except ValueError as error:
+        raise LedgerError(str(error)) from None
+    Path(args.output).write_bytes(retirement_pdf(document, url))
+    print(f"retirement certificate (PDF) written to {args.output}")
+
+
+def _certificate_json(path: Path) -> bytes:
+    """A certificate's JSON: the file itself, or the certificate embedded in a PDF."""
+    data = path.read_bytes()
+    if data.startswith(b"%PDF-"):
+        from api.certificate_pdf import embedded_certificate
+
+        return embedded_certificate(data)
+    return data
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -353,7 +387,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from anchoring.certificate import Verdict, render_certificate, verify_certificate
 
     try:
-        cert = json.loads(Path(args.certificate).read_text())
+        cert = json.loads(_certificate_json(Path(args.certificate)))
     except (OSError, ValueError) as error:
         raise LedgerError(f"cannot read certificate {args.certificate}: {error}") from None
     trust = _trust_anchors(args)
@@ -542,6 +576,12 @@ def build_parser() -> argparse.ArgumentParser:
     certificate.add_argument("kind", choices=["retirement", "pledge", "behaviour"])
     certificate.add_argument("id", help="retirement, pledge or behaviour id")
     certificate.add_argument("-o", "--output", help="write to this file")
+    certificate.add_argument("--pdf", action="store_true",
+                             help="write the bilingual PDF (retirements; needs -o), with the "
+                                  "JSON certificate embedded")
+    certificate.add_argument("--public-url", metavar="URL",
+                             help="the explorer's public base URL for the PDF's QR code "
+                                  "(default: CARBON_LEDGER_PUBLIC_BASE_URL)")
     verify = add("verify", cmd_verify, "verify a certificate against a registry you trust: "
                  "exit 0 verified, 1 refused, 2 unreadable input, 3 not verified against a "
                  "chain")
@@ -550,7 +590,8 @@ def build_parser() -> argparse.ArgumentParser:
                      "account); 2 the certificate or trust anchors cannot be read; 3 not "
                      "verified against a chain (no trust anchors or chain, the chain "
                      "unreachable, or the anchor not final yet)")
-    verify.add_argument("certificate", help="certificate JSON file")
+    verify.add_argument("certificate", help="certificate JSON file, or a certificate PDF "
+                        "(its embedded certificate.json is verified)")
     verify.add_argument("--trust", metavar="FILE", help="trust anchors (JSON, as written by "
                         "`carbon-ledger trust-anchors` or GET /trust-anchors): the chain id, "
                         "registry and anchorer accounts you trust")

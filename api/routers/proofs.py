@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from anchoring.certificate import build_pledge_certificate, build_retirement_certificate
 from api.access import PUBLIC_ITEM, PUBLIC_LIST, READ
+from api.certificate_pdf import certificate_page_url, retirement_pdf
 from api.deps import CallerDep, RuntimeDep, ViewsDep
 from api.problems import problem_responses
 from api.routers.pledges import _readable, pledge_row
@@ -51,6 +53,32 @@ def retirement_certificate(retirement_id: Annotated[UUID, Path()], runtime: Runt
     anchoring = runtime.anchoring
     return _document(build_retirement_certificate(runtime, anchoring.merkle_log,
                                                   anchoring.anchorer, retirement_id))
+
+
+_PDF = {"description": "the certificate as a bilingual (中文/English) PDF, the JSON certificate "
+        "embedded as `certificate.json`", "content": {"application/pdf": {
+            "schema": {"type": "string", "format": "binary"}}}}
+
+
+@router.get("/retirements/{retirement_id}/certificate.pdf", response_model=None,
+            responses={200: _PDF, **PUBLIC_ITEM, **problem_responses(409)})
+def retirement_certificate_pdf(retirement_id: Annotated[UUID, Path()], request: Request,
+                               runtime: RuntimeDep, views: ViewsDep) -> Response:
+    """The retirement certificate as a PDF, in Chinese and English whatever the request's
+    language: every field, the anchoring evidence, a QR code opening the certificate's page
+    (``/explorer/certificates/{id}`` under the public base URL) and the JSON certificate
+    embedded, so ``carbon-ledger verify certificate.pdf`` verifies the file alone. 409
+    until the retirement is in a final anchored checkpoint."""
+    retirement_public(views, retirement_id)  # 404 for an unknown retirement
+    anchoring = runtime.anchoring
+    cert = build_retirement_certificate(runtime, anchoring.merkle_log, anchoring.anchorer,
+                                        retirement_id)
+    document = (json.dumps(cert, indent=2, ensure_ascii=False) + "\n").encode()
+    base = getattr(request.app.state, "public_base_url", None) or str(request.base_url)
+    pdf = retirement_pdf(document, certificate_page_url(base, retirement_id))
+    return Response(pdf, media_type="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="retirement-{retirement_id}.pdf"',
+        "Cache-Control": "no-cache"})
 
 
 @router.get("/pledges/{pledge_id}/certificate", response_model=CertificateDocument,

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfgen.canvas import Canvas
 
 from anchoring.certificate import build_retirement_certificate, verify_certificate
 from anchoring.trust import trust_anchors_of
@@ -153,14 +155,26 @@ def test_hostile_text_is_shown_not_obeyed_and_stays_on_its_page(world):
     assert "truncated" in text  # 200 wide characters cut to a few lines
     assert embedded_certificate(pdf) == doc  # the full text is kept in the JSON
     assert len(PdfReader(io.BytesIO(pdf)).pages) <= 2
-    # nothing is drawn outside the page's margins
-    reader = PdfReader(io.BytesIO(pdf))
-    for page in reader.pages:
-        width = float(page.mediabox.width)
-        xs: list[float] = []
-        page.extract_text(visitor_text=lambda t, cm, tm, *_: xs.append(tm[4] * cm[0] + cm[4])
-                          if t.strip() else None)
-        assert xs and all(0 <= x < width for x in xs)
+    # every run of text starts inside the page
+    starts: list[float] = []
+
+    def visit(text, cm, tm, *_):
+        if text.strip():
+            starts.append(tm[4] * cm[0] + cm[4])
+
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        page.extract_text(visitor_text=visit)
+    assert starts and all(0 <= x < float(A4[0]) for x in starts)
+
+
+def test_wrapped_lines_fit_their_column():
+    canvas = Canvas(io.BytesIO(), pagesize=A4)
+    page = certificate_pdf._Page(canvas, "")
+    certificate_pdf._register_font()
+    for text in (HOSTILE["beneficiary"], "x" * 500, "a " * 300, "<" * 300 + "长" * 50):
+        lines = list(page.wrap(text, 9.5, 300))
+        assert "".join(lines).replace(" ", "") == text.replace(" ", "")
+        assert all(certificate_pdf._width(line, 9.5) <= 300 for line in lines)
 
 
 def test_not_a_retirement_certificate_is_refused():
@@ -171,8 +185,6 @@ def test_not_a_retirement_certificate_is_refused():
 
 
 def _plain_pdf() -> bytes:
-    from reportlab.pdfgen.canvas import Canvas
-
     out = io.BytesIO()
     Canvas(out).save()
     return out.getvalue()
