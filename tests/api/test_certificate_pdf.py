@@ -48,7 +48,8 @@ def world(tmp_path_factory):
     hostile = ledger.retire(actor=cast.platform, batch_id=batch, quantity=1_000, **HOSTILE)
     runtime.sync()
     runtime.anchoring.anchor_now()
-    yield {"runtime": runtime, "retirement": retirement, "hostile": hostile}
+    yield {"runtime": runtime, "retirement": retirement, "hostile": hostile, "cast": cast,
+           "batch": batch}
     runtime.close()
 
 
@@ -200,3 +201,77 @@ def test_render_sample(world, tmp_path):
     Path(target).write_bytes(retirement_pdf(document(world, world["retirement"]),
                                             URL + str(world["retirement"])))
     assert re.search(r"\.pdf$", target)
+
+
+@pytest.fixture
+def client(world):
+    def make(**settings):
+        from fastapi.testclient import TestClient
+
+        from api import ApiSettings, create_app
+
+        runtime = world["runtime"]
+        app = create_app(ApiSettings(ledger=runtime.settings, **settings), runtime=runtime)
+        return TestClient(app)
+
+    return make
+
+
+def qr_urls(monkeypatch) -> list[str]:
+    seen: list[str] = []
+    original = certificate_pdf.QrCodeWidget
+    monkeypatch.setattr(certificate_pdf, "QrCodeWidget",
+                        lambda value, **kw: seen.append(value) or original(value, **kw))
+    return seen
+
+
+def test_the_pdf_endpoint_serves_the_certificate(world, client, monkeypatch):
+    seen = qr_urls(monkeypatch)
+    retirement = world["retirement"]
+    with client(public_base_url="https://ledger.example/cl") as http:
+        response = http.get(f"/retirements/{retirement}/certificate.pdf")
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"] == "application/pdf"
+        assert response.headers["content-disposition"] == (
+            f'inline; filename="retirement-{retirement}.pdf"')
+        embedded = json.loads(embedded_certificate(response.content))
+        served = http.get(f"/retirements/{retirement}/certificate").json()
+    # the same document as the JSON endpoint's (built a moment later; its schema adds the
+    # optional behaviour_proof as null)
+    assert {**embedded, "generated_at": None} == {
+        **{key: value for key, value in served.items() if value is not None},
+        "generated_at": None}
+    assert seen == [f"https://ledger.example/cl/explorer/certificates/{retirement}"]
+    assert "碳普惠减排量注销证明" in text_of(response.content)
+
+
+def test_without_a_public_base_url_the_qr_code_uses_the_requests(world, client, monkeypatch):
+    seen = qr_urls(monkeypatch)
+    with client() as http:
+        assert http.get(f"/retirements/{world['retirement']}/certificate.pdf").status_code == 200
+    assert seen == [f"http://testserver/explorer/certificates/{world['retirement']}"]
+
+
+def test_the_pdf_endpoint_answers_problems(world, client):
+    from uuid import uuid4
+
+    from tests.api.support import assert_problem
+
+    with client() as http:
+        assert_problem(http.get(f"/retirements/{uuid4()}/certificate.pdf"), 404,
+                       "unknown-record")
+        assert http.get("/retirements/not-a-uuid/certificate.pdf").status_code == 422
+        runtime = world["runtime"]
+        fresh = runtime.ledger.retire(actor=world["cast"].platform, batch_id=world["batch"],
+                                      quantity=1, **RETIRE)
+        runtime.sync()
+        assert_problem(http.get(f"/retirements/{fresh}/certificate.pdf"), 409,
+                       "certificate-unavailable")
+
+
+def test_public_base_urls_are_checked():
+    assert certificate_pdf.public_base_url(" https://a.example/x/ ") == "https://a.example/x"
+    for bad in ("ftp://a.example", "https://", "https://a.example/?q=1", "a.example",
+                "https://u:p@a.example"):
+        with pytest.raises(ValueError):
+            certificate_pdf.public_base_url(bad)
