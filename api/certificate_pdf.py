@@ -49,13 +49,17 @@ from ledger.domain.timeutil import parse_time
 from ledger.domain.vintage import DEFAULT_TIME_ZONE, REGISTRY_TIME_ZONES
 
 __all__ = ["ATTACHMENT_NAME", "TITLES", "certificate_digest", "certificate_page_url",
-           "embedded_certificate", "exact_quantity", "public_base_url", "retirement_pdf",
-           "safe_text"]
+           "claim_page_url", "embedded_certificate", "exact_quantity", "neutrality_pdf",
+           "public_base_url", "retirement_pdf", "safe_text"]
 
 FONT = "STSong-Light"  # Chinese (and any text Helvetica cannot encode)
 LATIN = "Helvetica"  # text WinAnsi encodes: one of the PDF standard 14 fonts
 ATTACHMENT_NAME = "certificate.json"
-TITLES = {"retirement": Text(en="Certificate of Retirement", zh="碳普惠减排量注销证明")}
+TITLES = {"retirement": Text(en="Certificate of Retirement", zh="碳普惠减排量注销证明"),
+          "neutrality": Text(en="Certificate of Carbon Neutrality", zh="碳中和证明")}
+COVERED = Text(en="Footprint fully neutralised", zh="碳足迹已完全抵消")
+NOT_COVERED = Text(en="Not yet fully neutralised", zh="尚未完全抵消")
+_QR_SIZE = 104.0
 _MAX_LINES = 4  # of one participant-supplied value
 _INK = HexColor("#1b2a22")
 _MUTED = HexColor("#5b6b62")
@@ -84,6 +88,14 @@ LABELS: dict[str, Text] = {
     "block_number": Text(en="Block / checkpoint", zh="区块 / 检查点"),
     "digest": Text(en="Certificate SHA-256", zh="证书 SHA-256 摘要"),
     "details": Text(en="Purpose details", zh="用途说明"),
+    "claim_id": Text(en="Claim ID", zh="声明编号"),
+    "status": Text(en="Status", zh="状态"),
+    "scope": Text(en="Scope", zh="范围"),
+    "organiser": Text(en="Organiser", zh="组织方"),
+    "footprint_g": Text(en="Footprint", zh="碳足迹"),
+    "retired_g": Text(en="Retired for the claim", zh="已注销抵消量"),
+    "outstanding_g": Text(en="Outstanding", zh="尚待抵消量"),
+    "registered_at": Text(en="Registered at", zh="登记时间"),
 }
 NOTE = Text(
     en="The machine-readable certificate is attached to this PDF (certificate.json). "
@@ -100,6 +112,11 @@ def public_base_url(url: str) -> str:
             or parts.fragment or parts.username or parts.password:
         raise ValueError(f"not a public base URL (http(s)://host[/prefix]): {url!r}")
     return url.strip().rstrip("/")
+
+
+def claim_page_url(base_url: str, claim_id: object) -> str:
+    """The explorer's page of a neutrality claim, which its PDF's QR code opens."""
+    return f"{base_url.rstrip('/')}/explorer/claims/{quote(str(claim_id), safe='')}"
 
 
 def certificate_page_url(base_url: str, retirement_id: object) -> str:
@@ -308,6 +325,56 @@ def _qr(canvas: Canvas, url: str, x: float, y: float, size: float) -> None:
     renderPDF.draw(drawing, canvas, x, y)
 
 
+def _begin(cert: dict[str, Any], document: bytes, title: Text, subject_id: object,
+           page_url: str) -> tuple[io.BytesIO, _Page]:
+    """A canvas with the title block and the QR code; the cursor below the title."""
+    _register_font()
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer, pagesize=A4, invariant=True, pageCompression=1)
+    canvas.setTitle(f"{title.zh} / {title.en} {subject_id}")
+    canvas.setSubject(str(cert.get("format", "")))
+    canvas.setCreator("carbon-ledger")
+    page = _Page(canvas, f"carbon-ledger | {cert.get('format', '')} | SHA-256 "
+                         f"{certificate_digest(document)}")
+    page.text(_MARGIN, title.zh, 22)
+    page.y -= 22
+    page.text(_MARGIN, title.en, 14, _MUTED)
+    _qr(canvas, page_url, page.width - _MARGIN - _QR_SIZE,
+        page.height - _MARGIN - _QR_SIZE + 14, _QR_SIZE)
+    caption_y = page.height - _MARGIN - _QR_SIZE + 6
+    for offset, (font, caption) in enumerate(((FONT, SCAN.zh), (LATIN, SCAN.en))):
+        canvas.setFont(font, 6.5)
+        canvas.setFillColor(_MUTED)
+        canvas.drawCentredString(page.width - _MARGIN - _QR_SIZE / 2, caption_y - 8 * offset,
+                                 caption)
+    page.y -= 34
+    return buffer, page
+
+
+def _end(buffer: io.BytesIO, page: _Page, document: bytes) -> bytes:
+    """The digest, the verification note, the footer; the JSON attached."""
+    page.row(LABELS["digest"], [certificate_digest(document)], size=8)
+    page.need(40)
+    page.y -= 6
+    for note in (NOTE.zh, NOTE.en):
+        for line in page.wrap(note, 7.5, page.width - 2 * _MARGIN):
+            page.text(_MARGIN, line, 7.5, _MUTED)
+            page.y -= 10
+    page.finish_page()
+    page.canvas.save()
+    return _attach(buffer.getvalue(), document)
+
+
+def _anchor_rows(page: _Page, anchor: dict[str, Any]) -> None:
+    page.row(LABELS["root"], [str(anchor.get("root", ""))], size=8)
+    page.row(LABELS["tree_size"], [f"{int(anchor.get('tree_size', 0)):,}"], size=8)
+    page.row(LABELS["chain"], [f"{anchor.get('chain_id', '')} / "
+                               f"{anchor.get('contract_address', '')}"], size=8)
+    page.row(LABELS["transaction"], [str(anchor.get("transaction", ""))], size=8)
+    page.row(LABELS["block_number"], [f"{anchor.get('block_number', '')} / "
+                                      f"{anchor.get('checkpoint_index', '')}"], size=8)
+
+
 def retirement_pdf(document: bytes, page_url: str) -> bytes:
     """The PDF of a retirement certificate whose JSON is ``document`` (embedded as is), with a
     QR code opening ``page_url``. Raises ``ValueError`` for a document that is not a
@@ -316,32 +383,9 @@ def retirement_pdf(document: bytes, page_url: str) -> bytes:
     if not isinstance(cert, dict) or cert.get("kind") != "retirement":
         raise ValueError("not a retirement certificate")
     record, anchor = cert["record"], cert["anchor"]
-    _register_font()
-    buffer = io.BytesIO()
-    canvas = Canvas(buffer, pagesize=A4, invariant=True, pageCompression=1)
-    title = TITLES["retirement"]
-    canvas.setTitle(f"{title.zh} / {title.en} {record.get('retirement_id', '')}")
-    canvas.setSubject(str(cert.get("format", "")))
-    canvas.setCreator("carbon-ledger")
-    digest = certificate_digest(document)
-    page = _Page(canvas, f"carbon-ledger | {cert.get('format', '')} | SHA-256 {digest}")
-
-    # title block and the QR code to the right of the first rows
-    qr_size = 104.0
-    page.text(_MARGIN, title.zh, 22)
-    page.y -= 22
-    page.text(_MARGIN, title.en, 14, _MUTED)
-    _qr(canvas, page_url, page.width - _MARGIN - qr_size, page.height - _MARGIN - qr_size + 14,
-        qr_size)
-    caption_y = page.height - _MARGIN - qr_size + 6
-    for offset, (font, caption) in enumerate(((FONT, SCAN.zh), (LATIN, SCAN.en))):
-        canvas.setFont(font, 6.5)
-        canvas.setFillColor(_MUTED)
-        canvas.drawCentredString(page.width - _MARGIN - qr_size / 2, caption_y - 8 * offset,
-                                 caption)
-    page.y -= 34
-
-    beside_qr = qr_size + 12
+    buffer, page = _begin(cert, document, TITLES["retirement"],
+                          record.get("retirement_id", ""), page_url)
+    beside_qr = _QR_SIZE + 12
     tonnes, grams = exact_quantity(int(record["quantity_g"]))
     registry = str(record.get("registry", ""))
     page.row(LABELS["retirement_id"], [str(record.get("retirement_id", ""))], right=beside_qr)
@@ -367,25 +411,53 @@ def retirement_pdf(document: bytes, page_url: str) -> bytes:
         page.row(LABELS["trade_ref"], [str(record["trade_ref"])])
 
     page.heading(LABELS["anchor"])
-    page.row(LABELS["root"], [str(anchor.get("root", ""))], size=8)
-    page.row(LABELS["tree_size"], [f"{int(anchor.get('tree_size', 0)):,}"], size=8)
-    page.row(LABELS["chain"], [f"{anchor.get('chain_id', '')} / "
-                               f"{anchor.get('contract_address', '')}"], size=8)
-    page.row(LABELS["transaction"], [str(anchor.get("transaction", ""))], size=8)
-    page.row(LABELS["block_number"], [f"{anchor.get('block_number', '')} / "
-                                      f"{anchor.get('checkpoint_index', '')}"], size=8)
-    page.row(LABELS["digest"], [digest], size=8)
-    page.need(40)
-    page.y -= 6
-    for line in page.wrap(NOTE.zh, 7.5, page.width - 2 * _MARGIN):
-        page.text(_MARGIN, line, 7.5, _MUTED)
-        page.y -= 10
-    for line in page.wrap(NOTE.en, 7.5, page.width - 2 * _MARGIN):
-        page.text(_MARGIN, line, 7.5, _MUTED)
-        page.y -= 10
-    page.finish_page()
-    canvas.save()
-    return _attach(buffer.getvalue(), document)
+    _anchor_rows(page, anchor)
+    return _end(buffer, page, document)
+
+
+def neutrality_pdf(document: bytes, page_url: str) -> bytes:
+    """The PDF of a neutrality certificate (:mod:`anchoring.neutrality`) whose JSON is
+    ``document`` (embedded as is): the claim, whether its footprint is covered, and each
+    retirement counted with its anchoring. ``ValueError`` for another document."""
+    cert = json.loads(document)
+    if not isinstance(cert, dict) or cert.get("kind") != "neutrality":
+        raise ValueError("not a neutrality certificate")
+    claim = cert["claim"]
+    buffer, page = _begin(cert, document, TITLES["neutrality"], claim.get("claim_id", ""),
+                          page_url)
+    right = _QR_SIZE + 12
+    page.row(LABELS["claim_id"], [str(claim.get("claim_id", ""))], right=right)
+    page.row(PURPOSE_FIELDS["event"], [str(claim.get("event_name", ""))], right=right)
+    met = bool(claim.get("met"))
+    status = COVERED if met else NOT_COVERED
+    page.row(LABELS["status"], [f"{status.zh} / {status.en}"], size=11)
+    page.row(LABELS["scope"], [str(claim.get("scope", ""))])
+    page.row(LABELS["organiser"], [str(claim.get("organiser", ""))])
+    for key in ("footprint_g", "retired_g", "outstanding_g"):
+        page.row(LABELS[key], list(exact_quantity(int(claim[key]))))
+    page.row(LABELS["registered_at"], _times(claim.get("registered_at"), ""))
+    retirements = cert.get("retirements") or []
+    page.heading(Text(en=f"Retirements counted ({len(retirements)})",
+                      zh=f"计入的注销({len(retirements)} 笔)"))
+    for number, retirement in enumerate(retirements, 1):
+        record, anchor = retirement["record"], retirement["anchor"]
+        tonnes, grams = exact_quantity(int(record["quantity_g"]))
+        registry = str(record.get("registry", ""))
+        page.row(Text(en=f"Retirement {number}", zh=f"注销 {number}"), [
+            str(record.get("retirement_id", "")),
+            f"{tonnes} ({grams})",
+            f"{record.get('registry', '')} {record.get('block', '')}, "
+            f"{record.get('vintage', '')}, {record.get('methodology', '')}",
+            f"{LABELS['serial_ranges'].zh} / {LABELS['serial_ranges'].en}: "
+            f"{_serials(record.get('serial_ranges'))}",
+            f"{PURPOSE_FIELDS['beneficiary'].zh} / {PURPOSE_FIELDS['beneficiary'].en}: "
+            f"{safe_text(record.get('beneficiary', ''))}",
+            *_times(record.get("retired_at"), registry)[:1],
+            f"{LABELS['transaction'].en} {anchor.get('transaction', '')}, "
+            f"block {anchor.get('block_number', '')}, chain {anchor.get('chain_id', '')}",
+            f"{LABELS['root'].en} {anchor.get('root', '')}",
+        ], size=7.5, max_lines=12)
+    return _end(buffer, page, document)
 
 
 def _attach(pdf: bytes, document: bytes) -> bytes:

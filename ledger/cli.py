@@ -328,9 +328,11 @@ def cmd_certificate(args: argparse.Namespace) -> None:
         build_pledge_certificate,
         build_retirement_certificate,
     )
+    from anchoring.neutrality import build_neutrality_certificate
 
     builders = {"retirement": build_retirement_certificate, "pledge": build_pledge_certificate,
-                "behaviour": build_behaviour_certificate}
+                "behaviour": build_behaviour_certificate,
+                "claim": build_neutrality_certificate}
     with _open(args) as rt:
         anchoring = rt.anchoring
         anchoring.anchor_now()
@@ -352,10 +354,19 @@ def cmd_certificate(args: argparse.Namespace) -> None:
 def _write_certificate_pdf(args: argparse.Namespace, document: bytes) -> None:
     """``certificate retirement ID --pdf -o FILE``: the bilingual PDF, its QR code opening
     the certificate's page under --public-url (or CARBON_LEDGER_PUBLIC_BASE_URL)."""
-    from api.certificate_pdf import certificate_page_url, public_base_url, retirement_pdf
+    from api.certificate_pdf import (
+        certificate_page_url,
+        claim_page_url,
+        neutrality_pdf,
+        public_base_url,
+        retirement_pdf,
+    )
 
-    if args.kind != "retirement":
-        raise LedgerError(f"--pdf is for retirement certificates, not {args.kind}")
+    renderers = {"retirement": (retirement_pdf, certificate_page_url),
+                 "claim": (neutrality_pdf, claim_page_url)}
+    if args.kind not in renderers:
+        raise LedgerError(f"--pdf is for retirement and claim certificates, not {args.kind}")
+    render, page_url = renderers[args.kind]
     if not args.output:
         raise LedgerError("--pdf needs -o FILE (a PDF is not written to a terminal)")
     base = args.public_url or os.environ.get("CARBON_LEDGER_PUBLIC_BASE_URL")
@@ -363,11 +374,11 @@ def _write_certificate_pdf(args: argparse.Namespace, document: bytes) -> None:
         raise LedgerError("--pdf needs --public-url URL (or CARBON_LEDGER_PUBLIC_BASE_URL): "
                           "the public address of the explorer the QR code opens")
     try:
-        url = certificate_page_url(public_base_url(base), args.id)
+        url = page_url(public_base_url(base), args.id)
     except ValueError as error:
         raise LedgerError(str(error)) from None
-    Path(args.output).write_bytes(retirement_pdf(document, url))
-    print(f"retirement certificate (PDF) written to {args.output}")
+    Path(args.output).write_bytes(render(document, url))
+    print(f"{args.kind} certificate (PDF) written to {args.output}")
 
 
 def _certificate_json(path: Path) -> bytes:
@@ -392,12 +403,19 @@ def cmd_verify(args: argparse.Namespace) -> int:
         raise LedgerError(f"cannot read certificate {args.certificate}: {error}") from None
     trust = _trust_anchors(args)
     chain = _verification_chain(args, trust)
-    verification = verify_certificate(cert, chain, trust)
+    if isinstance(cert, dict) and cert.get("kind") == "neutrality":
+        from anchoring.neutrality import verify_neutrality_certificate
+
+        verification = verify_neutrality_certificate(cert, chain, trust)
+    else:
+        verification = verify_certificate(cert, chain, trust)
     if isinstance(cert, dict) and "record" in cert and "anchor" in cert:
         print(render_certificate(cert, verification))
     else:
         for check in verification.checks:
             print(f"[{check.label}] {check.name}: {check.detail}")
+        if isinstance(cert, dict) and cert.get("kind") == "neutrality":
+            print(f"RESULT: {verification.verdict.value.upper()}")
     if verification.verdict is Verdict.REFUSED:
         print("carbon-ledger: error [certificate-refused]: certificate verification failed: "
               f"{', '.join(verification.failed)}", file=sys.stderr)
@@ -573,12 +591,12 @@ def build_parser() -> argparse.ArgumentParser:
     anchor.add_argument("--interval", type=float, default=1.0, help="seconds between ticks")
     certificate = add("certificate", cmd_certificate,
                       "build a verifiable certificate (JSON) for a record")
-    certificate.add_argument("kind", choices=["retirement", "pledge", "behaviour"])
-    certificate.add_argument("id", help="retirement, pledge or behaviour id")
+    certificate.add_argument("kind", choices=["retirement", "pledge", "behaviour", "claim"])
+    certificate.add_argument("id", help="retirement, pledge, behaviour or neutrality claim id")
     certificate.add_argument("-o", "--output", help="write to this file")
     certificate.add_argument("--pdf", action="store_true",
-                             help="write the bilingual PDF (retirements; needs -o), with the "
-                                  "JSON certificate embedded")
+                             help="write the bilingual PDF (retirements, claims; needs -o), "
+                                  "with the JSON certificate embedded")
     certificate.add_argument("--public-url", metavar="URL",
                              help="the explorer's public base URL for the PDF's QR code "
                                   "(default: CARBON_LEDGER_PUBLIC_BASE_URL)")

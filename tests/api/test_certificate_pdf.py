@@ -14,6 +14,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen.canvas import Canvas
 
 from anchoring.certificate import build_retirement_certificate, verify_certificate
+from anchoring.neutrality import build_neutrality_certificate, verify_neutrality_certificate
 from anchoring.trust import trust_anchors_of
 from api import certificate_pdf
 from api.certificate_pdf import (
@@ -46,10 +47,19 @@ def world(tmp_path_factory):
     retirement = ledger.retire(actor=cast.platform, batch_id=batch, quantity=500_001,
                                **RETIRE)
     hostile = ledger.retire(actor=cast.platform, batch_id=batch, quantity=1_000, **HOSTILE)
+    # a claim not yet covered (two retirements of three tonnes), and one fully covered
+    open_claim = ledger.register_claim(actor=cast.platform, event_name="Wuhan Marathon 武汉马拉松",
+                                       footprint_g=3_000_000)
+    met_claim = ledger.register_claim(actor=cast.platform, event_name="Forum", footprint_g=700)
+    for claim, quantity in ((open_claim, 60_000), (open_claim, 40_001), (met_claim, 700)):
+        ledger.retire(actor=cast.platform, batch_id=batch, quantity=quantity,
+                      beneficiary="Organiser 组委会", purpose="event_neutrality",
+                      jurisdiction="Hubei", consumption_period="2024",
+                      details={"event": "Wuhan Marathon", "claim_id": str(claim)})
     runtime.sync()
     runtime.anchoring.anchor_now()
     yield {"runtime": runtime, "retirement": retirement, "hostile": hostile, "cast": cast,
-           "batch": batch}
+           "batch": batch, "open_claim": open_claim, "met_claim": met_claim}
     runtime.close()
 
 
@@ -57,6 +67,13 @@ def document(world, retirement_id) -> bytes:
     runtime = world["runtime"]
     cert = build_retirement_certificate(runtime, runtime.anchoring.merkle_log,
                                         runtime.anchoring.anchorer, retirement_id)
+    return json.dumps(cert, indent=2, ensure_ascii=False).encode()
+
+
+def neutrality_document(world, claim_id) -> bytes:
+    runtime = world["runtime"]
+    cert = build_neutrality_certificate(runtime, runtime.anchoring.merkle_log,
+                                        runtime.anchoring.anchorer, claim_id)
     return json.dumps(cert, indent=2, ensure_ascii=False).encode()
 
 
@@ -200,7 +217,63 @@ def test_render_sample(world, tmp_path):
         pytest.skip("set CARBON_LEDGER_SAMPLE_PDF to write a sample")
     Path(target).write_bytes(retirement_pdf(document(world, world["retirement"]),
                                             URL + str(world["retirement"])))
+    Path(target).with_suffix(".claim.pdf").write_bytes(certificate_pdf.neutrality_pdf(
+        neutrality_document(world, world["open_claim"]), URL))
     assert re.search(r"\.pdf$", target)
+
+
+def test_a_neutrality_pdf_states_the_claim_and_its_retirements(world):
+    doc = neutrality_document(world, world["open_claim"])
+    cert = json.loads(doc)
+    pdf = certificate_pdf.neutrality_pdf(doc, "https://ledger.example/explorer/claims/x")
+    text = text_of(pdf)
+    for expected in ("碳中和证明", "Certificate of Carbon Neutrality", "尚未完全抵消",
+                     "Not yet fully neutralised", "Wuhan Marathon 武汉马拉松", "碳足迹",
+                     "Footprint", "3 t CO2e", "3,000,000 g CO2e", "0.100001 t CO2e",
+                     "100,001 g CO2e", "2.899999 t CO2e", "计入的注销(2 笔)",
+                     "Retirements counted (2)", "0.06 t CO2e (60,000 g CO2e)",
+                     "0.040001 t CO2e (40,001 g CO2e)", certificate_digest(doc),
+                     *(r["record"]["retirement_id"] for r in cert["retirements"]),
+                     *(r["anchor"]["transaction"] for r in cert["retirements"])):
+        assert expected in text, expected
+    assert "碳足迹已完全抵消" not in text
+    assert embedded_certificate(pdf) == doc
+    anchoring = world["runtime"].anchoring
+    checks = verify_neutrality_certificate(cert, anchoring.chain, trust_anchors_of(anchoring))
+    assert [c.name for c in checks if not c.ok] == [] and checks.verdict == "verified"
+    met = certificate_pdf.neutrality_pdf(neutrality_document(world, world["met_claim"]), URL)
+    assert "碳足迹已完全抵消" in text_of(met) and "Footprint fully neutralised" in text_of(met)
+
+
+def test_an_altered_neutrality_certificate_is_refused(world):
+    anchoring = world["runtime"].anchoring
+    trust = trust_anchors_of(anchoring)
+    cert = json.loads(neutrality_document(world, world["open_claim"]))
+    inflated = {**cert, "claim": {**cert["claim"], "retired_g": 3_000_000, "met": True,
+                                  "outstanding_g": 0}}
+    assert "claim: retired" in verify_neutrality_certificate(inflated, anchoring.chain,
+                                                             trust).failed
+    foreign = json.loads(neutrality_document(world, world["met_claim"]))
+    borrowed = {**cert, "retirements": [*cert["retirements"], *foreign["retirements"]]}
+    failed = verify_neutrality_certificate(borrowed, anchoring.chain, trust).failed
+    assert any(name.endswith("counted for the claim") for name in failed)
+    assert verify_neutrality_certificate({"format": "x"}).verdict == "refused"
+
+
+def test_cli_writes_and_verifies_a_neutrality_pdf(world, tmp_path, capsys):
+    runtime = world["runtime"]
+    data = ["--data-dir", str(runtime.settings.data_dir)]
+    path = tmp_path / "claim.pdf"
+    assert main([*data, "certificate", "claim", str(world["open_claim"]), "--pdf", "-o",
+                 str(path), "--public-url", "https://ledger.example"]) in (0, None)
+    trust = tmp_path / "trust.json"
+    trust.write_text(json.dumps(trust_anchors_of(runtime.anchoring).to_document()))
+    capsys.readouterr()
+    assert main([*data, "verify", str(path), "--trust", str(trust)]) == 0
+    assert "RESULT: VERIFIED" in capsys.readouterr().out
+    assert main([*data, "certificate", "claim", str(world["open_claim"]), "--pdf",
+                 "-o", str(path)]) == 2
+    assert "--public-url" in capsys.readouterr().err
 
 
 @pytest.fixture
@@ -267,6 +340,24 @@ def test_the_pdf_endpoint_answers_problems(world, client):
         runtime.sync()
         assert_problem(http.get(f"/retirements/{fresh}/certificate.pdf"), 409,
                        "certificate-unavailable")
+
+
+def test_the_claim_pdf_endpoint(world, client, monkeypatch):
+    from uuid import uuid4
+
+    from tests.api.support import assert_problem
+
+    seen = qr_urls(monkeypatch)
+    claim = world["met_claim"]
+    with client(public_base_url="https://ledger.example") as http:
+        response = http.get(f"/claims/{claim}/certificate.pdf")
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"] == "application/pdf"
+        assert response.headers["content-disposition"] == (
+            f'inline; filename="neutrality-{claim}.pdf"')
+        assert json.loads(embedded_certificate(response.content))["claim"]["met"] is True
+        assert_problem(http.get(f"/claims/{uuid4()}/certificate.pdf"), 404, "unknown-record")
+    assert seen == [f"https://ledger.example/explorer/claims/{claim}"]
 
 
 def test_public_base_urls_are_checked():
