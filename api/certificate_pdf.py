@@ -306,6 +306,10 @@ class _Page:
             self.y -= leading
         self.y = min(self.y, top - 19) - 5
 
+    def below_qr(self) -> None:
+        """Move the cursor below the QR code and its caption (full-width rows follow)."""
+        self.y = min(self.y, self.height - _MARGIN - _QR_SIZE - 18)
+
     def heading(self, label: Text) -> None:
         self.need(40)
         self.y -= 6
@@ -390,6 +394,7 @@ def retirement_pdf(document: bytes, page_url: str) -> bytes:
     registry = str(record.get("registry", ""))
     page.row(LABELS["retirement_id"], [str(record.get("retirement_id", ""))], right=beside_qr)
     page.row(LABELS["quantity"], [tonnes, grams], size=11, right=beside_qr)
+    page.below_qr()
     page.row(PURPOSE_FIELDS["beneficiary"], [str(record.get("beneficiary", ""))])
     page.row(PURPOSE_FIELDS["purpose"], _purpose(record))
     details = _details(record)
@@ -428,6 +433,7 @@ def neutrality_pdf(document: bytes, page_url: str) -> bytes:
     right = _QR_SIZE + 12
     page.row(LABELS["claim_id"], [str(claim.get("claim_id", ""))], right=right)
     page.row(PURPOSE_FIELDS["event"], [str(claim.get("event_name", ""))], right=right)
+    page.below_qr()
     met = bool(claim.get("met"))
     status = COVERED if met else NOT_COVERED
     page.row(LABELS["status"], [f"{status.zh} / {status.en}"], size=11)

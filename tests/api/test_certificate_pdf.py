@@ -173,16 +173,27 @@ def test_hostile_text_is_shown_not_obeyed_and_stays_on_its_page(world):
     assert "truncated" in text  # 200 wide characters cut to a few lines
     assert embedded_certificate(pdf) == doc  # the full text is kept in the JSON
     assert len(PdfReader(io.BytesIO(pdf)).pages) <= 2
-    # every run of text starts inside the page
-    starts: list[float] = []
+    # every run of text is inside the page; only the caption reaches under the QR code
+    runs: list[tuple[str, float, float, float]] = []  # text, left, right, top
 
-    def visit(text, cm, tm, *_):
+    def visit(text, cm, tm, font, size):
         if text.strip():
-            starts.append(tm[4] * cm[0] + cm[4])
+            left = tm[4] * cm[0] + cm[4]
+            right = left + certificate_pdf._width(text.strip(), size * tm[0] * cm[0])
+            runs.append((text.strip(), left, right, tm[5] * cm[3] + cm[5] + size))
 
     for page in PdfReader(io.BytesIO(pdf)).pages:
         page.extract_text(visitor_text=visit)
-    assert starts and all(0 <= x < float(A4[0]) for x in starts)
+    width, height = A4
+    assert runs and all(left >= 0 and right <= width - 40 and 0 < y < height
+                        for _, left, right, y in runs)
+    qr_left = width - 48 - certificate_pdf._QR_SIZE
+    # the caption's lower line: its baseline and descenders
+    qr_bottom = height - 48 - certificate_pdf._QR_SIZE + 6 - 8 - 2
+    captions = {certificate_pdf.SCAN.zh, certificate_pdf.SCAN.en}
+    under_qr = [text for text, _, right, y in runs
+                if y > qr_bottom and right > qr_left and text not in captions]
+    assert under_qr == []
 
 
 def test_wrapped_lines_fit_their_column():
