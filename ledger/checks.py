@@ -1,7 +1,8 @@
 """Operator checks: supply invariants on the write side, and read models against the events.
 
 ``check_ledger`` checks, for every batch, the supply invariants on the aggregate and the
-supply, serial and balance views against it; then every row of the public registers
+supply, serial and balance views against it, and that the batch's moves replayed in order
+give its serial view; then every row of the public registers
 (retirements, pledges, claims, listings, trades and the other records in
 :data:`REGISTERS`) against the same registers replayed from the event log into a scratch
 database, field by field. An edited, added or deleted read-model row is reported by table,
@@ -40,6 +41,7 @@ REGISTERS: tuple[Table, ...] = (
     schema.claims,
     schema.listings,
     schema.trades,
+    schema.moves,
     schema.exports,
     schema.cancellations,
     schema.corrections,
@@ -96,6 +98,9 @@ def check_ledger(runtime: LedgerRuntime) -> CheckReport:
         }
         if lots != expected:
             report.problems.append(f"{batch.block}: serial view differs from the aggregate")
+        report.problems.extend(_moves_problems(batch, views.batch_moves(batch.id), {
+            (r["state"], r["ref"], int(r["start"]), int(r["end"]), r["holder"])
+            for r in views.serial_ranges(batch.id)}))
         balances: dict[tuple[str, str], int] = {}
         for key, ranges in batch.lots.items():
             state = split_lot_key(key)[0].value
@@ -110,6 +115,49 @@ def check_ledger(runtime: LedgerRuntime) -> CheckReport:
         if projected_balances != balances:
             report.problems.append(f"{batch.block}: balance view differs from the aggregate")
     return report
+
+
+def _moves_problems(batch: CreditBatch, moves: list[dict[str, Any]],
+                    serials: set[tuple[str, str, int, int, str]]) -> list[str]:
+    """The batch's moves lie inside its block, each leaves the lot that held its range, and
+    replayed in log order they give the serial view (lot, range and holder) exactly."""
+    first, end = batch.serial_start, batch.serial_start + batch.quantity
+    owner: dict[int, tuple[int, tuple[str, str, str]]] = {}  # serial start -> (end, lot)
+    problems = []
+    for move in moves:
+        start, stop = int(move["start"]), int(move["end"])
+        where = f"{batch.block}: move at {move['position']} [{start}, {stop})"
+        if not first <= start < stop <= end or int(move["quantity"]) != stop - start:
+            problems.append(f"{where} lies outside the batch's serials")
+            continue
+        source = (move["from_state"], move["from_ref"], move["from_holder"])
+        held = [s for s, (e, lot) in owner.items() if s < stop and e > start]
+        if move["from_state"] is None:
+            if held:
+                problems.append(f"{where} issues serials issued before")
+        elif any(owner[s][1] != source for s in held) or (
+                sum(min(owner[s][0], stop) - max(s, start) for s in held) != stop - start):
+            problems.append(f"{where} moves serials its lot {source} does not hold")
+        for s in held:  # cut [start, stop) out of the ranges it overlaps
+            e, lot = owner.pop(s)
+            if s < start:
+                owner[s] = (start, lot)
+            if e > stop:
+                owner[stop] = (e, lot)
+        owner[start] = (stop, (move["to_state"], move["to_ref"], move["to_holder"]))
+    replayed: dict[tuple[str, str, str], list[list[int]]] = {}
+    for s in sorted(owner):  # merge adjacent ranges of a lot, as the serial view holds them
+        e, lot = owner[s]
+        ranges = replayed.setdefault(lot, [])
+        if ranges and ranges[-1][1] == s:
+            ranges[-1][1] = e
+        else:
+            ranges.append([s, e])
+    rows = {(state, ref, s, e, holder) for (state, ref, holder), ranges in replayed.items()
+            for s, e in ranges}
+    if rows != serials:
+        problems.append(f"{batch.block}: replaying the moves does not give the serial view")
+    return problems
 
 
 # -- registers against the events ---------------------------------------------------------------

@@ -21,6 +21,7 @@ from ledger.domain.methodology import DEFAULT_MAX_ACTIVITY
 from ledger.projections import schema as t
 from ledger.projections.behaviour_rows import BehaviourRow, stamp
 from ledger.projections.driver_statements import DriverStatement
+from ledger.projections.moves import record_moves
 
 __all__ = ["BULK_HANDLERS", "HANDLERS", "INDEXES_USED", "BehaviourRow", "stamp"]
 
@@ -348,6 +349,8 @@ def _batch_created(conn: Connection, e: Any, position: int) -> None:
     conn.execute(insert(t.serials), dict(batch=batch, start=e.serial_start,
                                           end=e.serial_start + e.quantity, state="available",
                                           ref=e.holder, holder=e.holder))
+    record_moves(conn, e, position, [[e.serial_start, e.serial_start + e.quantity]], None,
+                 ("available", e.holder, e.holder))
 
 
 # The statements of the serial and balance moves (every transfer, trade, pledge and
@@ -402,10 +405,13 @@ def _add_balance(conn: Connection, batch: str, account: str, state: str, delta: 
         conn, {"p_account": account, "p_batch": batch, "p_delta": delta})
 
 
-def _move(conn: Connection, batch: str, ranges: list[list[int]], source: tuple[str, str, str],
-          target: tuple[str, str, str]) -> None:
-    """Move serial ranges from lot (state, ref, holder) to another, and the balances (and
-    the supply by state, unless the state stays the same)."""
+def _move(conn: Connection, e: Any, position: int, ranges: list[list[int]],
+          source: tuple[str, str, str], target: tuple[str, str, str]) -> None:
+    """Move the serial ranges of event ``e`` from lot (state, ref, holder) to another, and
+    the balances (and the supply by state, unless the state stays the same); record the
+    moves."""
+    batch = str(e.originator_id)
+    record_moves(conn, e, position, ranges, source, target)
     src_state, src_ref, src_holder = source
     dst_state, dst_ref, dst_holder = target
     for start, end in ranges:
@@ -467,29 +473,29 @@ def _insert_merged(conn: Connection, batch: str, start: int, end: int, state: st
 
 
 @handles("CreditBatch.Transferred")
-def _transferred(conn: Connection, e: Any, _: int) -> None:
-    _move(conn, str(e.originator_id), e.ranges, ("available", e.sender, e.sender),
+def _transferred(conn: Connection, e: Any, position: int) -> None:
+    _move(conn, e, position, e.ranges, ("available", e.sender, e.sender),
           ("available", e.recipient, e.recipient))
 
 
 @handles("CreditBatch.Escrowed")
-def _escrowed(conn: Connection, e: Any, _: int) -> None:
+def _escrowed(conn: Connection, e: Any, position: int) -> None:
     batch = str(e.originator_id)
     conn.execute(insert(t.listings), dict(
         id=e.listing_id, batch=batch, exchange=e.exchange, listing_ref=e.listing_ref,
         seller=e.seller, listed=e.quantity, sold=0, status="open"))
-    _move(conn, batch, e.ranges, ("available", e.seller, e.seller),
+    _move(conn, e, position, e.ranges, ("available", e.seller, e.seller),
           ("escrowed", e.listing_id, e.seller))
 
 
 @handles("CreditBatch.ListingCancelled")
-def _listing_cancelled(conn: Connection, e: Any, _: int) -> None:
+def _listing_cancelled(conn: Connection, e: Any, position: int) -> None:
     lc = t.listings.c
     conn.execute(update(t.listings).where(lc.id == e.listing_id,
                                           lc.batch == str(e.originator_id))
                  .values(status="cancelled"))
     if e.ranges:
-        _move(conn, str(e.originator_id), e.ranges, ("escrowed", e.listing_id, e.seller),
+        _move(conn, e, position, e.ranges, ("escrowed", e.listing_id, e.seller),
               ("available", e.seller, e.seller))
 
 
@@ -510,7 +516,7 @@ def _trade_settled(conn: Connection, e: Any, position: int) -> None:
         target = ("retired", e.retirement_id, e.buyer)
         _record_retirement(conn, e, position, e.retirement_id, e.buyer, e.quantity, e.ranges,
                            e.retirement, trade_ref=e.trade_ref)
-    _move(conn, batch, e.ranges, ("escrowed", e.listing_id, e.seller), target)
+    _move(conn, e, position, e.ranges, ("escrowed", e.listing_id, e.seller), target)
 
 
 @handles("CreditBatch.Pledged")
@@ -520,23 +526,23 @@ def _pledged(conn: Connection, e: Any, position: int) -> None:
         id=e.pledge_id, batch=batch, holder=e.holder, bank=e.bank,
         loan_reference=e.loan_reference, quantity=e.quantity, ranges=_dumps(e.ranges),
         status="active", pledged_at=stamp(e.timestamp), position=position))
-    _move(conn, batch, e.ranges, ("available", e.holder, e.holder),
+    _move(conn, e, position, e.ranges, ("available", e.holder, e.holder),
           ("pledged", e.pledge_id, e.holder))
 
 
 @handles("CreditBatch.PledgeReleased")
-def _pledge_released(conn: Connection, e: Any, _: int) -> None:
+def _pledge_released(conn: Connection, e: Any, position: int) -> None:
     conn.execute(update(t.pledges).where(t.pledges.c.id == e.pledge_id)
                  .values(status="released", closed_at=stamp(e.timestamp)))
-    _move(conn, str(e.originator_id), e.ranges, ("pledged", e.pledge_id, e.holder),
+    _move(conn, e, position, e.ranges, ("pledged", e.pledge_id, e.holder),
           ("available", e.holder, e.holder))
 
 
 @handles("CreditBatch.PledgeEnforced")
-def _pledge_enforced(conn: Connection, e: Any, _: int) -> None:
+def _pledge_enforced(conn: Connection, e: Any, position: int) -> None:
     conn.execute(update(t.pledges).where(t.pledges.c.id == e.pledge_id)
                  .values(status="enforced", closed_at=stamp(e.timestamp)))
-    _move(conn, str(e.originator_id), e.ranges, ("pledged", e.pledge_id, e.holder),
+    _move(conn, e, position, e.ranges, ("pledged", e.pledge_id, e.holder),
           ("available", e.bank, e.bank))
 
 
@@ -557,7 +563,7 @@ def _record_retirement(conn: Connection, e: Any, position: int, retirement_id: s
 def _retired(conn: Connection, e: Any, position: int) -> None:
     _record_retirement(conn, e, position, e.retirement_id, e.holder, e.quantity, e.ranges,
                        e.details)
-    _move(conn, str(e.originator_id), e.ranges, ("available", e.holder, e.holder),
+    _move(conn, e, position, e.ranges, ("available", e.holder, e.holder),
           ("retired", e.retirement_id, e.holder))
 
 
@@ -575,7 +581,7 @@ def _locked(conn: Connection, e: Any, position: int) -> None:
             token_contract=target.token_contract, recipient=target.recipient,
             quantity=e.quantity, bridge_message=message,
             pool=str(token_pool_id(batch, target.chain_id, target.token_contract))))
-    _move(conn, batch, e.ranges, ("available", e.holder, e.holder),
+    _move(conn, e, position, e.ranges, ("available", e.holder, e.holder),
           ("tokenised", e.lock_id, e.holder))
 
 
@@ -598,17 +604,17 @@ def _tokens_minted(conn: Connection, e: Any, position: int) -> None:
                  .values(locked=lc.locked + e.quantity))
     conn.execute(update(t.bridge_locks).where(t.bridge_locks.c.id == e.lock_id)
                  .values(minted_tx=e.chain_reference, minted_position=position))
-    _move(conn, batch, e.ranges, ("tokenised", e.lock_id, _lock_holder(conn, e.lock_id)),
+    _move(conn, e, position, e.ranges, ("tokenised", e.lock_id, _lock_holder(conn, e.lock_id)),
           ("tokenised", e.pool_id, _lock_holder(conn, e.pool_id)))
 
 
 @handles("CreditBatch.TokensUnlocked")
-def _unlocked(conn: Connection, e: Any, _: int) -> None:
+def _unlocked(conn: Connection, e: Any, position: int) -> None:
     lc = t.token_locks.c
     holder = _lock_holder(conn, e.lock_id)
     conn.execute(update(t.token_locks).where(lc.id == e.lock_id)
                  .values(unlocked=lc.unlocked + e.quantity))
-    _move(conn, str(e.originator_id), e.ranges, ("tokenised", e.lock_id, holder),
+    _move(conn, e, position, e.ranges, ("tokenised", e.lock_id, holder),
           ("available", e.recipient, e.recipient))
 
 
@@ -619,29 +625,29 @@ def _tokens_retired(conn: Connection, e: Any, position: int) -> None:
     chain = {"transaction": e.chain_reference, "burn_id": e.burn_id, "account": e.chain_account}
     _record_retirement(conn, e, position, e.retirement_id, e.holder, e.quantity, e.ranges,
                        {**e.details, "chain": chain})
-    _move(conn, str(e.originator_id), e.ranges,
+    _move(conn, e, position, e.ranges,
           ("tokenised", e.lock_id, _lock_holder(conn, e.lock_id)),
           ("retired", e.retirement_id, e.holder))
 
 
 @handles("CreditBatch.Exported")
-def _exported(conn: Connection, e: Any, _: int) -> None:
+def _exported(conn: Connection, e: Any, position: int) -> None:
     batch = str(e.originator_id)
     conn.execute(insert(t.exports), dict(id=e.export_id, batch=batch, holder=e.holder,
                                           destination=e.destination, quantity=e.quantity,
                                           exported_at=stamp(e.timestamp)))
-    _move(conn, batch, e.ranges, ("available", e.holder, e.holder),
+    _move(conn, e, position, e.ranges, ("available", e.holder, e.holder),
           ("exported", e.export_id, e.holder))
 
 
 @handles("CreditBatch.Cancelled")
-def _cancelled(conn: Connection, e: Any, _: int) -> None:
+def _cancelled(conn: Connection, e: Any, position: int) -> None:
     batch = str(e.originator_id)
     conn.execute(insert(t.cancellations), dict(id=e.cancellation_id, batch=batch,
                                                 holder=e.holder, quantity=e.quantity,
                                                 reason=e.reason,
                                                 cancelled_at=stamp(e.timestamp)))
-    _move(conn, batch, e.ranges, ("available", e.holder, e.holder),
+    _move(conn, e, position, e.ranges, ("available", e.holder, e.holder),
           ("cancelled", e.cancellation_id, e.holder))
 
 

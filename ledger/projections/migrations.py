@@ -66,6 +66,8 @@ MIGRATIONS: list[Migration] = [
     Migration(5, "read models hold every event an old log may hold: listings keyed by batch, "
               "block labels not unique, unbounded labels as text; running sums stay integers",
               _recreate_read_models, rebuild=True),
+    Migration(6, "moves: every serial range each batch event moved, for batch histories and "
+              "the chain of custody of a serial", _recreate_read_models, rebuild=True),
 ]
 
 

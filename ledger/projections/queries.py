@@ -15,6 +15,7 @@ from ledger.application import UnissuedBehaviours
 from ledger.domain.behaviour import behaviour_leaf
 from ledger.projections import schema as t
 from ledger.projections.handlers import stamp
+from ledger.projections.moves import custody_query
 from ledger.projections.projector import TRACKING_NAME, Projector
 
 __all__ = ["Page", "ProjectedBehaviourQueries", "ReadModels", "dump_tables"]
@@ -375,6 +376,29 @@ class ReadModels:
         query = _equal(select(t.trades), {tr.exchange: exchange, tr.batch: batch,
                                           tr.buyer: buyer, tr.seller: seller})
         return self._page(query, [tr.position, tr.id], after, limit)
+
+    def moves_page(self, *, after: Sequence[Any] | None = None, limit: int = 50,
+                   batch: UUID | str | None = None, kind: str | None = None,
+                   party: UUID | str | None = None) -> Page:
+        """Serial ranges moved by batch events, in log order (by position, then range
+        start); ``party`` keeps the moves from or to that holder."""
+        m = t.moves.c
+        query = _equal(select(t.moves), {m.batch: batch, m.kind: kind})
+        if party is not None:
+            query = query.where(or_(m.from_holder == str(party), m.to_holder == str(party)))
+        return self._page(query, [m.position, m.start], after, limit)
+
+    def batch_moves(self, batch_id: UUID | str) -> list[dict[str, Any]]:
+        """Every move of a batch, in log order."""
+        m = t.moves.c
+        return self._all(select(t.moves).where(m.batch == str(batch_id))
+                         .order_by(m.position, m.start))
+
+    def custody(self, batch_id: UUID | str, serial: int) -> list[dict[str, Any]]:
+        """The chain of custody of one serial: every move whose range holds it, in log
+        order, from its issuance (or import) to the lot it is in now. One index lookup per
+        bin level (ledger.projections.moves), not a scan of the batch's moves."""
+        return self._all(custody_query(str(batch_id), serial))
 
     def trade(self, trade_id: UUID | str) -> dict[str, Any] | None:
         return self._one(select(t.trades).where(t.trades.c.id == str(trade_id)))

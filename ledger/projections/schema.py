@@ -208,6 +208,35 @@ serials = Table(
     Index("ix_serials_lot", "batch", "state", "ref"),
 )
 
+moves = Table(
+    # One row per serial range moved by a batch event (issuance and import move a range
+    # from nowhere): the history of a batch, and the chain of custody of a serial. Replaying
+    # a batch's moves in position order gives its ``serials`` table.
+    "moves", metadata,
+    Column("position", BigInteger, primary_key=True, autoincrement=False),  # of the event
+    Column("start", GRAMS, primary_key=True, autoincrement=False),
+    Column("end", GRAMS, nullable=False),
+    Column("batch", ID, nullable=False),
+    Column("kind", String(24), nullable=False),  # ledger.projections.moves.KINDS
+    Column("from_state", String(16)),  # null for issuance and import
+    Column("from_ref", String(36)),
+    Column("from_holder", ID),
+    Column("to_state", String(16), nullable=False),
+    Column("to_ref", String(36), nullable=False),
+    Column("to_holder", ID, nullable=False),
+    Column("quantity", GRAMS, nullable=False),
+    Column("at", String(40), nullable=False),
+    # The range's bin (ledger.projections.moves.serial_bin): the smallest aligned block of
+    # 2**bin_level serials that holds it. A serial lies in one block per level, so the moves
+    # holding it are found by one index lookup per level, not by a scan of the batch.
+    Column("bin_level", Integer, nullable=False),
+    Column("bin", GRAMS, nullable=False),
+    Index("ix_moves_batch", "batch", "position"),
+    Index("ix_moves_bin", "batch", "bin_level", "bin"),
+    Index("ix_moves_from_holder", "from_holder", "position"),
+    Index("ix_moves_to_holder", "to_holder", "position"),
+)
+
 listings = Table(
     # Keyed by batch and listing: a listing ref is unique per exchange by the domain's rules
     # (ledger.domain.unique_keys), but an old log may hold one reused on two batches.
