@@ -43,7 +43,7 @@ def test_the_document_declares_models_problems_and_security(world: World):
         "/participants", "/participants/{participant_id}", "/methodologies",
         "/methodologies/{methodology_id}", "/batches", "/batches/{batch_id}", "/supply",
         "/checkpoints", "/trust-anchors", "/retirements/{retirement_id}/certificate",
-        "/retirements/{retirement_id}/certificate.pdf",
+        "/retirements/{retirement_id}/certificate.pdf", "/claims/{claim_id}/certificate.pdf",
         "/serials/{block}/{serial}", "/retirements", "/retirements/{retirement_id}",
         "/claims", "/claims/{claim_id}", "/log/leaves/{leaf_index}/inclusion",
         "/log/events/{position}/inclusion",
