@@ -88,6 +88,7 @@ def create_app(settings: ApiSettings, runtime: LedgerRuntime | None = None) -> F
         webhooks.create_tables()
         app.state.webhooks = webhooks
         app.state.webhook_settings = settings.webhooks
+        app.state.public_base_url = settings.public_base_url
         app.state.runtime = ledger
         app.state.authenticator = Authenticator(ledger, settings)
         app.state.idempotency = store

@@ -14,6 +14,10 @@ database, anchoring; ``CARBON_LEDGER_*`` variables). The API adds, from the envi
 ``CARBON_LEDGER_READY_MAX_LAG_S``     ... or when the oldest unprojected event is older (60)
 ``CARBON_LEDGER_READY_TIMEOUT_S``     ``/readyz``, ``/metrics``: wait for the database (2)
 ``CARBON_LEDGER_METRICS_TOKEN``       if set, ``/metrics`` needs ``Bearer <token>``
+``CARBON_LEDGER_PUBLIC_BASE_URL``     the public address of this API, e.g.
+                                      ``https://ledger.example`` (default: each request's own
+                                      base URL, i.e. its Host header: set it in production)
+                                      where certificate PDFs' QR codes point
 
 The body limits (see :mod:`api.limits`) fit the largest legitimate request: a bulk report
 of 10,000 behaviours with every text field at its maximum length in three-byte UTF-8 is
@@ -27,6 +31,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from api.certificate_pdf import public_base_url
 from api.webhooks.settings import WebhookSettings
 from ledger.domain.participant import ParticipantKind
 from ledger.runtime import Settings
@@ -51,6 +56,7 @@ class ApiSettings:
     ready_max_lag_s: float = 60.0
     ready_timeout_s: float = 2.0
     metrics_token: str | None = None
+    public_base_url: str | None = None  # checked by api.certificate_pdf.public_base_url
     # webhook delivery (see api.webhooks.settings for its CARBON_LEDGER_WEBHOOK_* variables)
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     deliver_webhooks: bool = True  # run the delivery worker (while holding the lease)
@@ -73,6 +79,8 @@ class ApiSettings:
             "ready_max_lag_s", "ready_timeout_s") if env.get(f"CARBON_LEDGER_{name.upper()}")}
         if env.get("CARBON_LEDGER_METRICS_TOKEN"):
             limits["metrics_token"] = env["CARBON_LEDGER_METRICS_TOKEN"]
+        if env.get("CARBON_LEDGER_PUBLIC_BASE_URL"):
+            limits["public_base_url"] = public_base_url(env["CARBON_LEDGER_PUBLIC_BASE_URL"])
         return cls(ledger=Settings.from_env(data_dir), signature_window_s=window,
                    anchoring=anchoring, webhooks=WebhookSettings.from_env(),
                    deliver_webhooks=env.get("CARBON_LEDGER_API_WEBHOOKS", "1") != "0",

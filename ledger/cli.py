@@ -329,9 +329,11 @@ def cmd_certificate(args: argparse.Namespace) -> None:
         build_pledge_certificate,
         build_retirement_certificate,
     )
+    from anchoring.neutrality import build_neutrality_certificate
 
     builders = {"retirement": build_retirement_certificate, "pledge": build_pledge_certificate,
-                "behaviour": build_behaviour_certificate}
+                "behaviour": build_behaviour_certificate,
+                "claim": build_neutrality_certificate}
     with _open(args) as rt:
         anchoring = rt.anchoring
         anchoring.anchor_now()
@@ -340,11 +342,54 @@ def cmd_certificate(args: argparse.Namespace) -> None:
         except CertificateError as error:
             raise LedgerError(str(error)) from None
         text = json.dumps(cert, indent=2, ensure_ascii=False) + "\n"
+        if args.pdf:
+            _write_certificate_pdf(args, text.encode())
+            return
         if args.output:
             Path(args.output).write_text(text)
             print(f"{args.kind} certificate written to {args.output}")
         else:
             print(text, end="")
+
+
+def _write_certificate_pdf(args: argparse.Namespace, document: bytes) -> None:
+    """``certificate retirement ID --pdf -o FILE``: the bilingual PDF, its QR code opening
+    the certificate's page under --public-url (or CARBON_LEDGER_PUBLIC_BASE_URL)."""
+    from api.certificate_pdf import (
+        certificate_page_url,
+        claim_page_url,
+        neutrality_pdf,
+        public_base_url,
+        retirement_pdf,
+    )
+
+    renderers = {"retirement": (retirement_pdf, certificate_page_url),
+                 "claim": (neutrality_pdf, claim_page_url)}
+    if args.kind not in renderers:
+        raise LedgerError(f"--pdf is for retirement and claim certificates, not {args.kind}")
+    render, page_url = renderers[args.kind]
+    if not args.output:
+        raise LedgerError("--pdf needs -o FILE (a PDF is not written to a terminal)")
+    base = args.public_url or os.environ.get("CARBON_LEDGER_PUBLIC_BASE_URL")
+    if not base:
+        raise LedgerError("--pdf needs --public-url URL (or CARBON_LEDGER_PUBLIC_BASE_URL): "
+                          "the public address of the explorer the QR code opens")
+    try:
+        url = page_url(public_base_url(base), args.id)
+    except ValueError as error:
+        raise LedgerError(str(error)) from None
+    Path(args.output).write_bytes(render(document, url))
+    print(f"{args.kind} certificate (PDF) written to {args.output}")
+
+
+def _certificate_json(path: Path) -> bytes:
+    """A certificate's JSON: the file itself, or the certificate embedded in a PDF."""
+    data = path.read_bytes()
+    if data.startswith(b"%PDF-"):
+        from api.certificate_pdf import embedded_certificate
+
+        return embedded_certificate(data)
+    return data
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -354,17 +399,24 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from anchoring.certificate import Verdict, render_certificate, verify_certificate
 
     try:
-        cert = json.loads(Path(args.certificate).read_text())
+        cert = json.loads(_certificate_json(Path(args.certificate)))
     except (OSError, ValueError) as error:
         raise LedgerError(f"cannot read certificate {args.certificate}: {error}") from None
     trust = _trust_anchors(args)
     chain = _verification_chain(args, trust)
-    verification = verify_certificate(cert, chain, trust)
+    if isinstance(cert, dict) and cert.get("kind") == "neutrality":
+        from anchoring.neutrality import verify_neutrality_certificate
+
+        verification = verify_neutrality_certificate(cert, chain, trust)
+    else:
+        verification = verify_certificate(cert, chain, trust)
     if isinstance(cert, dict) and "record" in cert and "anchor" in cert:
         print(render_certificate(cert, verification))
     else:
         for check in verification.checks:
             print(f"[{check.label}] {check.name}: {check.detail}")
+        if isinstance(cert, dict) and cert.get("kind") == "neutrality":
+            print(f"RESULT: {verification.verdict.value.upper()}")
     if verification.verdict is Verdict.REFUSED:
         print("carbon-ledger: error [certificate-refused]: certificate verification failed: "
               f"{', '.join(verification.failed)}", file=sys.stderr)
@@ -540,9 +592,15 @@ def build_parser() -> argparse.ArgumentParser:
     anchor.add_argument("--interval", type=float, default=1.0, help="seconds between ticks")
     certificate = add("certificate", cmd_certificate,
                       "build a verifiable certificate (JSON) for a record")
-    certificate.add_argument("kind", choices=["retirement", "pledge", "behaviour"])
-    certificate.add_argument("id", help="retirement, pledge or behaviour id")
+    certificate.add_argument("kind", choices=["retirement", "pledge", "behaviour", "claim"])
+    certificate.add_argument("id", help="retirement, pledge, behaviour or neutrality claim id")
     certificate.add_argument("-o", "--output", help="write to this file")
+    certificate.add_argument("--pdf", action="store_true",
+                             help="write the bilingual PDF (retirements, claims; needs -o), "
+                                  "with the JSON certificate embedded")
+    certificate.add_argument("--public-url", metavar="URL",
+                             help="the explorer's public base URL for the PDF's QR code "
+                                  "(default: CARBON_LEDGER_PUBLIC_BASE_URL)")
     verify = add("verify", cmd_verify, "verify a certificate against a registry you trust: "
                  "exit 0 verified, 1 refused, 2 unreadable input, 3 not verified against a "
                  "chain")
@@ -551,7 +609,8 @@ def build_parser() -> argparse.ArgumentParser:
                      "account); 2 the certificate or trust anchors cannot be read; 3 not "
                      "verified against a chain (no trust anchors or chain, the chain "
                      "unreachable, or the anchor not final yet)")
-    verify.add_argument("certificate", help="certificate JSON file")
+    verify.add_argument("certificate", help="certificate JSON file, or a certificate PDF "
+                        "(its embedded certificate.json is verified)")
     verify.add_argument("--trust", metavar="FILE", help="trust anchors (JSON, as written by "
                         "`carbon-ledger trust-anchors` or GET /trust-anchors): the chain id, "
                         "registry and anchorer accounts you trust")

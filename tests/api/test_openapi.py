@@ -26,7 +26,7 @@ def test_the_document_declares_models_problems_and_security(world: World):
             content = responses[success[0]]["content"]
             assert "$ref" in str(content) or list(content) in (
                 ["text/plain"], ["application/octet-stream"], ["text/event-stream"],
-                ["text/csv"], [XLSX_MEDIA_TYPE]), (
+                ["text/csv"], [XLSX_MEDIA_TYPE], ["application/pdf"]), (
                 method, path)
             for status, response in responses.items():
                 if status[0] in "45":
@@ -44,6 +44,7 @@ def test_the_document_declares_models_problems_and_security(world: World):
         "/participants", "/participants/{participant_id}", "/methodologies",
         "/methodologies/{methodology_id}", "/batches", "/batches/{batch_id}", "/supply",
         "/checkpoints", "/trust-anchors", "/retirements/{retirement_id}/certificate",
+        "/retirements/{retirement_id}/certificate.pdf", "/claims/{claim_id}/certificate.pdf",
         "/serials/{block}/{serial}", "/retirements", "/retirements/{retirement_id}",
         "/claims", "/claims/{claim_id}", "/corrections", "/log/leaves/{leaf_index}/inclusion",
         "/log/events/{position}/inclusion",
