@@ -98,6 +98,7 @@ PROGRESS = Text(en="Progress", zh="进度")
 MET = Text(en="Met", zh="已达成")
 NOT_MET = Text(en="Not yet met", zh="未达成")
 REGISTERED_AT = Text(en="Registered at", zh="登记时间")
+CERTIFICATE_PDF = Text(en="Certificate of carbon neutrality", zh="碳中和证明")
 
 # checkpoints
 TREE_SIZE = Text(en="Tree size (events)", zh="树大小（事件数）")

@@ -254,6 +254,22 @@ def test_claims_show_their_progress(registry: Registry):
     assert "未达成" in ok(page(registry, "/explorer/claims", ZH), "zh")
 
 
+def test_a_claim_has_its_own_page_which_its_pdf_qr_code_opens(registry: Registry):
+    from api.certificate_pdf import claim_page_url
+
+    listing = ok(page(registry, "/explorer/claims"))
+    found = re.search(r'href="/explorer/claims/([0-9a-f-]{36})\?lang=en"', listing)
+    assert found, "the register links each claim to its page"
+    claim_id = found.group(1)
+    assert claim_page_url("http://x", claim_id) == f"http://x/explorer/claims/{claim_id}"
+    for headers, language in ((EN, "en"), (ZH, "zh")):
+        html = ok(page(registry, f"/explorer/claims/{claim_id}", headers), language)
+        assert "Wuhan Marathon 2026" in html and "25.0 %" in html
+        assert f'href="/claims/{claim_id}/certificate.pdf"' in html
+    assert page(registry, f"/explorer/claims/{uuid4()}").status_code == 404
+    assert page(registry, "/explorer/claims/not-a-uuid").status_code == 404
+
+
 def test_checkpoints_show_the_anchor_and_link_to_the_proofs(registry: Registry):
     html = ok(page(registry, "/explorer/checkpoints"))
     assert "No checkpoint has been anchored yet." in html
