@@ -38,6 +38,7 @@ from api.schemas.batches import BatchPublic, RegistrySupply, SupplyPublic
 from api.schemas.claims import ClaimPublic
 from api.schemas.methodologies import MethodologyCode, MethodologyPublic
 from api.schemas.proofs import CheckpointPublic
+from api.schemas.records import CorrectionPublic
 from api.schemas.retirements import RetirementPublic
 from api.tabular import (
     CSV_MEDIA_TYPE,
@@ -353,10 +354,30 @@ def checkpoint_filters(
     return {"after_tree_size": after_tree_size}
 
 
+# -- corrections of batches: the field, its old and new value, the reason (public)
+
+CORRECTIONS = Register("corrections", Text(en="Corrections", zh="更正记录"), [
+    Column(Text(en="Log position", zh="日志位置"), value("position")),
+    Column(Text(en="Batch ID", zh="批次编号"), value("batch_id")),
+    Column(Text(en="Field", zh="字段"), value("field")),
+    Column(Text(en="Previous value", zh="原值"), value("previous")),
+    Column(Text(en="New value", zh="新值"), value("value")),
+    Column(Text(en="Reason", zh="原因"), value("reason")),
+    Column(Text(en="Corrected at (UTC)", zh="更正时间 (UTC)"), _instant("at")),
+], lambda runtime, f: paged(
+    lambda after, limit: runtime.views.corrections_page(after=after, limit=limit, **f),
+    CorrectionPublic.from_row))
+
+
+def correction_filters(batch_id: UUID | None = None,
+                       field: Annotated[str | None, Query(max_length=32)] = None) -> Filters:
+    return {"batch": batch_id, "field": field}
+
+
 REGISTERS: tuple[tuple[Register, Callable[..., Filters]], ...] = (
     (RETIREMENTS, retirement_filters), (BATCHES, batch_filters), (SUPPLY, supply_filters),
     (METHODOLOGIES, methodology_filters), (CLAIMS, claim_filters),
-    (CHECKPOINTS, checkpoint_filters),
+    (CHECKPOINTS, checkpoint_filters), (CORRECTIONS, correction_filters),
 )
 for _register, _filters in REGISTERS:
     add_register(_register, _filters)

@@ -217,3 +217,27 @@ def test_cells_are_exact():
     out = b"".join(csv_chunks([{"n": big}], columns, "en")).decode("utf-8-sig")
     assert out == f"N\r\n{big}\r\n"
     assert tabular._xlsx_cell(big) == str(big) and tabular._xlsx_cell(2**53) == 2**53
+
+
+def test_corrections_export_with_old_and_new_values(world: World):
+    platform = world.actors["platform"]
+    batch = world.project_batch(platform, "1 t")
+    world.ledger.correct_batch(actor=world.operator.id, batch_id=batch, field="region",
+                               value="=Hubei", reason="typo")
+    world.runtime.sync()
+    expected = _json_register(world, "/corrections")
+    rows = _csv(world.api.get(None, "/downloads/corrections.csv"))
+    assert rows[0][:6] == ["Log position", "Batch ID", "Field", "Previous value", "New value",
+                           "Reason"]
+    assert [[int(r[0]), r[1], r[2], r[3], _unneutralised(r[4]), r[5]] for r in rows[1:]] == [
+        [i["position"], i["batch_id"], i["field"], i["previous"], i["value"], i["reason"]]
+        for i in expected]
+    assert rows[1][4] == "'=Hubei"  # a formula-looking new value is neutralised
+    other = _csv(world.api.get(None, "/downloads/corrections.csv",
+                               params={"field": "vintage"}))
+    assert other[1:] == []
+    sheet = _xlsx(world.api.get(None, "/downloads/corrections.xlsx",
+                                headers={"accept-language": "zh-CN"}))
+    assert sheet[0][:3] == ["日志位置", "批次编号", "字段"] and len(sheet) == 2
+    assert_problem(world.api.client.get("/downloads/corrections.csv?field=" + "f" * 33),
+                   422, "validation-error")

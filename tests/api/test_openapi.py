@@ -53,7 +53,7 @@ def test_the_document_declares_models_problems_and_security(world: World):
         "/log/key", "/log/tile/entries/{index}", "/log/tile/{level}/{index}",
         *(f"/downloads/{register}.{extension}" for extension in ("csv", "xlsx")
           for register in ("retirements", "batches", "supply", "methodologies", "claims",
-                           "checkpoints"))}
+                           "checkpoints", "corrections"))}
 
 
 def test_quantities_are_integers_of_grams_or_text(world: World):
