@@ -11,6 +11,7 @@ with ``CARBON_LEDGER_REQUIRE_POSTGRES=1`` (set by ``.ci/run``) they fail instead
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import uuid
 from collections.abc import Iterator
@@ -51,6 +52,24 @@ def require_postgres() -> None:
     pytest.skip(reason)
 
 
+# Connections a test's PostgreSQL server has room for: far below its max_connections (100).
+CONNECTIONS_BEFORE_COLLECTING = 30
+
+
+def _drop_schema(name: str) -> None:
+    """Drop a test's schema. A ledger that a test did not close keeps its pooled connections
+    until the garbage collector reaches it; when many are open, collect first, so that the
+    suite never exhausts the server's connection slots (as a CI run once did)."""
+    import psycopg
+
+    with psycopg.connect(database_url_for_tests(), autocommit=True) as conn:
+        row = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                           "current_database()").fetchone()
+        if row is not None and row[0] > CONNECTIONS_BEFORE_COLLECTING:
+            gc.collect()
+        conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+
 @pytest.fixture
 def postgres_schema() -> Iterator[str]:
     """A fresh, empty schema in the test database; dropped after the test."""
@@ -63,8 +82,7 @@ def postgres_schema() -> Iterator[str]:
     try:
         yield name
     finally:
-        with psycopg.connect(database_url_for_tests(), autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+        _drop_schema(name)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -97,5 +115,4 @@ def isolated_settings(data_dir: Path) -> Iterator[Settings]:
     try:
         yield Settings(data_dir=data_dir, database_schema=name)
     finally:
-        with psycopg.connect(database_url_for_tests(), autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+        _drop_schema(name)

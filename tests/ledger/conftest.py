@@ -3,7 +3,7 @@ and an in-memory stand-in for the behaviour index (``BehaviourQueries``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -158,8 +158,10 @@ def build_world(db: Path, queries: FakeQueries | None = None) -> World:
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> World:
-    return build_world(tmp_path / "events.db")
+def world(tmp_path: Path) -> Iterator[World]:
+    world = build_world(tmp_path / "events.db")
+    yield world
+    world.ledger.close()
 
 
 def count_calls(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[Any]:
