@@ -3,15 +3,18 @@ percent of duplicate reports (the same charging session seen by two apps)."""
 
 from __future__ import annotations
 
+import hashlib
 import random
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from ledger.application import BehaviourReport, Ledger
+from ledger.domain.ids import methodology_id
 
-__all__ = ["Cast", "behaviour_batches", "make_cast"]
+__all__ = ["Cast", "behaviour_batches", "make_cast", "project_batch"]
 
 METHODOLOGIES = [
     ("WH-EV-CHARGING-V1", "ev-charging", "kWh", "600", (50, 900)),
@@ -47,6 +50,18 @@ def make_cast(ledger: Ledger, platforms: int = 4) -> Cast:
         buyers=[ledger.register_participant(kind="enterprise", name=f"Buyer {i}",
                                             registered_by=op) for i in range(8)],
     )
+
+
+def project_batch(ledger: Ledger, cast: Cast, grams: int, platform: UUID) -> UUID:
+    """A project batch of ``grams`` issued to ``platform`` from an attested monitoring
+    report."""
+    request = ledger.request_project_issuance(
+        platform=platform, methodology_id=methodology_id("WH-EV-CHARGING-V1", "1"),
+        period_start="2024-01-01", period_end="2025-01-01", quantity=grams,
+        project="bench", report_reference=f"MR-{uuid.uuid4().hex[:8]}",
+        report_sha256=hashlib.sha256(uuid.uuid4().bytes).hexdigest())
+    ledger.attest_request(actor=cast.verifier, request_id=request, statement="bench")
+    return ledger.issue_batch(actor=cast.operator, request_id=request, registry="BENCH")
 
 
 def behaviour_batches(total: int, batch_size: int, people: int, platforms: int,

@@ -59,6 +59,7 @@ def run(quick: bool, backends: list[str], output: Path | None, database_url: str
             suite.ingestion(backend, baseline)
             suite.bulk_import(backend, baseline)
             suite.single_commands(backend)
+            suite.one_batch(backend)
             suite.concurrent_writers(backend)
             suite.api(backend)
         suite.merkle_at_scale()

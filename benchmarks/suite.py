@@ -32,11 +32,11 @@ from benchmarks.api_load import (
     serving,
     wrk_path,
 )
-from benchmarks.data import Cast, behaviour_batches, make_cast
+from benchmarks.data import Cast, behaviour_batches, make_cast, project_batch
 from benchmarks.measure import Progress, Result, percentile, timed
+from benchmarks.one_batch import REFERENCE_HOLDERS, one_batch_rates
 from ledger.application import TradeInstruction
 from ledger.bulk_import import import_behaviours
-from ledger.domain.ids import methodology_id
 from ledger.projections.database import make_engine
 from ledger.runtime import LedgerRuntime, Settings
 
@@ -81,6 +81,14 @@ class BenchConfig:
     @property
     def api_bulk_behaviours(self) -> int:
         return 20_000 if self.quick else 200_000
+
+    @property
+    def one_batch_holders(self) -> int:
+        return 1_000 if self.quick else 100_000
+
+    @property
+    def one_batch_commands(self) -> int:
+        return 200 if self.quick else 2_000
 
     @property
     def people(self) -> int:
@@ -354,20 +362,22 @@ class Suite:
                         target=">= 1,000/s" if backend == "postgres" else None,
                         met=rate >= 1_000 if backend == "postgres" else None))
 
-    def _project_batch(self, runtime: LedgerRuntime, cast: object, grams: int,
+    def _project_batch(self, runtime: LedgerRuntime, cast: Cast, grams: int,
                        platform: UUID | None = None) -> UUID:
         """A project batch of ``grams`` held by ``platform`` (default: the first)."""
-        ledger = runtime.ledger
-        request = ledger.request_project_issuance(
-            platform=platform or cast.platforms[0],  # type: ignore[attr-defined]
-            methodology_id=methodology_id("WH-EV-CHARGING-V1", "1"),
-            period_start="2024-01-01", period_end="2025-01-01", quantity=grams,
-            project="bench", report_reference=f"MR-{uuid.uuid4().hex[:8]}",
-            report_sha256=hashlib.sha256(uuid.uuid4().bytes).hexdigest())
-        ledger.attest_request(actor=cast.verifier, request_id=request,  # type: ignore[attr-defined]
-                              statement="bench")
-        return ledger.issue_batch(actor=cast.operator, request_id=request,  # type: ignore[attr-defined]
-                                  registry="BENCH")
+        return project_batch(runtime.ledger, cast, grams, platform or cast.platforms[0])
+
+    def one_batch(self, backend: str) -> None:
+        """Transfers and retirements on one batch at 100 holders, then at many (issue #17),
+        with the first as the second's baseline."""
+        reference: dict[str, float] = {}
+        for holders in (REFERENCE_HOLDERS, self.config.one_batch_holders):
+            with self.ledger(backend, f"one-batch-{holders}") as runtime:
+                rows, rates = one_batch_rates(runtime, backend, holders,
+                                              self.config.one_batch_commands, reference or None)
+            for row in rows:
+                self.add(row)
+            reference = reference or rates
 
     def trades(self, runtime: LedgerRuntime, backend: str, cast: object, batch: UUID) -> None:
         ledger = runtime.ledger

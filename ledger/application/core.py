@@ -237,7 +237,8 @@ class LedgerCore(Application[UUID]):
         return state
 
     def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
-        """Snapshot an aggregate that reached its interval from the instance just saved,
+        """Snapshot an aggregate that reached its interval (a batch's grows with its tables:
+        :meth:`CreditBatch.snapshot_interval`) from the instance just saved,
         which is exactly its recorded state (the library reconstructs it from the previous
         snapshot and the events since: on PostgreSQL a fifth of single commands' time)."""
         if not (self.snapshots and self.snapshotting_intervals):
@@ -245,6 +246,8 @@ class LedgerCore(Application[UUID]):
         for event in processing_event.events:
             aggregate = processing_event.aggregates.get(event.originator_id)
             interval = self.snapshotting_intervals.get(type(aggregate))  # type: ignore[arg-type]
+            if interval is not None and isinstance(aggregate, CreditBatch):
+                interval = aggregate.snapshot_interval(interval)
             if interval is None or event.originator_version % interval:
                 continue
             if aggregate is not None and aggregate.version == event.originator_version:

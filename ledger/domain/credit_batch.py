@@ -30,8 +30,9 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import Aggregate, Snapshot, event
 
+from ledger.domain.cow_map import CopyOnWriteMap
 from ledger.domain.destinations import EXPORT_DESTINATIONS, check_destination
 from ledger.domain.errors import (
     DuplicateRecordError,
@@ -210,14 +211,24 @@ def token_retirement_id(burn_id: str) -> UUID:
     return uuid5(NS_TOKEN_BRIDGE, f"retirement\x1f{burn_id}")
 
 
-def _copy_two_levels(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: (dict(item) if isinstance(item, dict)
-                      else list(item) if isinstance(item, list) else item)
-                for key, item in value.items()}
-    if isinstance(value, list):
-        return list(value)
-    return value
+_SHARED_TABLES = ("lots", "listings", "pledges", "retirements", "locks", "exports",
+                  "cancellations", "trades", "burns")
+"""The batch's tables that grow with its holders and history: copy-on-write maps (see
+:mod:`ledger.domain.cow_map`), so that the copy each command gets costs no more at a million
+holders than at a hundred. Their values are replaced, never changed in place."""
+
+
+class _BatchSnapshot(Snapshot):
+    """A batch's snapshot: its tables stored as the plain mappings they are."""
+
+    @classmethod
+    def take(cls, aggregate: Any) -> Any:
+        snapshot = super().take(aggregate)
+        state = snapshot.state
+        for name in _SHARED_TABLES:
+            if isinstance(state.get(name), CopyOnWriteMap):
+                state[name] = dict(state[name].items())
+        return snapshot
 
 
 class CreditBatch(Aggregate):
@@ -297,20 +308,27 @@ class CreditBatch(Aggregate):
         self.trades: dict[str, str] = {}  # trade id -> listing id
         self.burns: dict[str, str] = {}  # on-chain burn id -> lock or retirement it applied to
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> CreditBatch:
-        """The copy the aggregate cache hands to each command, made at C speed.
+    Snapshot = _BatchSnapshot
 
-        A batch's state is dicts of primitives, dicts of small dicts of primitives
-        (listings, pledges, locks) and lists of serial ranges. Commands replace range lists
-        (every function of :mod:`ledger.domain.serials` returns new lists) but never change
-        a range in place, so copying the containers two levels deep is a full copy as far as
-        any command can tell, and it avoids the generic deep copy's Python-level walk over
-        every range, which grew with the batch's history to ~2 ms a command.
-        """
+    def __deepcopy__(self, memo: dict[int, Any]) -> CreditBatch:
+        """The copy the aggregate cache hands to each command, in time independent of the
+        batch's holders and history: its growing tables are forked (copy-on-write, see
+        :data:`_SHARED_TABLES`), the rest (the issued block's description) copied.
+
+        The first copy of a batch read from the store or a snapshot turns its plain tables
+        into copy-on-write maps, once."""
         copied = object.__new__(type(self))
         memo[id(self)] = copied
-        copied.__dict__.update({name: _copy_two_levels(value)
-                                for name, value in self.__dict__.items()})
+        state = self.__dict__
+        for name in _SHARED_TABLES:
+            table = state.get(name)
+            if type(table) is dict:
+                state[name] = CopyOnWriteMap(table)
+        copied.__dict__.update({
+            name: (value.fork() if isinstance(value, CopyOnWriteMap)
+                   else dict(value) if isinstance(value, dict)
+                   else list(value) if isinstance(value, list) else value)
+            for name, value in state.items()})
         return copied
 
     # ------------------------------------------------------------------ creation
@@ -368,6 +386,17 @@ class CreditBatch(Aggregate):
         )
 
     # ------------------------------------------------------------------ queries
+
+    def snapshot_interval(self, base: int) -> int:
+        """Events between snapshots: ``base``, doubled until it is at least a quarter of the
+        batch's lots, so that a snapshot (whose size grows with the lots) costs each command
+        a constant share, and a cold read replays no more events than the snapshot holds
+        quarters of lots. A power-of-two multiple of ``base``: as a batch grows its
+        snapshots' versions stay multiples of every smaller interval."""
+        interval = base
+        while interval * 4 < len(self.lots):
+            interval *= 2
+        return interval
 
     @property
     def serial_end(self) -> int:
@@ -500,7 +529,7 @@ class CreditBatch(Aggregate):
     @event("ListingCancelled")
     def _listing_cancelled(self, listing_id: str, seller: str, quantity: int,
                            ranges: list[Range], actor: str) -> None:
-        self.listings[listing_id]["open"] = False
+        self.listings[listing_id] = {**self.listings[listing_id], "open": False}
         if ranges:
             self._move(lot_key(LotState.ESCROWED, listing_id),
                        lot_key(LotState.AVAILABLE, seller), ranges)
@@ -609,7 +638,7 @@ class CreditBatch(Aggregate):
     @event("PledgeReleased")
     def _pledge_released(self, pledge_id: str, holder: str, quantity: int, ranges: list[Range],
                          actor: str) -> None:
-        self.pledges[pledge_id]["status"] = "released"
+        self.pledges[pledge_id] = {**self.pledges[pledge_id], "status": "released"}
         self._move(lot_key(LotState.PLEDGED, pledge_id), lot_key(LotState.AVAILABLE, holder),
                    ranges)
 
@@ -625,7 +654,7 @@ class CreditBatch(Aggregate):
     @event("PledgeEnforced")
     def _pledge_enforced(self, pledge_id: str, holder: str, bank: str, quantity: int,
                          ranges: list[Range], actor: str) -> None:
-        self.pledges[pledge_id]["status"] = "enforced"
+        self.pledges[pledge_id] = {**self.pledges[pledge_id], "status": "enforced"}
         self._move(lot_key(LotState.PLEDGED, pledge_id), lot_key(LotState.AVAILABLE, bank),
                    ranges)
 
@@ -764,7 +793,7 @@ class CreditBatch(Aggregate):
     def _tokens_minted(self, lock_id: str, pool_id: str, chain_id: int, token_contract: str,
                        quantity: int, ranges: list[Range], chain_reference: str,
                        actor: str) -> None:
-        self.locks[lock_id]["minted"] = chain_reference
+        self.locks[lock_id] = {**self.locks[lock_id], "minted": chain_reference}
         if pool_id not in self.locks:
             self.locks[pool_id] = {"holder": actor, "chain_address": token_contract,
                                    "chain_id": chain_id, "pool": True}

@@ -29,3 +29,26 @@ def test_a_batch_snapshot_equals_the_state_replayed_from_its_events(world: World
         assert snapshot.state == CreditBatch.Snapshot.take(replayed).state
     assert ledger.batch(batch_id).totals_by_state() == \
         project_aggregate(None, ledger.events.get(batch_id)).totals_by_state()
+
+
+def test_a_batch_of_many_holders_is_snapshotted_at_its_grown_interval(world: World) -> None:
+    """A batch's snapshots grow with its lots, so they come less often (a constant share
+    of each command): each snapshot's version is a multiple of the interval its batch had,
+    and is exactly the recorded state."""
+    ledger = world.ledger
+    batch_id = world.project_batch(quantity=100 * TONNE)
+    base = ledger.snapshotting_intervals[CreditBatch]
+    for i in range(320):
+        ledger.transfer(actor=world.emitter, batch_id=batch_id,
+                        recipient=world.person(f"holder-{i}"), quantity=1_000)
+
+    versions = [s.originator_version for s in ledger.snapshots.get(batch_id)]
+    last = ledger.batch(batch_id).version
+    assert len(versions) < last // base  # some multiples of the base were skipped
+    for version in versions:
+        replayed = project_aggregate(None, ledger.events.get(batch_id, lte=version))
+        assert version % replayed.snapshot_interval(base) == 0
+    snapshot = list(ledger.snapshots.get(batch_id))[-1]
+    replayed = project_aggregate(None, ledger.events.get(batch_id,
+                                                         lte=snapshot.originator_version))
+    assert snapshot.state == CreditBatch.Snapshot.take(replayed).state

@@ -1,0 +1,85 @@
+"""One batch, many holders (issue #17): does a command's cost grow with the batch's holders?
+
+A batch is issued to a platform and handed out, 1 t each, to ``holders`` enterprises (one
+transfer command each: the setup is timed and reported too). Then, measured: transfers of
+1 kg between random holders, and retirements of 1 kg by random holders, one command each.
+Run at 100 holders (the reference) and at a larger count; the larger run's rows carry the
+reference's rate as their baseline, so the ratio column is the figure the issue's target
+(>= 0.8) speaks of.
+"""
+
+from __future__ import annotations
+
+import random
+from uuid import UUID
+
+from benchmarks.data import make_cast, project_batch
+from benchmarks.measure import Result, timed
+from ledger.runtime import LedgerRuntime
+
+__all__ = ["REFERENCE_HOLDERS", "one_batch_rates"]
+
+REFERENCE_HOLDERS = 100
+SHARE_G = 1_000_000  # each holder's share of the batch: 1 t, a thousand moves
+MOVED_G = 1_000
+
+
+def _hand_out(runtime: LedgerRuntime, holders: int) -> tuple[UUID, list[UUID], float]:
+    """A batch held by ``holders`` enterprises; the setup's transfers per second."""
+    ledger = runtime.ledger
+    cast = make_cast(ledger, platforms=1)
+    platform = cast.platforms[0]
+    batch = project_batch(ledger, cast, SHARE_G * holders * 2, platform)
+    accounts = [ledger.register_participant(kind="enterprise", name=f"Holder {i}",
+                                            registered_by=cast.operator)
+                for i in range(holders)]
+    with timed() as t:
+        for account in accounts:
+            ledger.transfer(actor=platform, batch_id=batch, recipient=account,
+                            quantity=SHARE_G)
+    return batch, accounts, holders / t.seconds
+
+
+def _transfers(runtime: LedgerRuntime, batch: UUID, accounts: list[UUID], count: int,
+               rng: random.Random) -> float:
+    ledger = runtime.ledger
+    with timed() as t:
+        for _ in range(count):
+            sender, recipient = rng.sample(accounts, 2)
+            ledger.transfer(actor=sender, batch_id=batch, recipient=recipient,
+                            quantity=MOVED_G)
+    return count / t.seconds
+
+
+def _retirements(runtime: LedgerRuntime, batch: UUID, accounts: list[UUID], count: int,
+                 rng: random.Random) -> float:
+    ledger = runtime.ledger
+    with timed() as t:
+        for i in range(count):
+            ledger.retire(actor=rng.choice(accounts), batch_id=batch, quantity=MOVED_G,
+                          beneficiary=f"beneficiary {i}", purpose="voluntary",
+                          jurisdiction="CN", consumption_period="2024")
+    return count / t.seconds
+
+
+def one_batch_rates(runtime: LedgerRuntime, backend: str, holders: int, count: int,
+                    reference: dict[str, float] | None = None,
+                    ) -> tuple[list[Result], dict[str, float]]:
+    """Rows for one ledger: setup, transfers and retirements on one batch of ``holders``
+    holders; ``reference`` (the rates at :data:`REFERENCE_HOLDERS`) becomes their baseline.
+    Returns the rows and the rates of transfers and retirements."""
+    rng = random.Random(17)
+    batch, accounts, setup = _hand_out(runtime, holders)
+    rates = {"transfers": _transfers(runtime, batch, accounts, count, rng),
+             "retirements": _retirements(runtime, batch, accounts, count, rng)}
+    rows = [Result(f"one batch: hand-out transfers to {holders:,} holders", backend, setup,
+                   "commands/s")]
+    for kind, rate in rates.items():
+        baseline = reference.get(kind) if reference else None
+        rows.append(Result(
+            f"one batch: {kind} at {holders:,} holders", backend, rate, "commands/s",
+            baseline=baseline,
+            baseline_name=(f"{kind} at {REFERENCE_HOLDERS} holders" if baseline else None),
+            target=">= 0.8 of the rate at 100 holders" if baseline else None,
+            met=(rate >= 0.8 * baseline) if baseline else None))
+    return rows, rates
