@@ -53,6 +53,7 @@ QUANTITIES = st.one_of(st.integers(min_value=1, max_value=50),
                        st.sampled_from([10**6, MAX_GRAMS // 2 + 1, MAX_GRAMS, MAX_GRAMS + 1]))
 SERIALS = st.sampled_from([0, 10, 20, 1_000, MAX_GRAMS // 2, MAX_GRAMS - 10, MAX_GRAMS,
                            MAX_GRAMS + 1])
+HOLDER = st.integers(0, 10_000)  # an index into the holders so far, modulo their number
 RETIRE: dict[str, Any] = {"beneficiary": "B", "purpose": "voluntary", "jurisdiction": "CN",
                           "consumption_period": "2025"}
 
@@ -94,6 +95,9 @@ class LedgerMachine(RuleBasedStateMachine):
         return self._issue(count=3)
 
     # ------------------------------------------------------------------ helpers
+
+    def _holder(self, index: int) -> UUID:
+        return self.holders[index % len(self.holders)]
 
     def _refused(self, command: Any) -> Any:
         try:
@@ -140,12 +144,12 @@ class LedgerMachine(RuleBasedStateMachine):
         return self._issue(count)
 
     @rule(target=batches, registry=st.sampled_from(REGISTRIES), block=st.sampled_from(BLOCKS),
-          start=SERIALS, size=QUANTITIES, holder=st.integers(0, 3))
+          start=SERIALS, size=QUANTITIES, holder=HOLDER)
     def import_batch(self, registry: str, block: str, start: int, size: int,
                      holder: int) -> Any:
         return self._refused(lambda: self.ledger.import_batch(
             actor=self.cast.operator, external_registry=registry, external_block=block,
-            serial_start=start, serial_end=start + size, holder=self.holders[holder],
+            serial_start=start, serial_end=start + size, holder=self._holder(holder),
             methodology_id=self.cast.methodology, vintage=2024, region="Chengdu",
             project_type="imported"))
 
@@ -154,21 +158,35 @@ class LedgerMachine(RuleBasedStateMachine):
     def report_behaviours(self, items: list[tuple[str, str, tuple[str, str]]]) -> None:
         self._report(items, "2025-06-01")
 
-    @rule(batch=batches, sender=st.integers(0, 3), recipient=st.integers(0, 3),
+    @rule(batch=batches, sender=HOLDER, recipient=HOLDER,
           quantity=QUANTITIES)
     def transfer(self, batch: UUID | None, sender: int, recipient: int, quantity: int) -> None:
         if batch is not None:
             self._refused(lambda: self.ledger.transfer(
-                actor=self.holders[sender], batch_id=batch,
-                recipient=self.holders[recipient], quantity=quantity))
+                actor=self._holder(sender), batch_id=batch,
+                recipient=self._holder(recipient), quantity=quantity))
 
-    @rule(batch=batches, exchange=st.integers(0, 1), seller=st.integers(0, 3),
+    @rule(batch=batches, giver=HOLDER, count=st.integers(1, 120))
+    def hand_out(self, batch: UUID | None, giver: int, count: int) -> None:
+        """One holder gives 1 g to each of ``count`` new holders: batches of many holders
+        (issue #17), whose copies and snapshots the invariants then check."""
+        sender = self._holder(giver)
+        for _ in range(count):
+            holder = self.ledger.register_participant(
+                kind="enterprise", name=f"Holder {len(self.holders)}",
+                registered_by=self.cast.operator)
+            self.holders.append(holder)
+            if batch is None or not self._refused(lambda holder=holder: self.ledger.transfer(
+                    actor=sender, batch_id=batch, recipient=holder, quantity=1)):
+                break  # the giver has run out (or there is no batch)
+
+    @rule(batch=batches, exchange=st.integers(0, 1), seller=HOLDER,
           ref=st.sampled_from(REFS), quantity=QUANTITIES)
     def list_for_sale(self, batch: UUID | None, exchange: int, seller: int, ref: str,
                       quantity: int) -> None:
         if batch is not None:
             self._refused(lambda: self.ledger.list_for_sale(
-                actor=self.exchanges[exchange], batch_id=batch, seller=self.holders[seller],
+                actor=self.exchanges[exchange], batch_id=batch, seller=self._holder(seller),
                 listing_ref=ref, quantity=quantity))
 
     @rule(batch=batches, exchange=st.integers(0, 1), ref=st.sampled_from(REFS))
@@ -178,7 +196,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 actor=self.exchanges[exchange], batch_id=batch, listing_ref=ref))
 
     @rule(batch=batches, exchange=st.integers(0, 1), ref=st.sampled_from(REFS),
-          seller=st.integers(0, 3), buyer=st.integers(0, 3), quantity=QUANTITIES,
+          seller=HOLDER, buyer=HOLDER, quantity=QUANTITIES,
           trade=st.integers(0, 5), retire=st.booleans())
     def settle_trade(self, batch: UUID | None, exchange: int, ref: str, seller: int,
                      buyer: int, quantity: int, trade: int, retire: bool) -> None:
@@ -186,38 +204,38 @@ class LedgerMachine(RuleBasedStateMachine):
             return
         instruction = TradeInstruction(
             trade_ref=f"T-{trade}", listing_ref=ref, batch_id=batch,
-            seller=self.holders[seller], buyer=self.holders[buyer], quantity=quantity,
+            seller=self._holder(seller), buyer=self._holder(buyer), quantity=quantity,
             price_per_tonne="50", currency="CNY",
             retire_on_delivery={**RETIRE, "details": {"claim_id": str(self.claim)}}
             if retire else None)
         self._refused(lambda: self.ledger.settle_trade(actor=self.exchanges[exchange],
                                                        trade=instruction))
 
-    @rule(batch=batches, holder=st.integers(0, 3), quantity=QUANTITIES, counted=st.booleans())
+    @rule(batch=batches, holder=HOLDER, quantity=QUANTITIES, counted=st.booleans())
     def retire(self, batch: UUID | None, holder: int, quantity: int, counted: bool) -> None:
         if batch is not None:
             details = {"claim_id": str(self.claim)} if counted else {}
             self._refused(lambda: self.ledger.retire(
-                actor=self.holders[holder], batch_id=batch, quantity=quantity,
+                actor=self._holder(holder), batch_id=batch, quantity=quantity,
                 **{**RETIRE, "details": details}))
 
-    @rule(batch=batches, holder=st.integers(0, 3), quantity=QUANTITIES, release=st.booleans())
+    @rule(batch=batches, holder=HOLDER, quantity=QUANTITIES, release=st.booleans())
     def pledge(self, batch: UUID | None, holder: int, quantity: int, release: bool) -> None:
         if batch is None:
             return
         pledge = self._refused(lambda: self.ledger.pledge(
-            actor=self.holders[holder], batch_id=batch, holder=self.holders[holder],
+            actor=self._holder(holder), batch_id=batch, holder=self._holder(holder),
             bank=self.cast.bank, loan_reference="loan", quantity=quantity))
         if pledge is not None:
             command = self.ledger.release_pledge if release else self.ledger.enforce_pledge
             self._refused(lambda: command(actor=self.cast.bank, batch_id=batch,
                                           pledge_id=pledge))
 
-    @rule(batch=batches, holder=st.integers(0, 3), quantity=QUANTITIES)
+    @rule(batch=batches, holder=HOLDER, quantity=QUANTITIES)
     def cancel(self, batch: UUID | None, holder: int, quantity: int) -> None:
         if batch is not None:
             self._refused(lambda: self.ledger.cancel(
-                actor=self.cast.operator, batch_id=batch, holder=self.holders[holder],
+                actor=self.cast.operator, batch_id=batch, holder=self._holder(holder),
                 quantity=quantity, reason="buffer"))
 
     @rule(points=QUANTITIES)
