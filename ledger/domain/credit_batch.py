@@ -62,6 +62,7 @@ __all__ = [
     "UNITS_PER_GRAM",
     "BridgeLockMessage",
     "CreditBatch",
+    "CreditBatchSnapshot",
     "LotState",
     "bridge_lock_message",
     "decode_bridge_lock_message",
@@ -218,7 +219,7 @@ _SHARED_TABLES = ("lots", "listings", "pledges", "retirements", "locks", "export
 holders than at a hundred. Their values are replaced, never changed in place."""
 
 
-class _BatchSnapshot(Snapshot):
+class CreditBatchSnapshot(Snapshot):
     """A batch's snapshot: its tables stored as the plain mappings they are."""
 
     @classmethod
@@ -308,7 +309,7 @@ class CreditBatch(Aggregate):
         self.trades: dict[str, str] = {}  # trade id -> listing id
         self.burns: dict[str, str] = {}  # on-chain burn id -> lock or retirement it applied to
 
-    Snapshot = _BatchSnapshot
+    Snapshot = CreditBatchSnapshot
 
     def __deepcopy__(self, memo: dict[int, Any]) -> CreditBatch:
         """The copy the aggregate cache hands to each command, in time independent of the
