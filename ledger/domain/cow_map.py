@@ -25,7 +25,7 @@ __all__ = ["SHARDS", "CopyOnWriteMap"]
 K = TypeVar("K")
 V = TypeVar("V")
 
-SHARDS = 64
+SHARDS = 256
 
 
 class CopyOnWriteMap(MutableMapping[K, V]):
