@@ -87,6 +87,18 @@ def paged(fetch: Callable[[Sequence[Any] | None, int], RowPage],
         after = page.next_after
 
 
+def read_pages(query: str, shape: Callable[[dict[str, Any]], Any],
+               ) -> Callable[[LedgerRuntime, Filters], Iterator[Row]]:
+    """A register's rows: every page of the read models' keyset-paginated ``query`` (the
+    name of a :class:`ReadModels` method, looked up on each download; given the filters),
+    shaped by ``shape``."""
+    def rows(runtime: LedgerRuntime, f: Filters) -> Iterator[Row]:
+        fetch = getattr(runtime.views, query)
+        return paged(lambda after, limit: fetch(after=after, limit=limit, **f), shape)
+
+    return rows
+
+
 def _started(rows: Iterator[Row]) -> Iterator[Row]:
     """``rows`` with the first read already done (so its failure is a problem answer)."""
     first = next(rows, None)
@@ -213,9 +225,7 @@ RETIREMENTS = Register("retirements", Text(en="Retirements", zh="注销登记"),
     Column(PURPOSE_FIELDS["consumption_period"], value("consumption_period")),
     Column(Text(en="Purpose details (JSON)", zh="用途详情 (JSON)"), value("details")),
     Column(Text(en="Trade", zh="交易"), value("trade_ref")),
-], lambda runtime, f: paged(
-    lambda after, limit: runtime.views.retirements_page(after=after, limit=limit, **f),
-    RetirementPublic.from_row))
+], read_pages("retirements_page", RetirementPublic.from_row))
 
 
 def retirement_filters(purpose: RetirementPurpose | None = None,
@@ -242,9 +252,7 @@ BATCHES = Register("batches", Text(en="Batches", zh="批次"), [
     Column(Text(en="First serial", zh="起始序列号"), value("serial_start")),
     Column(Text(en="End serial (exclusive)", zh="结束序列号 (不含)"), value("serial_end")),
     *_supply_columns("supply."),
-], lambda runtime, f: paged(
-    lambda after, limit: runtime.views.batches_page(after=after, limit=limit, **f),
-    BatchPublic.from_row))
+], read_pages("batches_page", BatchPublic.from_row))
 
 
 def batch_filters(registry: RegistryFilter = None, vintage: VintageFilter = None,
@@ -290,9 +298,7 @@ METHODOLOGIES = Register("methodologies", Text(en="Methodologies", zh="方法学
     Column(Text(en="Valid from (UTC)", zh="生效时间 (UTC)"), _instant("valid_from")),
     Column(Text(en="Valid until (UTC)", zh="失效时间 (UTC)"), _instant("valid_until")),
     Column(Text(en="Superseded by", zh="被替代为"), value("superseded_by")),
-], lambda runtime, f: paged(
-    lambda after, limit: runtime.views.methodologies_page(after=after, limit=limit, **f),
-    MethodologyPublic.from_row))
+], read_pages("methodologies_page", MethodologyPublic.from_row))
 
 
 def methodology_filters(code: Annotated[MethodologyCode | None, Query()] = None,
@@ -313,9 +319,7 @@ CLAIMS = Register("claims", Text(en="Neutrality claims", zh="碳中和声明"), 
     Column(Text(en="Donated points", zh="捐赠积分"), value("donated_points")),
     Column(Text(en="Met", zh="已达成"), value("met")),
     Column(Text(en="Registered at (UTC)", zh="登记时间 (UTC)"), _instant("registered_at")),
-], lambda runtime, f: paged(
-    lambda after, limit: runtime.views.claims_page(after=after, limit=limit, **f),
-    ClaimPublic.from_row))
+], read_pages("claims_page", ClaimPublic.from_row))
 
 
 def claim_filters(organiser: UUID | None = None,
@@ -364,9 +368,7 @@ CORRECTIONS = Register("corrections", Text(en="Corrections", zh="更正记录"),
     Column(Text(en="New value", zh="新值"), value("value")),
     Column(Text(en="Reason", zh="原因"), value("reason")),
     Column(Text(en="Corrected at (UTC)", zh="更正时间 (UTC)"), _instant("at")),
-], lambda runtime, f: paged(
-    lambda after, limit: runtime.views.corrections_page(after=after, limit=limit, **f),
-    CorrectionPublic.from_row))
+], read_pages("corrections_page", CorrectionPublic.from_row))
 
 
 def correction_filters(batch_id: UUID | None = None,

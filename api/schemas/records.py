@@ -8,8 +8,11 @@ from uuid import UUID
 
 from pydantic import Field
 
+from api.schemas.batches import CancellationPublic
 from api.schemas.common import ResponseModel, SerialRange, Stamp
+from api.schemas.holdings import ExportPublic
 from api.schemas.market import ListingPublic
+from ledger.domain.credit_batch import LotState
 
 __all__ = ["CancellationPublic", "CorrectionPublic", "CustodyPublic", "ExportPublic",
            "ListingOpenPublic", "LotPublic", "MoveKind", "MovePublic"]
@@ -18,8 +21,6 @@ MoveKind = Literal["issuance", "import", "transfer", "escrow", "listing_cancella
                    "settlement", "pledge", "pledge_release", "pledge_enforcement", "retirement",
                    "token_lock", "token_mint", "token_unlock", "token_retirement", "export",
                    "cancellation"]
-LotState = Literal["available", "escrowed", "pledged", "retired", "tokenised", "exported",
-                   "cancelled"]
 
 
 class LotPublic(ResponseModel):
@@ -80,36 +81,6 @@ class ListingOpenPublic(ListingPublic):
     def from_row(cls, row: dict[str, Any]) -> ListingOpenPublic:
         base = ListingPublic.from_row(row)
         return cls(**base.model_dump(), remaining_g=row["remaining"])
-
-
-class CancellationPublic(ResponseModel):
-    id: UUID
-    batch_id: UUID
-    holder: UUID
-    quantity_g: int
-    reason: str
-    cancelled_at: Stamp
-
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> CancellationPublic:
-        return cls(id=row["id"], batch_id=row["batch"], holder=row["holder"],
-                   quantity_g=row["quantity"], reason=row["reason"],
-                   cancelled_at=row["cancelled_at"])
-
-
-class ExportPublic(ResponseModel):
-    id: UUID
-    batch_id: UUID
-    holder: UUID
-    destination: str
-    quantity_g: int
-    exported_at: Stamp
-
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> ExportPublic:
-        return cls(id=row["id"], batch_id=row["batch"], holder=row["holder"],
-                   destination=row["destination"], quantity_g=row["quantity"],
-                   exported_at=row["exported_at"])
 
 
 class CorrectionPublic(ResponseModel):
