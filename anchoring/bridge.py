@@ -637,7 +637,7 @@ class Bridge:
 
     def conservation(self, batch_id: UUID) -> Conservation:
         """Where the batch's grams are, from the ledger aggregate and the chain."""
-        batch: CreditBatch = self.runtime.ledger.batch(batch_id)
+        batch = self.runtime.ledger.batch_view(batch_id)
         own_pool = str(self.pool_id(batch_id))
         off_chain = {state.value: 0 for state in LotState if state is not LotState.TOKENISED}
         locked_not_minted = pool = other = 0

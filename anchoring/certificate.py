@@ -53,6 +53,7 @@ from anchoring.service import Anchorer, AnchorRecord
 from anchoring.trust import TrustAnchors
 from ledger.domain.behaviour import behaviour_leaf
 from ledger.domain.errors import ConflictError
+from ledger.domain.holding import holding_id
 from ledger.domain.quantities import format_grams
 from ledger.runtime import LedgerRuntime
 
@@ -82,9 +83,11 @@ CORRECTED_TOPIC = "ledger.domain.credit_batch:CreditBatch.Corrected"
 PLEDGED_TOPIC = "ledger.domain.credit_batch:CreditBatch.Pledged"
 PLEDGE_CLOSED_TOPICS = {"ledger.domain.credit_batch:CreditBatch.PledgeReleased": "released",
                         "ledger.domain.credit_batch:CreditBatch.PledgeEnforced": "enforced"}
+HOLDING_RETIRED_TOPIC = "ledger.domain.holding:Holding.Retired"
 RETIRED_TOPICS = ("ledger.domain.credit_batch:CreditBatch.Retired",
                   "ledger.domain.credit_batch:CreditBatch.TradeSettled",
-                  "ledger.domain.credit_batch:CreditBatch.TokensRetired")
+                  "ledger.domain.credit_batch:CreditBatch.TokensRetired",
+                  HOLDING_RETIRED_TOPIC)
 BEHAVIOUR_TOPIC = "ledger.domain.behaviour:Behaviour.Reported"
 _RETIREMENT_TERMS = ("beneficiary", "purpose", "jurisdiction", "consumption_period")
 _TIMES = frozenset({"retired_at", "pledged_at", "occurred_at"})
@@ -499,6 +502,19 @@ def _bind_issuance(cert: dict[str, Any], issuance: dict[str, Any], facts: _Facts
     return issued
 
 
+def _retired_from(retirement: dict[str, Any], retired: dict[str, Any],
+                  issuance: dict[str, Any]) -> bool:
+    """Whether the retirement event is of the issued batch: an event of the batch itself,
+    or (``Holding.Retired``, issue #17) of the holding of that batch and the retiring holder,
+    whose id is derived from the two (:func:`ledger.domain.holding.holding_id`)."""
+    batch = issuance["originator_id"]
+    if retirement["topic"] != HOLDING_RETIRED_TOPIC:
+        return bool(retirement["originator_id"] == batch)
+    holder = retired.get("holder")
+    return (retired.get("batch") == batch and isinstance(holder, str)
+            and retirement["originator_id"] == str(holding_id(batch, holder)))
+
+
 def _check_retirement(cert: dict[str, Any], facts: _Facts, checks: list[Check]) -> None:
     issuance, retirement = _by_role(cert, "issuance"), _by_role(cert, "retirement")
     if issuance is None or retirement is None:
@@ -514,7 +530,7 @@ def _check_retirement(cert: dict[str, Any], facts: _Facts, checks: list[Check]) 
     details = retired.get("details") if name in ("Retired", "TokensRetired") else (
         retired.get("retirement"))
     checks.append(Check("content: retirement", topic in RETIRED_TOPICS
-                        and retirement["originator_id"] == issuance["originator_id"]
+                        and _retired_from(retirement, retired, issuance)
                         and isinstance(retired.get("retirement_id"), str)
                         and isinstance(details, dict),
                         f"a retirement of batch {issued.get('block')} (event {name})"))

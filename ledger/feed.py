@@ -32,6 +32,8 @@ from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.utils import get_topic
 
 from ledger.domain.credit_batch import CreditBatch
+from ledger.domain.holding import Holding
+from ledger.projections.moves import batch_of
 
 __all__ = [
     "CATALOGUE",
@@ -98,14 +100,14 @@ def _issued(event: Any) -> dict[str, Any]:
 
 
 def _retired(event: Any) -> dict[str, Any]:
-    return {"retirement_id": event.retirement_id, "batch_id": str(event.originator_id),
+    return {"retirement_id": event.retirement_id, "batch_id": batch_of(event),
             "holder": event.holder, "quantity_g": event.quantity,
             "serials": _serials(event), "details": dict(event.details)}
 
 
 def _moved(*names: str) -> Callable[[Any], dict[str, Any]]:
     def payload(event: Any) -> dict[str, Any]:
-        out: dict[str, Any] = {"batch_id": str(event.originator_id)}
+        out: dict[str, Any] = {"batch_id": batch_of(event)}
         out.update({name: getattr(event, name) for name in names})
         out["quantity_g"] = event.quantity
         out["serials"] = _serials(event)
@@ -141,6 +143,9 @@ CATALOGUE: dict[type[Any], _Entry] = {
                                        _moved("pledge_id", "holder", "bank")),
     CreditBatch.Transferred: _Entry("credits.transferred", _attrs("sender", "recipient"),
                                     _moved("sender", "recipient")),
+    Holding.Retired: _Entry("credits.retired", None, _retired),
+    Holding.Transferred: _Entry("credits.transferred", _attrs("sender", "recipient"),
+                                _moved("sender", "recipient")),
     CreditBatch.Escrowed: _Entry("listing.opened", _attrs("exchange", "seller"),
                                  _moved("listing_id", "listing_ref", "exchange", "seller")),
     CreditBatch.ListingCancelled: _Entry("listing.cancelled", _attrs("actor", "seller"),

@@ -19,11 +19,13 @@ from eventsourcing.persistence import (
     Recording,
 )
 from eventsourcing.sqlite import SQLiteApplicationRecorder
+from eventsourcing.utils import get_topic
 
 from ledger.application.context import CommandContext, DuplicateRequestError, _command_context
 from ledger.application.forbidden import refuse_forbidden
 from ledger.application.queries import BehaviourQueries
 from ledger.application.retry import RetryStats, retrying
+from ledger.domain.batch_view import BatchView
 from ledger.domain.command_record import CommandRecord
 from ledger.domain.credit_batch import CreditBatch
 from ledger.domain.destinations import EXPORT_DESTINATIONS
@@ -36,6 +38,7 @@ from ledger.domain.errors import (
     PermissionDeniedError,
     RecordNotFoundError,
 )
+from ledger.domain.holding import Holding
 from ledger.domain.issuance import IssuanceRequest
 from ledger.domain.methodology import Methodology
 from ledger.domain.neutrality_claim import NeutralityClaim
@@ -49,6 +52,7 @@ from ledger.storage import stored_at
 from ledger.striped_locks import StripedLocks
 
 A = TypeVar("A", bound=Aggregate)
+HOLDING_OPENED = get_topic(Holding.Opened)
 R = TypeVar("R")
 
 
@@ -80,7 +84,8 @@ class LedgerCore(Application[UUID]):
     saving (atomically, with the command's record), lookups, role checks, :meth:`_retrying`."""
 
     name = "CarbonLedger"
-    snapshotting_intervals: ClassVar[dict[type[Aggregate], int]] = {CreditBatch: 50}
+    snapshotting_intervals: ClassVar[dict[type[Aggregate], int]] = {CreditBatch: 50,
+                                                                     Holding: 50}
     # Deployment lists (see their modules): registries credits may be exported to, and the
     # time zone each issuing registry counts vintages in.
     export_destinations: Mapping[str, str] = EXPORT_DESTINATIONS
@@ -290,6 +295,37 @@ class LedgerCore(Application[UUID]):
 
     def batch(self, batch_id: UUID) -> CreditBatch:
         return self._get(batch_id, CreditBatch, BatchNotFoundError, "credit batch")
+
+    def _split(self, batch: CreditBatch) -> dict[str, Holding]:
+        """Split ``batch`` (never split before: a batch issued before issue #17, or one
+        being issued): its accounts' holdings, opened with their credits, to be saved with
+        it."""
+        return {account: Holding.open(batch.id, account, block=batch.block, ranges=ranges)
+                for account, ranges in batch.split_holdings().items()}
+
+    def holdings_by_batch(self) -> dict[UUID, list[UUID]]:
+        """Every holding's id, by batch: a scan of the log's ``Holding.Opened`` events (for
+        ``check``, the bridge's accounting and tests; commands find a holding by its id)."""
+        found: dict[UUID, list[UUID]] = {}
+        start, page = 1, 1000
+        while True:
+            notifications = self.recorder.select_notifications(
+                start, page, topics=[HOLDING_OPENED])
+            for notification in notifications:
+                opened = self.mapper.to_domain_event(notification)
+                found.setdefault(UUID(opened.batch), []).append(opened.originator_id)
+            if len(notifications) < page:
+                return found
+            start = notifications[-1].id + 1
+
+    def batch_view(self, batch_id: UUID, holdings: Sequence[UUID] | None = None) -> BatchView:
+        """The batch with all its holdings (``holdings``: their ids, if known), read as one
+        (see :class:`~ledger.domain.batch_view.BatchView`)."""
+        batch = self.batch(batch_id)
+        if holdings is None:
+            holdings = self.holdings_by_batch().get(batch_id, []) if batch.is_split else []
+        return BatchView(batch, [self._get(h, Holding, RecordNotFoundError, "holding",
+                                           copy=False) for h in holdings])
 
     def request(self, request_id: UUID) -> IssuanceRequest:
         return self._get(request_id, IssuanceRequest, RecordNotFoundError, "issuance request")

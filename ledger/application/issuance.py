@@ -151,7 +151,7 @@ class IssuanceCommands(LedgerCore):
                 quantity=request.quantity, holder=UUID(request.platform), source=source,
                 behaviours_root=request.behaviours_root, actor=actor,
             )
-            self.save(request, registry_agg, batch)
+            self.save(request, registry_agg, batch, *self._split(batch).values())
             return batch_id
 
         return self._retrying(command)
@@ -195,7 +195,7 @@ class IssuanceCommands(LedgerCore):
                         "external_block": block},
                 behaviours_root=None, actor=actor, imported=True,
             )
-            self.save(external, batch, claimed)
+            self.save(external, batch, *self._split(batch).values(), claimed)
             return batch_id
 
         return self._retrying(command)

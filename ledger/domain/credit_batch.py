@@ -25,7 +25,8 @@ facts of the batch itself (only the pledgee bank may release its pledge) are mad
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from enum import StrEnum
 from typing import Any, NamedTuple
 from uuid import UUID
@@ -308,6 +309,7 @@ class CreditBatch(Aggregate):
         self.cancellations: dict[str, str] = {}  # cancellation id -> holder
         self.trades: dict[str, str] = {}  # trade id -> listing id
         self.burns: dict[str, str] = {}  # on-chain burn id -> lock or retirement it applied to
+        self.split = False  # available credits in holdings (#17); absent in older snapshots
 
     Snapshot = CreditBatchSnapshot
 
@@ -434,6 +436,15 @@ class CreditBatch(Aggregate):
 
     def _take(self, state: LotState, ref: UUID | str, quantity: int, who: str) -> list[Range]:
         require_grams(quantity)
+        if state is LotState.AVAILABLE and self.is_split:
+            # The account's credits are in its holding: the application lent the command a
+            # source (see :meth:`holdings_source`) that moves them to the batch first.
+            source = self.__dict__.get("_holdings_source")
+            if source is None:
+                raise RuntimeError(f"batch {self.block} is split: a command taking available "
+                                   "credits needs the holdings' source")
+            moved = source(str(ref), quantity, who)
+            self._moved_from_holding(account=str(ref), quantity=quantity, ranges=moved)
         held = self.lots.get(lot_key(state, ref), [])
         try:
             return take_lowest(held, quantity)
@@ -459,6 +470,70 @@ class CreditBatch(Aggregate):
         else:
             self.lots.pop(source, None)
         self.lots[target] = add_ranges(self.lots.get(target, []), ranges)
+
+    # ------------------------------------------------------------------ holdings (#17)
+
+    @property
+    def is_split(self) -> bool:
+        """Whether the accounts' available credits live in their holdings
+        (:class:`ledger.domain.holding.Holding`) rather than in this batch."""
+        return bool(self.__dict__.get("split", False))
+
+    def split_holdings(self) -> dict[str, list[Range]]:
+        """Move every account's available credits out to its holding; returns them by
+        account, for the holdings the application opens in the same save."""
+        if self.is_split:
+            raise InvalidStateError(f"batch {self.block} is split already", batch=str(self.id))
+        held = {split_lot_key(key)[1]: [list(r) for r in ranges]
+                for key, ranges in self.lots.items()
+                if key.startswith(LotState.AVAILABLE.value + "/")}
+        self._holdings_split(holders=len(held), quantity=sum(map(ranges_total, held.values())))
+        return held
+
+    @event("HoldingsSplit")
+    def _holdings_split(self, holders: int, quantity: int) -> None:
+        for key in [k for k in self.lots if k.startswith(LotState.AVAILABLE.value + "/")]:
+            del self.lots[key]
+        self.split = True
+
+    @contextmanager
+    def holdings_source(self, source: Callable[[str, int, str], list[Range]]) -> Iterator[None]:
+        """Within the block, commands on a split batch take an account's available credits
+        through ``source(account, quantity, who)`` (which moves them out of the account's
+        holding and returns the serials); the source is never part of the batch's state."""
+        self.__dict__["_holdings_source"] = source
+        try:
+            yield
+        finally:
+            self.__dict__.pop("_holdings_source", None)
+
+    @event("MovedFromHolding")
+    def _moved_from_holding(self, account: str, quantity: int, ranges: list[Range]) -> None:
+        key = lot_key(LotState.AVAILABLE, account)
+        self.lots[key] = add_ranges(self.lots.get(key, []), ranges)
+
+    def sweep_to_holdings(self) -> dict[str, list[Range]]:
+        """After a command on a split batch, move what it returned to accounts (a cancelled
+        listing, a settled trade, a released pledge ...) on to their holdings; returns it by
+        account, for the holdings saved with the batch."""
+        if not self.is_split:
+            return {}
+        swept = {split_lot_key(key)[1]: [list(r) for r in ranges]
+                 for key, ranges in self.lots.items()
+                 if key.startswith(LotState.AVAILABLE.value + "/")}
+        for account, ranges in sorted(swept.items()):
+            self._moved_to_holding(account=account, quantity=ranges_total(ranges),
+                                   ranges=ranges)
+        return swept
+
+    @event("MovedToHolding")
+    def _moved_to_holding(self, account: str, quantity: int, ranges: list[Range]) -> None:
+        key = lot_key(LotState.AVAILABLE, account)
+        remaining = remove_ranges(self.lots.get(key, []), ranges)
+        if remaining:
+            self.lots[key] = remaining
+        else:
+            self.lots.pop(key, None)
 
     # ------------------------------------------------------------------ transfer
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from ledger.domain.credit_batch import CreditBatch
+from typing import TYPE_CHECKING
+
 from ledger.domain.errors import LedgerError
 from ledger.domain.serials import normalise, ranges_total
+
+if TYPE_CHECKING:
+    from ledger.domain.batch_view import BatchView
+    from ledger.domain.credit_batch import CreditBatch
 
 __all__ = ["InvariantViolationError", "check_batch_supply", "check_serial_coverage"]
 
@@ -15,17 +20,19 @@ class InvariantViolationError(LedgerError):
     code = "invariant-violation"
 
 
-def check_batch_supply(batch: CreditBatch) -> None:
+def check_batch_supply(batch: CreditBatch | BatchView) -> None:
     """``batch-supply``: issued = available + escrowed + pledged + retired + tokenised +
-    exported + cancelled."""
+    exported + cancelled, over the batch and its holdings (a :class:`BatchView`; a batch
+    alone only if it was never split)."""
     totals = batch.totals_by_state()
     if sum(totals.values()) != batch.quantity:
         raise InvariantViolationError(
             f"batch-supply broken for {batch.block}: {totals} vs {batch.quantity}")
 
 
-def check_serial_coverage(batch: CreditBatch) -> None:
-    """``serial-coverage``: lots are disjoint and together cover exactly the issued block."""
+def check_serial_coverage(batch: CreditBatch | BatchView) -> None:
+    """``serial-coverage``: lots (of the batch and its holdings) are disjoint and together
+    cover exactly the issued block."""
     every = [r for ranges in batch.lots.values() for r in ranges]
     if any(not ranges for ranges in batch.lots.values()):
         raise InvariantViolationError(f"empty lot kept in {batch.block}")

@@ -15,6 +15,7 @@ from ledger.domain.errors import InsufficientBalanceError
 
 __all__ = [
     "Range",
+    "SerialOverlapError",
     "add_ranges",
     "format_range",
     "normalise",
@@ -24,6 +25,12 @@ __all__ = [
 ]
 
 Range = list[int]  # [start, end), start < end
+
+
+class SerialOverlapError(ValueError):
+    """Ranges added to a holding that already holds some of them. Within one aggregate a
+    bug; between a batch and its holdings (or two holdings) read at different moments, the
+    sign that one copy was stale (the application then reads them again)."""
 
 
 def ranges_total(ranges: Iterable[Sequence[int]]) -> int:
@@ -38,7 +45,7 @@ def normalise(ranges: Iterable[Sequence[int]]) -> list[Range]:
         if start >= end:
             raise ValueError(f"empty or inverted serial range [{start}, {end})")
         if merged and start < merged[-1][1]:
-            raise ValueError(f"serial ranges overlap at {start}")
+            raise SerialOverlapError(f"serial ranges overlap at {start}")
         if merged and start == merged[-1][1]:
             merged[-1][1] = end
         else:
@@ -62,7 +69,7 @@ def add_ranges(held: Sequence[Sequence[int]], added: Iterable[Sequence[int]]) ->
             raise ValueError(f"empty or inverted serial range [{start}, {end})")
         i = bisect_left(result, start, key=_start)  # the first range starting at or after
         if (i < len(result) and result[i][0] < end) or (i > 0 and result[i - 1][1] > start):
-            raise ValueError(f"serial ranges overlap at {start}")
+            raise SerialOverlapError(f"serial ranges overlap at {start}")
         joins_left = i > 0 and result[i - 1][1] == start
         joins_right = i < len(result) and result[i][0] == end
         if joins_left and joins_right:

@@ -21,7 +21,7 @@ from ledger.domain.methodology import DEFAULT_MAX_ACTIVITY
 from ledger.projections import schema as t
 from ledger.projections.behaviour_rows import BehaviourRow, stamp
 from ledger.projections.driver_statements import DriverStatement
-from ledger.projections.moves import record_moves
+from ledger.projections.moves import batch_of, record_moves
 
 __all__ = ["BULK_HANDLERS", "HANDLERS", "INDEXES_USED", "BehaviourRow", "stamp"]
 
@@ -410,7 +410,7 @@ def _move(conn: Connection, e: Any, position: int, ranges: list[list[int]],
     """Move the serial ranges of event ``e`` from lot (state, ref, holder) to another, and
     the balances (and the supply by state, unless the state stays the same); record the
     moves."""
-    batch = str(e.originator_id)
+    batch = batch_of(e)
     record_moves(conn, e, position, ranges, source, target)
     src_state, src_ref, src_holder = source
     dst_state, dst_ref, dst_holder = target
@@ -472,7 +472,7 @@ def _insert_merged(conn: Connection, batch: str, start: int, end: int, state: st
                                          ref=ref, holder=holder))
 
 
-@handles("CreditBatch.Transferred")
+@handles("CreditBatch.Transferred", "Holding.Transferred")
 def _transferred(conn: Connection, e: Any, position: int) -> None:
     _move(conn, e, position, e.ranges, ("available", e.sender, e.sender),
           ("available", e.recipient, e.recipient))
@@ -552,14 +552,14 @@ def _record_retirement(conn: Connection, e: Any, position: int, retirement_id: s
     extra = {k: v for k, v in details.items()
              if k not in {"beneficiary", "purpose", "jurisdiction", "consumption_period"}}
     conn.execute(insert(t.retirements), dict(
-        id=retirement_id, batch=str(e.originator_id), holder=holder, quantity=quantity,
+        id=retirement_id, batch=batch_of(e), holder=holder, quantity=quantity,
         ranges=_dumps(ranges), beneficiary=details["beneficiary"], purpose=details["purpose"],
         jurisdiction=details["jurisdiction"], consumption_period=details["consumption_period"],
         details=_dumps(extra), trade_ref=trade_ref, retired_at=stamp(e.timestamp),
         position=position, event_id=str(e.originator_id), event_version=e.originator_version))
 
 
-@handles("CreditBatch.Retired")
+@handles("CreditBatch.Retired", "Holding.Retired")
 def _retired(conn: Connection, e: Any, position: int) -> None:
     _record_retirement(conn, e, position, e.retirement_id, e.holder, e.quantity, e.ranges,
                        e.details)
@@ -649,6 +649,15 @@ def _cancelled(conn: Connection, e: Any, position: int) -> None:
                                                 cancelled_at=stamp(e.timestamp)))
     _move(conn, e, position, e.ranges, ("available", e.holder, e.holder),
           ("cancelled", e.cancellation_id, e.holder))
+
+
+@handles("CreditBatch.HoldingsSplit", "CreditBatch.MovedFromHolding",
+         "CreditBatch.MovedToHolding", "Holding.Opened", "Holding.Received",
+         "Holding.MovedToBatch", "Holding.MovedFromBatch")
+def _between_batch_and_holdings(conn: Connection, e: Any, position: int) -> None:
+    """Credits moved between a batch and its holdings (issue #17) stay where the read models
+    have them: an account's available credits of the batch, wherever the write side keeps
+    them. Nothing to write."""
 
 
 @handles("CreditBatch.Corrected")

@@ -75,11 +75,16 @@ def custody_query(batch: str, serial: int) -> Select[Any]:
 _INSERT = DriverStatement(insert(t.moves))
 
 
+def batch_of(e: Any) -> str:
+    """The batch an event moves credits of: its aggregate's id, or a holding's batch."""
+    return str(e.batch) if type(e).__qualname__.startswith("Holding.") else str(e.originator_id)
+
+
 def record_moves(conn: Connection, e: Any, position: int, ranges: list[list[int]],
                  source: Lot | None, target: Lot) -> None:
     """One ``moves`` row per range of ``e`` leaving lot ``source`` (``None``: new serials)
     for lot ``target``."""
-    batch, kind, at = str(e.originator_id), KINDS[type(e).__name__], stamp(e.timestamp)
+    batch, kind, at = batch_of(e), KINDS[type(e).__name__], stamp(e.timestamp)
     src_state, src_ref, src_holder = source if source is not None else (None, None, None)
     dst_state, dst_ref, dst_holder = target
     for start, end in ranges:

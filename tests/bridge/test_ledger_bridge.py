@@ -71,7 +71,7 @@ def mint(w):
 
 
 def test_a_bridged_lock_carries_its_bridge_message(w):
-    message = w.ledger.batch(w.batch).locks[str(w.lock)]["bridge_message"]
+    message = w.ledger.batch_view(w.batch).locks[str(w.lock)]["bridge_message"]
     assert tuple(decode_bridge_lock_message(message)) == (
         CHAIN_ID, TOKEN, w.batch, w.lock, ALICE, 10_000 * UNITS_PER_GRAM)
     w.runtime.sync()
@@ -92,11 +92,11 @@ def test_a_bridged_lock_needs_evm_addresses_and_both_chain_and_contract(w, chang
     arguments = {"actor": w.cast.platform, "batch_id": w.batch, "quantity": 5,
                  "chain_address": ALICE, "chain_id": CHAIN_ID, "token_contract": TOKEN,
                  **changes}
-    before = w.ledger.batch(w.batch).available(w.cast.platform)
+    before = w.ledger.batch_view(w.batch).available(w.cast.platform)
     with pytest.raises(ValidationError) as raised:
         w.ledger.lock_for_tokens(**arguments)
     assert raised.value.details["field"] == field
-    assert w.ledger.batch(w.batch).available(w.cast.platform) == before
+    assert w.ledger.batch_view(w.batch).available(w.cast.platform) == before
 
 
 def test_a_bridged_lock_is_never_unlocked_directly(w):
@@ -125,7 +125,7 @@ def test_a_mint_is_recorded_once_and_moves_the_lock_to_the_token_pool(w):
     pool = mint(w)
     with pytest.raises(DuplicateRecordError):
         mint(w)
-    loaded = w.ledger.batch(w.batch)
+    loaded = w.ledger.batch_view(w.batch)
     assert loaded.lots == {**{k: v for k, v in loaded.lots.items()
                               if not k.startswith("tokenised/")},
                            f"tokenised/{pool}": [[1, 10_001]]}

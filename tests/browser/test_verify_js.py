@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import hashlib
 import json
 import shutil
 import subprocess
@@ -22,6 +23,7 @@ import pytest
 from web3 import Web3
 
 from anchoring.certificate import (
+    HOLDING_RETIRED_TOPIC,
     build_pledge_certificate,
     build_retirement_certificate,
     verify_certificate,
@@ -30,6 +32,7 @@ from anchoring.leaf import encode_leaf
 from anchoring.merkle import inclusion_proof, leaf_hash, root_from_leaf_hashes, verify_inclusion
 from anchoring.trust import trust_anchors_of
 from api.explorer import STATIC_DIR
+from ledger.domain.holding import NS_HOLDING, holding_id
 from tests.anchoring.test_merkle import (
     CT_INCLUSION_PROOFS,
     CT_LEAF_HASHES,
@@ -71,8 +74,6 @@ def test_sha256_and_leaf_vectors_match_python() -> None:
         "sha256": [m.hex() for m in messages],
         "leaves": [[_number(p), str(i), _number(v), t, s.hex()] for p, i, v, t, s in leaves],
     })
-    import hashlib
-
     assert answers["sha256"] == [hashlib.sha256(m).hexdigest() for m in messages]
     expected = [[encode_leaf(*leaf).hex(), leaf_hash(encode_leaf(*leaf)).hex()]
                 for leaf in leaves]
@@ -80,6 +81,57 @@ def test_sha256_and_leaf_vectors_match_python() -> None:
     # the documented example of anchoring/leaf.py
     assert answers["leaves"][0][1] == (
         "2ca8ca7367d22a07cd7da9f77acd66f83f11ccac181c18938a5adc2db3191b19")
+
+
+# SHA-1 and UUIDv5 (the ids of holdings) are not in verify_runner.mjs: a runner of their own.
+UUID5_RUNNER = """
+import { readFileSync } from "node:fs";
+import { pathToFileURL } from "node:url";
+const { sha1, uuid5, holdingId, NS_HOLDING, fromHex, toHex } =
+  await import(pathToFileURL(process.argv[1]).href);
+const tasks = JSON.parse(readFileSync(0, "utf-8"));
+const attempt = (f) => { try { return f(); } catch (error) { return ["error", error.message]; } };
+process.stdout.write(JSON.stringify({
+  ns_holding: NS_HOLDING,
+  sha1: tasks.sha1.map((hex) => toHex(sha1(fromHex(hex)))),
+  uuid5: tasks.uuid5.map(([namespace, name]) => attempt(() => uuid5(namespace, name))),
+  holding_id: tasks.holding_id.map(([batch, holder]) => holdingId(batch, holder)),
+}));
+"""
+
+
+def test_sha1_and_uuid5_match_python() -> None:
+    messages = [b"", b"abc", b"a" * 55, b"a" * 56, b"a" * 64, b"a" * 1000, bytes(range(256)) * 5]
+    namespaces = [uuid.NAMESPACE_DNS, uuid.NAMESPACE_URL, NS_HOLDING,
+                  uuid.UUID("ffffffff-ffff-ffff-ffff-ffffffffffff"), uuid.UUID(int=0)]
+    names = ["", "python.org", "Événement/Übertrag", "状态/账户", "emoji 🌍/𝄞", "x" * 1000,
+             f"{uuid.uuid4()}/{uuid.uuid4()}"]
+    pairs = [(str(ns), name) for ns in namespaces for name in names]
+    holdings = [(str(uuid.uuid4()), str(uuid.uuid4())) for _ in range(5)]
+    tasks = {"sha1": [m.hex() for m in messages], "uuid5": pairs, "holding_id": holdings}
+    done = subprocess.run([NODE, "--input-type=module", "-e", UUID5_RUNNER,
+                           str(STATIC_DIR / "verify.js")],
+                          input=json.dumps(tasks), capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    answers = json.loads(done.stdout)
+    assert answers["sha1"] == [hashlib.sha1(m).hexdigest() for m in messages]
+    assert answers["uuid5"] == [str(uuid.uuid5(uuid.UUID(ns), name)) for ns, name in pairs]
+    assert answers["ns_holding"] == str(NS_HOLDING)
+    assert answers["holding_id"] == [str(holding_id(b, h)) for b, h in holdings]
+
+
+def test_uuid5_refuses_what_python_refuses() -> None:
+    bad = [["not-a-uuid", "name"], [str(NS_HOLDING), "lone \ud800 surrogate"],
+           [str(NS_HOLDING), 7]]
+    done = subprocess.run([NODE, "--input-type=module", "-e", UUID5_RUNNER,
+                           str(STATIC_DIR / "verify.js")],
+                          input=json.dumps({"sha1": [], "uuid5": bad, "holding_id": []}),
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert [a[0] for a in json.loads(done.stdout)["uuid5"]] == ["error"] * 3
+    with pytest.raises(UnicodeEncodeError):
+        uuid.uuid5(NS_HOLDING, "lone \ud800 surrogate")
 
 
 def test_out_of_range_leaf_fields_are_refused_as_in_python() -> None:
@@ -141,6 +193,8 @@ def _role(cert: dict[str, Any], role: str) -> dict[str, Any]:
 
 
 def _forgeries(retirement: dict[str, Any], pledge: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    other_holder = str(uuid.uuid4())
+
     def forged(base: dict[str, Any], change: Any) -> dict[str, Any]:
         cert = copy.deepcopy(base)
         change(cert)
@@ -179,6 +233,18 @@ def _forgeries(retirement: dict[str, Any], pledge: dict[str, Any]) -> dict[str, 
         "pledge bank": forged(pledge, lambda c: c["record"].update(bank=str(uuid.uuid4()))),
         "bad base64": forged(retirement, lambda c: _role(c, "issuance").update(
             state_base64="not base64!")),
+        # Holding.Retired: the event must be of the holding of this batch and its holder
+        "holding of another batch": forged(retirement, lambda c: _state(
+            _role(c, "retirement"), batch=str(uuid.uuid4()))),
+        "holding of another holder": forged(retirement, lambda c: (
+            _state(_role(c, "retirement"), holder=other_holder),
+            c["record"].update(holder=other_holder))),
+        "holder not a string": forged(retirement, lambda c: _state(_role(c, "retirement"),
+                                                                   holder=12345)),
+        "holder not UTF-8": forged(retirement, lambda c: _state(_role(c, "retirement"),
+                                                                holder="\ud800")),
+        "holding event of the batch": forged(retirement, lambda c: _role(c, "retirement").update(
+            originator_id=_role(c, "issuance")["originator_id"])),
     }
 
 
@@ -213,6 +279,14 @@ def test_certificates_get_the_same_checks_fields_and_verdicts(certificates) -> N
               "notes": answer["notes"], "verdict": answer["verdict"]}
         assert js == python, name
     verdicts = {name: a["verdict"] for name, a in zip(forgeries, answers, strict=True)}
+    # The retirement is a Holding's (issue #17): its originator is derived, not the batch.
+    retired = _role(forgeries["retirement"], "retirement")
+    assert retired["topic"] == HOLDING_RETIRED_TOPIC
+    assert retired["originator_id"] != _role(forgeries["retirement"], "issuance")["originator_id"]
+    for name in ("holding of another batch", "holding of another holder", "holder not a string",
+                 "holding event of the batch"):
+        checks = dict(c[:2] for c in answers[list(forgeries).index(name)]["checks"])
+        assert checks["content: retirement"] == "FAIL", name
     # Offline (no chain given), a genuine certificate is at best not verified against a chain.
     assert verdicts["retirement"] == verdicts["pledge"] == "not-verified-against-a-chain"
     assert verdicts["same instant"] == "not-verified-against-a-chain"

@@ -87,7 +87,7 @@ def test_enterprise_cannot_list_or_settle(world):
                              price_per_tonne="34", currency="CNY")
     with pytest.raises(PermissionDeniedError):
         world.ledger.settle_trades(actor=world.emitter, trades=[trade])
-    assert world.ledger.batch(batch).available(world.emitter) == 100 * TONNE
+    assert world.ledger.batch_view(batch).available(world.emitter) == 100 * TONNE
 
 
 def test_only_the_pledgee_bank_can_release_its_pledge(world):
@@ -105,11 +105,11 @@ def test_only_the_pledgee_bank_can_release_its_pledge(world):
     with pytest.raises(InsufficientBalanceError):
         world.ledger.transfer(actor=world.emitter, batch_id=batch, recipient=world.organiser,
                               quantity=40 * TONNE + 1)
-    assert world.ledger.batch(batch).held(LotState.PLEDGED, pledge) == 60 * TONNE
+    assert world.ledger.batch_view(batch).held(LotState.PLEDGED, pledge) == 60 * TONNE
 
     assert world.ledger.release_pledge(actor=world.bank, batch_id=batch,
                                        pledge_id=pledge) == [[1, 60 * TONNE + 1]]
-    assert world.ledger.batch(batch).available(world.emitter) == 100 * TONNE
+    assert world.ledger.batch_view(batch).available(world.emitter) == 100 * TONNE
     with pytest.raises(InvalidStateError):
         world.ledger.enforce_pledge(actor=world.bank, batch_id=batch, pledge_id=pledge)
 
@@ -119,7 +119,7 @@ def test_enforced_pledge_moves_the_collateral_to_the_bank(world):
     pledge = world.ledger.pledge(actor=world.emitter, batch_id=batch, holder=world.emitter,
                                  bank=world.bank, loan_reference="LOAN-8", quantity=30 * TONNE)
     world.ledger.enforce_pledge(actor=world.bank, batch_id=batch, pledge_id=pledge)
-    loaded = world.ledger.batch(batch)
+    loaded = world.ledger.batch_view(batch)
     assert loaded.available(world.bank) == 30 * TONNE
     assert loaded.available(world.emitter) == 70 * TONNE
 
@@ -143,11 +143,11 @@ def test_suspended_participant_is_refused_until_reinstated(world):
     with pytest.raises(PermissionDeniedError):
         world.ledger.retire(actor=world.emitter, batch_id=batch, quantity=TONNE,
                             **event_retirement())
-    assert world.ledger.batch(batch).available(world.emitter) == 100 * TONNE
+    assert world.ledger.batch_view(batch).available(world.emitter) == 100 * TONNE
     world.ledger.reinstate_participant(actor=world.operator, participant_id=world.emitter)
     world.ledger.transfer(actor=world.emitter, batch_id=batch, recipient=world.organiser,
                           quantity=TONNE)
-    assert world.ledger.batch(batch).available(world.organiser) == TONNE
+    assert world.ledger.batch_view(batch).available(world.organiser) == TONNE
 
 
 def test_suspended_platform_cannot_report(world):
@@ -357,7 +357,7 @@ def test_issuance_flow_numbers_batches_in_sequence(world):
     assert loaded.evidence["behaviour_count"] == 5
     batch_id = world.ledger.issue_batch(actor=world.operator, request_id=request,
                                         registry="HBCER")
-    batch = world.ledger.batch(batch_id)
+    batch = world.ledger.batch_view(batch_id)
     assert batch.block == "HBCER-2024-000001"
     assert batch.quantity == expected
     assert batch.lots == {f"available/{world.ev_app}": [[1, expected + 1]]}
@@ -371,7 +371,7 @@ def test_issuance_flow_numbers_batches_in_sequence(world):
     assert world.ledger.request(request).batch == str(batch_id)
 
     october = attested_request(world, "2024-10-01", "2024-11-01")
-    second = world.ledger.batch(world.ledger.issue_batch(actor=world.operator,
+    second = world.ledger.batch_view(world.ledger.issue_batch(actor=world.operator,
                                                          request_id=october,
                                                          registry="HBCER"))
     assert second.block == "HBCER-2024-000002"
@@ -389,7 +389,7 @@ def test_issuing_a_request_twice_is_rejected_without_using_a_number(world):
     october = attested_request(world, "2024-10-01", "2024-11-01")
     batch = world.ledger.issue_batch(actor=world.operator, request_id=october,
                                      registry="HBCER")
-    assert world.ledger.batch(batch).block == "HBCER-2024-000002"
+    assert world.ledger.batch_view(batch).block == "HBCER-2024-000002"
 
 
 def test_unattested_request_cannot_be_issued(world):
@@ -436,7 +436,7 @@ def test_project_credits_are_issued_from_a_monitoring_report(world):
         report_sha256=SHA)
     world.ledger.attest_request(actor=world.verifier, request_id=request,
                                 statement="field visit")
-    batch = world.ledger.batch(world.ledger.issue_batch(actor=world.operator,
+    batch = world.ledger.batch_view(world.ledger.issue_batch(actor=world.operator,
                                                         request_id=request, registry="PHCER"))
     assert batch.block == "PHCER-2024-000001"
     assert batch.quantity == 43_474 * TONNE
@@ -483,15 +483,15 @@ def test_trade_settlement_is_idempotent_per_trade_ref(world):
                                       trade=trade(batch, world, "T-1", 40 * TONNE))
     assert first.settled and not first.replayed
     assert first.ranges == [[1, 40 * TONNE + 1]]
-    lots = world.ledger.batch(batch).lots
+    lots = world.ledger.batch_view(batch).lots
 
     again = world.ledger.settle_trade(actor=world.exchange,
                                       trade=trade(batch, world, "T-1", 40 * TONNE))
     assert again.settled and again.replayed
     assert again.trade_id == first.trade_id
     assert again.ranges == first.ranges
-    assert world.ledger.batch(batch).lots == lots
-    assert world.ledger.batch(batch).available(world.organiser) == 40 * TONNE
+    assert world.ledger.batch_view(batch).lots == lots
+    assert world.ledger.batch_view(batch).available(world.organiser) == 40 * TONNE
 
     with pytest.raises(TradeConflictError) as raised:
         world.ledger.settle_trade(actor=world.exchange,
@@ -499,7 +499,7 @@ def test_trade_settlement_is_idempotent_per_trade_ref(world):
     assert raised.value.code == "trade-conflict"
     assert raised.value.details["trade"] == str(first.trade_id)
     assert raised.value.details["recorded"]["quantity"] == 40 * TONNE
-    assert world.ledger.batch(batch).lots == lots
+    assert world.ledger.batch_view(batch).lots == lots
 
 
 def test_bulk_settlement_reports_each_trade_on_its_own(world):
@@ -523,7 +523,7 @@ def test_bulk_settlement_reports_each_trade_on_its_own(world):
     assert isinstance(results[4].error, RecordNotFoundError)
     assert isinstance(results[6].error, PermissionDeniedError)
 
-    loaded = world.ledger.batch(batch)
+    loaded = world.ledger.batch_view(batch)
     retirement = results[5].retirement_id
     assert retirement is not None
     assert loaded.available(world.organiser) == 30 * TONNE
@@ -537,7 +537,7 @@ def test_bulk_settlement_reports_each_trade_on_its_own(world):
         trade=trade(batch, world, "T-6", 50 * TONNE, retire_on_delivery=retire_on_delivery))
     assert replay.replayed
     assert replay.retirement_id == retirement
-    assert world.ledger.batch(batch).totals_by_state()["retired"] == 50 * TONNE
+    assert world.ledger.batch_view(batch).totals_by_state()["retired"] == 50 * TONNE
     # a failed trade ref is not burned: it can be settled once fixed
     fixed = world.ledger.settle_trade(actor=world.exchange,
                                       trade=trade(batch, world, "T-2", 20 * TONNE))
@@ -551,7 +551,7 @@ def test_cancelled_listing_cannot_be_settled(world):
     [result] = world.ledger.settle_trades(actor=world.exchange,
                                           trades=[trade(batch, world, "T-1", TONNE)])
     assert isinstance(result.error, InvalidStateError)
-    assert world.ledger.batch(batch).available(world.emitter) == 10 * TONNE
+    assert world.ledger.batch_view(batch).available(world.emitter) == 10 * TONNE
 
 
 # ---------------------------------------------------------------------------- retirement
@@ -573,7 +573,7 @@ def test_retirement_with_a_claim_counts_toward_it_exactly(world):
     assert counted.met
     assert counted.retired_g == WGC_FOOTPRINT
     assert counted.retirements == [str(first), str(second)]
-    loaded = world.ledger.batch(batch)
+    loaded = world.ledger.batch_view(batch)
     assert loaded.held(LotState.RETIRED, first) + loaded.held(LotState.RETIRED, second) == (
         WGC_FOOTPRINT)
     with pytest.raises(DuplicateRecordError):
@@ -592,7 +592,7 @@ def test_failed_retirement_does_not_count_toward_the_claim(world):
                             **event_retirement(claim, "CIIE forum 2022"))
     assert world.ledger.claim(claim).retired_g == 0
     assert world.ledger.claim(claim).version == 1
-    assert world.ledger.batch(batch).totals_by_state()["retired"] == 0
+    assert world.ledger.batch_view(batch).totals_by_state()["retired"] == 0
 
 
 def test_retirement_is_not_saved_when_counting_it_toward_the_claim_fails(world, monkeypatch):
@@ -609,7 +609,7 @@ def test_retirement_is_not_saved_when_counting_it_toward_the_claim_fails(world, 
                             beneficiary="rice co-op", purpose="product_neutrality",
                             jurisdiction="Heilongjiang", consumption_period="2024",
                             details={"product": "carbon-neutral rice", "claim_id": str(claim)})
-    loaded = world.ledger.batch(batch)
+    loaded = world.ledger.batch_view(batch)
     assert loaded.available(world.organiser) == 5 * TONNE
     assert loaded.retirements == {}
 
@@ -620,7 +620,7 @@ def test_retirement_naming_an_unknown_claim_retires_nothing(world):
         with pytest.raises((RecordNotFoundError, ValidationError)):
             world.ledger.retire(actor=world.organiser, batch_id=batch, quantity=TONNE,
                                 **event_retirement(claim))
-    assert world.ledger.batch(batch).available(world.organiser) == 5 * TONNE
+    assert world.ledger.batch_view(batch).available(world.organiser) == 5 * TONNE
 
 
 def test_retired_credits_cannot_be_transferred_or_retired_again(world):
@@ -648,7 +648,7 @@ def test_overlapping_import_is_rejected_and_adjacent_import_accepted(world):
             holder=world.organiser, methodology_id=world.ev, vintage=2024, region="Chengdu")
 
     first = import_range(1_000_000, 7_000_000_000)  # 6,999 t donated to the World Games
-    imported = world.ledger.batch(first)
+    imported = world.ledger.batch_view(first)
     assert imported.lots == {f"available/{world.organiser}": [[1_000_000, 7_000_000_000]]}
     assert imported.block.endswith("CDCER-2024-000007")
     assert imported.registry == "CDCER"
@@ -658,7 +658,7 @@ def test_overlapping_import_is_rejected_and_adjacent_import_accepted(world):
     assert raised.value.details == {"registry": "CDCER", "block": "CDCER-2024-000007",
                                     "batch": str(first)}
     adjacent = import_range(7_000_000_000, 8_000_000_000)
-    assert world.ledger.batch(adjacent).quantity == 1_000_000_000
+    assert world.ledger.batch_view(adjacent).quantity == 1_000_000_000
 
 
 def test_only_an_issuer_can_import(world):
@@ -677,7 +677,7 @@ def test_exported_credits_cannot_be_transferred(world):
         world.ledger.transfer(actor=world.emitter, batch_id=batch, recipient=world.organiser,
                               quantity=4 * TONNE + 1)
     assert raised.value.details["available"] == 4 * TONNE
-    assert world.ledger.batch(batch).totals_by_state()["exported"] == 6 * TONNE
+    assert world.ledger.batch_view(batch).totals_by_state()["exported"] == 6 * TONNE
 
 
 def test_tokenised_credits_cannot_be_retired(world):
@@ -698,7 +698,7 @@ def test_issuer_cancels_and_corrects_a_batch(world):
                         quantity=TONNE, reason="invalid issuance")
     world.ledger.correct_batch(actor=world.operator, batch_id=batch, field="region",
                                value="Guangzhou", reason="wrong region")
-    loaded = world.ledger.batch(batch)
+    loaded = world.ledger.batch_view(batch)
     assert loaded.totals_by_state()["cancelled"] == TONNE
     assert loaded.region == "Guangzhou"
 
@@ -743,20 +743,25 @@ def test_points_of_an_unregistered_person_cannot_be_spent(world):
 
 def test_data_survives_a_restart(world):
     batch = world.project_batch(quantity=1_000 * TONNE)
-    for _ in range(30):  # 60 more events: past the snapshot interval of 50
+    for _ in range(30):  # 60 more events on each holding: past the snapshot interval of 50
         world.ledger.transfer(actor=world.emitter, batch_id=batch, recipient=world.organiser,
                               quantity=TONNE)
         world.ledger.transfer(actor=world.organiser, batch_id=batch, recipient=world.emitter,
                               quantity=TONNE // 2)
     pledge = world.ledger.pledge(actor=world.emitter, batch_id=batch, holder=world.emitter,
                                  bank=world.bank, loan_reference="LOAN-1", quantity=100 * TONNE)
-    before = world.ledger.batch(batch)
-    assert before.version == 63  # issued, handed over, 60 transfers, pledged
-    assert list(world.ledger.snapshots.get(batch))  # a snapshot was taken
+    before = world.ledger.batch_view(batch)
+    # issued, split by the hand-over (a transfer between holdings), then the pledge: the
+    # pledgor's credits moved from its holding (MovedFromHolding), pledged
+    assert before.version == 4
+    emitter = before.holdings[str(world.emitter)]
+    assert emitter.version == 63  # opened, received, 60 transfers, moved to the batch
+    assert list(world.ledger.snapshots.get(emitter.id))  # a snapshot was taken
 
     restarted = Ledger(env=sqlite_env(world.db), queries=FakeQueries())
-    after = restarted.batch(batch)
+    after = restarted.batch_view(batch)
     assert after.version == before.version
+    assert after.holdings[str(world.emitter)].version == emitter.version
     assert after.lots == before.lots
     assert after.available(world.organiser) == 15 * TONNE
     assert after.available(world.emitter) == 885 * TONNE
@@ -764,7 +769,7 @@ def test_data_survives_a_restart(world):
     assert restarted.participant(world.emitter).name == "舒氏集团"
     # and the restarted ledger keeps working on the same history
     restarted.release_pledge(actor=world.bank, batch_id=batch, pledge_id=pledge)
-    assert world.ledger.batch(batch).available(world.emitter) == 985 * TONNE
+    assert world.ledger.batch_view(batch).available(world.emitter) == 985 * TONNE
 
 
 def test_a_second_ledger_on_the_same_file_sees_duplicates_and_claimed_periods(tmp_path):

@@ -75,7 +75,7 @@ def test_concurrent_processes_spend_each_gram_once_and_settle_a_trade_once(tmp_p
     assert sum(not o["replayed"] for o in settles) == 1
 
     with LedgerRuntime(settings) as runtime:
-        aggregate = runtime.ledger.batch(batch)
+        aggregate = runtime.ledger.batch_view(batch)
         assert aggregate.available(holder) == 0
         assert len(aggregate.trades) == 1
         runtime.sync()
@@ -113,7 +113,7 @@ def test_a_killed_writer_loses_no_acknowledged_write_and_leaves_nothing_half_wri
     process.wait(timeout=30)
 
     with LedgerRuntime(settings) as runtime:
-        aggregate = runtime.ledger.batch(batch)
+        aggregate = runtime.ledger.batch_view(batch)
         assert set(acknowledged) <= set(aggregate.retirements)
         retired = aggregate.totals_by_state()["retired"]
         assert retired == len(aggregate.retirements)  # one gram per recorded retirement

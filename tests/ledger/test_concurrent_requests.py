@@ -127,7 +127,7 @@ def test_concurrent_commands_on_one_batch_queue_instead_of_conflicting(tmp_path:
         ledger = runtime.ledger
         cast = make_cast(ledger)
         batch = issue_batch(ledger, cast, count=50)
-        before = ledger.batch(batch).available(cast.platform)
+        before = ledger.batch_view(batch).available(cast.platform)
         failures: list[BaseException] = []
 
         def transfer(index: int) -> None:
@@ -146,7 +146,7 @@ def test_concurrent_commands_on_one_batch_queue_instead_of_conflicting(tmp_path:
         assert failures == []
         assert back_offs == []  # no thread lost an optimistic-concurrency race
         assert ledger.retries.conflicts == 0
-        assert ledger.batch(batch).available(cast.platform) == before - 16_000
+        assert ledger.batch_view(batch).available(cast.platform) == before - 16_000
 
 
 def test_striped_locks_give_one_key_one_lock_and_refuse_no_stripes():

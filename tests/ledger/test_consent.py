@@ -33,7 +33,7 @@ def listing(world: World, batch: UUID, ref: str, quantity: int = TONNE,
 
 def holdings(world: World, batch: UUID, holder: UUID) -> dict[str, int]:
     """Everything ``holder`` owns of the batch, by lot."""
-    credit_batch = world.ledger.batch(batch)
+    credit_batch = world.ledger.batch_view(batch)
     owned: dict[str, int] = {}
     for key in credit_batch.lots:
         if credit_batch.owner_of_lot(key) == str(holder):
@@ -54,7 +54,7 @@ def test_an_exchange_cannot_list_a_holders_credits_without_its_mandate(world: Wo
     assert raised.value.details == {"holder": str(world.emitter), "agent": str(world.exchange),
                                     "scope": "listing", "reason": "none", "requested": TONNE}
     assert world.ledger.recorder.max_notification_id() == before  # nothing written
-    assert world.ledger.batch(batch).available(world.emitter) == 10 * TONNE
+    assert world.ledger.batch_view(batch).available(world.emitter) == 10 * TONNE
 
 
 def test_a_bank_cannot_pledge_a_holders_credits_without_its_mandate(world: World):
@@ -63,7 +63,7 @@ def test_a_bank_cannot_pledge_a_holders_credits_without_its_mandate(world: World
         world.ledger.pledge(actor=world.bank, batch_id=batch, holder=world.emitter,
                             bank=world.bank, loan_reference="LN", quantity=TONNE)
     assert raised.value.details["scope"] == "pledge"
-    assert world.ledger.batch(batch).available(world.emitter) == 10 * TONNE
+    assert world.ledger.batch_view(batch).available(world.emitter) == 10 * TONNE
 
 
 def test_a_mandate_lets_the_exchange_list_and_records_its_use(world: World):
@@ -81,7 +81,7 @@ def test_a_mandate_lets_the_exchange_list_and_records_its_use(world: World):
         listing(world, batch, "L-2", 2 * TONNE)
     assert raised.value.details["remaining_g"] == TONNE
     listing(world, batch, "L-3", TONNE)  # exactly what is left
-    assert world.ledger.batch(batch).available(world.emitter) == 7 * TONNE
+    assert world.ledger.batch_view(batch).available(world.emitter) == 7 * TONNE
 
 
 def test_a_revoked_mandate_stops_the_next_listing_but_not_the_open_ones(world: World):
@@ -98,7 +98,7 @@ def test_a_revoked_mandate_stops_the_next_listing_but_not_the_open_ones(world: W
         trade_ref="T-1", listing_ref="L-1", batch_id=batch, seller=world.emitter,
         buyer=world.organiser, quantity=TONNE // 2, price_per_tonne="40", currency="CNY"))
     world.ledger.cancel_listing(actor=world.exchange, batch_id=batch, listing_ref="L-1")
-    assert world.ledger.batch(batch).available(world.emitter) == 10 * TONNE - TONNE // 2
+    assert world.ledger.batch_view(batch).available(world.emitter) == 10 * TONNE - TONNE // 2
 
 
 def test_an_expired_mandate_cannot_be_used(world: World, monkeypatch: pytest.MonkeyPatch):
@@ -130,7 +130,7 @@ def test_a_mandate_to_another_agent_or_of_another_scope_does_not_count(world: Wo
     with pytest.raises(ConsentRequiredError):
         world.ledger.pledge(actor=world.bank, batch_id=batch, holder=world.emitter,
                             bank=world.bank, loan_reference="LN", quantity=TONNE)
-    assert world.ledger.batch(batch).available(world.emitter) == 10 * TONNE
+    assert world.ledger.batch_view(batch).available(world.emitter) == 10 * TONNE
 
 
 def test_the_holder_acting_itself_needs_no_mandate(world: World):
@@ -142,7 +142,7 @@ def test_the_holder_acting_itself_needs_no_mandate(world: World):
     listing(world, batch, "OWN", TONNE, seller=world.exchange)  # its own credits
     assert world.ledger.participant(world.emitter).mandates == {}
     assert world.ledger.participant(world.exchange).mandates == {}
-    assert world.ledger.batch(batch).available(world.exchange) == 0
+    assert world.ledger.batch_view(batch).available(world.exchange) == 0
 
 
 def test_grants_check_the_holder_and_the_agent(world: World):
@@ -190,7 +190,7 @@ def test_settlement_only_delivers_what_the_seller_let_the_exchange_list(world: W
         with pytest.raises(LedgerError):
             world.ledger.settle_trade(actor=world.exchange, trade=TradeInstruction(**terms))
     assert holdings(world, batch, world.organiser) == before
-    assert world.ledger.batch(batch).available(world.exchange) == 0
+    assert world.ledger.batch_view(batch).available(world.exchange) == 0
 
 
 def test_a_revocation_racing_a_listing_is_ordered_never_lost(world: World,
@@ -217,8 +217,8 @@ def test_a_revocation_racing_a_listing_is_ordered_never_lost(world: World,
         listing(world, batch, "L-1")
     assert raised.value.details["reason"] == "revoked"
     assert revoked == [True]
-    assert [m["listing_ref"] for m in world.ledger.batch(batch).listings.values()] == ["L-0"]
-    assert world.ledger.batch(batch).available(world.emitter) == 9 * TONNE
+    assert [m["listing_ref"] for m in world.ledger.batch_view(batch).listings.values()] == ["L-0"]
+    assert world.ledger.batch_view(batch).available(world.emitter) == 9 * TONNE
 
 
 # Commands other participants may send, none of them the holder and none with its mandate.

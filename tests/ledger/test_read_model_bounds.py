@@ -350,11 +350,13 @@ def test_events_an_older_ledger_may_hold_are_projected(runtime, cast):
                          listing_ref="L-1", quantity=10)
     reused = listing_id(cast.exchange, "L-1")
     batch = ledger.batch(second)
-    ranges = [[batch.serial_start, batch.serial_start + 10]]
+    holding = ledger._holding(second, cast.platform)  # the seller's credits, as commands do
+    ranges = holding.move_to_batch(10, "seller")
+    batch._moved_from_holding(account=str(cast.platform), quantity=10, ranges=ranges)
     batch._escrowed(listing_id=str(reused), listing_ref="L-1", exchange=str(cast.exchange),
                     seller=str(cast.platform), quantity=10, ranges=ranges,
                     actor=str(cast.exchange))
-    ledger.save(batch)
+    ledger.save(batch, holding)
     for block in ("HBCER-2024-000001", "L" * 200):  # a local label again; too long a label
         old = CreditBatch._create(
             CreditBatch.Imported, id=uuid4(), block=block, registry="R" * 70, vintage=2024,

@@ -35,7 +35,7 @@ def test_a_command_on_current_cached_copies_makes_one_call_to_the_store(
 
     assert queries == []
     assert len(inserts) == 3
-    assert ledger.batch(batch_id).available(world.organiser) == 4
+    assert ledger.batch_view(batch_id).available(world.organiser) == 4
 
 
 def test_a_recipient_suspended_by_another_process_is_refused_though_cached_as_active(
@@ -52,14 +52,14 @@ def test_a_recipient_suspended_by_another_process_is_refused_though_cached_as_ac
         ledger.transfer(actor=world.emitter, batch_id=batch_id, recipient=world.organiser,
                         quantity=1)
 
-    assert ledger.batch(batch_id).available(world.organiser) == 1
+    assert ledger.batch_view(batch_id).available(world.organiser) == 1
 
 
 def test_a_refusal_decided_on_a_stale_batch_is_decided_again_on_the_current_one(
         checked: World) -> None:
     world, ledger = checked, checked.ledger
     batch_id = world.project_batch(quantity=10 * TONNE)
-    ledger.batch(batch_id)  # cached here: the organiser holds nothing
+    ledger.batch_view(batch_id)  # cached here: the organiser holds nothing
     other = Ledger(env=sqlite_env(world.db))
     other.transfer(actor=world.emitter, batch_id=batch_id, recipient=world.organiser,
                    quantity=5 * TONNE)
@@ -67,7 +67,7 @@ def test_a_refusal_decided_on_a_stale_batch_is_decided_again_on_the_current_one(
     ledger.transfer(actor=world.organiser, batch_id=batch_id, recipient=world.emitter,
                     quantity=3 * TONNE)  # the cached copy alone would refuse this
 
-    batch = ledger.batch(batch_id)
+    batch = ledger.batch_view(batch_id)
     assert batch.available(world.organiser) == 2 * TONNE
     assert batch.available(world.emitter) == 8 * TONNE
 
@@ -75,7 +75,7 @@ def test_a_refusal_decided_on_a_stale_batch_is_decided_again_on_the_current_one(
 def test_the_store_refuses_a_stale_read_set_and_writes_nothing(checked: World) -> None:
     world, ledger = checked, checked.ledger
     batch_id = world.project_batch(quantity=10 * TONNE)
-    version = ledger.batch(batch_id).version
+    version = ledger.batch_view(batch_id).version
     recorder = ledger.recorder
     before = recorder.max_notification_id()
     event = StoredEvent(originator_id=world.organiser, originator_version=10**6,

@@ -109,22 +109,51 @@ def test_a_command_that_read_a_stale_batch_retries_with_fresh_state(
     batch_id = world.project_batch(quantity=10 * TONNE)
     ledger = world.ledger
     other = Ledger(env=sqlite_env(world.db))
-    ledger.batch(batch_id)  # cached here
+    ledger.batch_view(batch_id)  # cached here
     read = ledger.batch
     writes: list[Any] = []
 
     def and_then_another_process_writes(aggregate_id: Any) -> Any:
         batch = read(aggregate_id)
         if aggregate_id == batch_id and not writes:
-            writes.append(other.transfer(actor=world.emitter, batch_id=batch_id,
-                                         recipient=world.organiser, quantity=1))
+            writes.append(other.export(actor=world.emitter, batch_id=batch_id, quantity=1,
+                                       destination="CCER"))
         return batch
 
     monkeypatch.setattr(ledger, "batch", and_then_another_process_writes)
-    ledger.transfer(actor=world.emitter, batch_id=batch_id, recipient=world.organiser,
-                    quantity=2)
+    ledger.export(actor=world.emitter, batch_id=batch_id, quantity=2, destination="CCER")
 
     assert writes  # the race happened, and the command still applied once, on fresh state
-    batch = ledger.batch(batch_id)
-    assert batch.available(world.organiser) == 3
+    batch = ledger.batch_view(batch_id)
+    assert batch.totals_by_state()["exported"] == 3
     assert batch.available(world.emitter) == 10 * TONNE - 3
+
+
+def test_a_command_that_read_a_stale_holding_retries_with_fresh_state(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same race on a holding: a transfer reads the sender's holding, another process
+    spends from it before the save, and the retry reads the holding again."""
+    batch_id = world.project_batch(quantity=10 * TONNE)
+    ledger = world.ledger
+    other = Ledger(env=sqlite_env(world.db))
+    ledger.transfer(actor=world.emitter, batch_id=batch_id, recipient=world.organiser,
+                    quantity=1)  # both holdings cached here
+    read = ledger._holding
+    writes: list[Any] = []
+
+    def and_then_another_process_writes(batch: Any, account: Any) -> Any:
+        holding = read(batch, account)
+        if str(account) == str(world.emitter) and not writes:
+            writes.append(other.transfer(actor=world.emitter, batch_id=batch_id,
+                                         recipient=world.organiser, quantity=2))
+        return holding
+
+    monkeypatch.setattr(ledger, "_holding", and_then_another_process_writes)
+    ledger.transfer(actor=world.emitter, batch_id=batch_id, recipient=world.organiser,
+                    quantity=4)
+
+    assert writes
+    assert ledger.retries.conflicts + ledger.retries.stale_reads >= 1
+    batch = ledger.batch_view(batch_id)
+    assert batch.available(world.organiser) == 7
+    assert batch.available(world.emitter) == 10 * TONNE - 7

@@ -170,8 +170,8 @@ def test_a_batch_command_that_lost_a_race_is_retried_and_counted(world: World) -
     ledger.transfer(actor=world.emitter, batch_id=batch, recipient=world.organiser,
                     quantity=2 * TONNE)
 
-    assert ledger.batch(batch).available(world.organiser) == 3 * TONNE
-    assert ledger.batch(batch).available(world.emitter) == 7 * TONNE
+    assert ledger.batch_view(batch).available(world.organiser) == 3 * TONNE
+    assert ledger.batch_view(batch).available(world.emitter) == 7 * TONNE
     assert len(saves) == 2
     assert ledger.retries.retries == 1 and ledger.retries.gave_up == 0
 
@@ -207,4 +207,4 @@ def test_a_batch_command_that_keeps_conflicting_names_itself_and_saves_nothing(
                         quantity=TONNE)
     assert ledger.retries.as_dict() == {"conflicts": retry.MAX_ATTEMPTS, "stale_reads": 0,
                                         "gave_up": 1, "retries": retry.MAX_ATTEMPTS - 1}
-    assert ledger.batch(batch).available(world.emitter) == 10 * TONNE
+    assert ledger.batch_view(batch).available(world.emitter) == 10 * TONNE

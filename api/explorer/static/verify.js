@@ -3,9 +3,10 @@
 //
 // An ES module with no dependencies and no build step: the certificate page imports it, and
 // node imports it too (tests/browser/test_verify_js.py cross-checks it against Python on the
-// same vectors and on real certificates). SHA-256 is implemented here rather than taken from
-// WebCrypto: `crypto.subtle` exists only in secure contexts (https, or http://localhost), and
-// an explorer served over plain http on another host must verify all the same.
+// same vectors and on real certificates). SHA-256 (and SHA-1, for the UUIDv5 of holdings) is
+// implemented here rather than taken from WebCrypto: `crypto.subtle` exists only in secure
+// contexts (https, or http://localhost), and an explorer served over plain http on another
+// host must verify all the same.
 //
 // What is trusted comes from the caller, never from the certificate: `trust` (chain id,
 // registry, anchorer accounts, confirmations; the page defaults to the serving ledger's
@@ -60,6 +61,71 @@ export function sha256(data) {
   const outView = new DataView(out.buffer);
   for (let i = 0; i < 8; i++) outView.setUint32(4 * i, h[i]);
   return out;
+}
+
+// ------------------------------------------------------------------------------ SHA-1 and UUIDv5
+
+/** SHA-1 of `data` (a Uint8Array), as a Uint8Array of 20 bytes (FIPS 180-4). Only for UUIDv5
+ * (RFC 9562), which is defined on it: never as a security hash. */
+export function sha1(data) {
+  const bitLength = data.length * 8;
+  const padded = new Uint8Array(((data.length + 9 + 63) >> 6) << 6);
+  padded.set(data);
+  padded[data.length] = 0x80;
+  const view = new DataView(padded.buffer);
+  view.setUint32(padded.length - 8, Math.floor(bitLength / 0x100000000));
+  view.setUint32(padded.length - 4, bitLength >>> 0);
+  const h = new Uint32Array([0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0]);
+  const w = new Uint32Array(80);
+  const rotl = (x, n) => (x << n) | (x >>> (32 - n));
+  for (let offset = 0; offset < padded.length; offset += 64) {
+    for (let i = 0; i < 16; i++) w[i] = view.getUint32(offset + 4 * i);
+    for (let i = 16; i < 80; i++) w[i] = rotl(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
+    let [a, b, c, d, e] = h;
+    for (let i = 0; i < 80; i++) {
+      const [f, k] = i < 20 ? [(b & c) | (~b & d), 0x5a827999]
+        : i < 40 ? [b ^ c ^ d, 0x6ed9eba1]
+          : i < 60 ? [(b & c) | (b & d) | (c & d), 0x8f1bbcdc]
+            : [b ^ c ^ d, 0xca62c1d6];
+      const t = (rotl(a, 5) + f + e + k + w[i]) >>> 0;
+      e = d; d = c; c = rotl(b, 30) >>> 0; b = a; a = t;
+    }
+    h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e;
+  }
+  const out = new Uint8Array(20);
+  const outView = new DataView(out.buffer);
+  for (let i = 0; i < 5; i++) outView.setUint32(4 * i, h[i]);
+  return out;
+}
+
+const UUID_PATTERN = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/;
+
+/** RFC 9562 UUIDv5 (name-based, SHA-1) of `name` (a string, hashed as UTF-8) in `namespace` (a
+ * UUID string), as Python's str(uuid.uuid5(namespace, name)): lower case, with dashes. Throws
+ * on a namespace that is not a UUID and, as Python, on a name with a lone surrogate (no
+ * UTF-8). */
+export function uuid5(namespace, name) {
+  const ns = String(namespace).toLowerCase();
+  if (!UUID_PATTERN.test(ns)) throw new Error(`namespace ${namespace} is not a UUID`);
+  if (typeof name !== "string" || /\p{Surrogate}/u.test(name)) {
+    throw new Error(`name ${JSON.stringify(name)} is not a string of Unicode characters`);
+  }
+  const bytes = sha1(concat(fromHex(ns.replaceAll("-", "")), new TextEncoder().encode(name)))
+    .slice(0, 16);
+  bytes[6] = (bytes[6] & 0x0f) | 0x50; // version 5
+  bytes[8] = (bytes[8] & 0x3f) | 0x80; // variant 10 (RFC 9562)
+  const hex = toHex(bytes);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-` +
+         hex.slice(20);
+}
+
+/** "9a4e2c71-3b8d-5f06-a1e9-6d2b7c0f4e35": the namespace of holdings' ids (NS_HOLDING of
+ * ledger/domain/holding.py). */
+export const NS_HOLDING = "9a4e2c71-3b8d-5f06-a1e9-6d2b7c0f4e35";
+
+/** The id of `holder`'s holding of batch `batchId` (ledger.domain.holding.holding_id). */
+export function holdingId(batchId, holder) {
+  return uuid5(NS_HOLDING, `${batchId}/${holder}`);
 }
 
 // ------------------------------------------------------------------------------ bytes
@@ -117,7 +183,7 @@ export const LEAF_TAG = new TextEncoder().encode("carbon-ledger/event-leaf/v1\n"
 /** The canonical leaf bytes of a stored event (anchoring/leaf.py, format v1). */
 export function encodeLeaf(position, originatorId, originatorVersion, topic, state) {
   const id = String(originatorId).toLowerCase();
-  if (!/^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/.test(id)) {
+  if (!UUID_PATTERN.test(id)) {
     throw new Error(`originator_id ${originatorId} is not a UUID`);
   }
   if (typeof topic !== "string") throw new Error("topic must be a string");
@@ -181,9 +247,11 @@ const PLEDGE_CLOSED_TOPICS = {
   "ledger.domain.credit_batch:CreditBatch.PledgeReleased": "released",
   "ledger.domain.credit_batch:CreditBatch.PledgeEnforced": "enforced",
 };
+const HOLDING_RETIRED_TOPIC = "ledger.domain.holding:Holding.Retired";
 const RETIRED_TOPICS = ["ledger.domain.credit_batch:CreditBatch.Retired",
                         "ledger.domain.credit_batch:CreditBatch.TradeSettled",
-                        "ledger.domain.credit_batch:CreditBatch.TokensRetired"];
+                        "ledger.domain.credit_batch:CreditBatch.TokensRetired",
+                        HOLDING_RETIRED_TOPIC];
 const RETIREMENT_TERMS = ["beneficiary", "purpose", "jurisdiction", "consumption_period"];
 const TIMES = new Set(["retired_at", "pledged_at", "occurred_at"]);
 const SINGLE_ROLES = new Set(["issuance", "retirement", "pledge", "pledge_closed", "behaviour"]);
@@ -323,6 +391,17 @@ function bindIssuance(cert, issuance, facts, checks) {
   return issued;
 }
 
+/** anchoring.certificate._retired_from: whether the retirement event is of the issued batch, an
+ * event of the batch itself or (Holding.Retired) of the holding of that batch and the retiring
+ * holder, whose id is derived from the two (holdingId). */
+function retiredFrom(retirement, retired, issuance) {
+  const batch = issuance.originator_id;
+  if (retirement.topic !== HOLDING_RETIRED_TOPIC) return retirement.originator_id === batch;
+  const holder = retired.holder;
+  return retired.batch === batch && typeof holder === "string"
+    && retirement.originator_id === holdingId(batch, holder);
+}
+
 function checkRetirement(cert, facts, checks) {
   const issuance = byRole(cert, "issuance");
   const retirement = byRole(cert, "retirement");
@@ -341,7 +420,7 @@ function checkRetirement(cert, facts, checks) {
   const details = ["Retired", "TokensRetired"].includes(name) ? retired.details : retired.retirement;
   const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
   checks.push(check("content: retirement", RETIRED_TOPICS.includes(topic)
-                    && retirement.originator_id === issuance.originator_id
+                    && retiredFrom(retirement, retired, issuance)
                     && typeof retired.retirement_id === "string" && isObject(details),
                     `a retirement of batch ${issued.block} (event ${name})`));
   if (!isObject(details)) return;

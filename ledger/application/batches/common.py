@@ -1,12 +1,13 @@
 """What the commands on a batch's credits share: :func:`batch_command` (the retry of a
 whole command), the batch lock and the read of cached copies (:meth:`BatchCommands._commanding`),
-one domain command saved atomically (:meth:`BatchCommands._on_batch`), and a holder's
+one domain command saved atomically (:meth:`BatchCommands._on_batch`) with the holdings it
+took credits from or returned them to (:meth:`BatchCommands._run_on_batch`), and a holder's
 consent (:meth:`BatchCommands._with_consent`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from functools import wraps
 from typing import Concatenate, ParamSpec, TypeVar
 from uuid import UUID
@@ -14,11 +15,14 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from ledger.application import clock
+from ledger.application.context import _command_context
 from ledger.application.core import LedgerCore
 from ledger.application.retry import StaleRead, first_attempt
 from ledger.domain.credit_batch import CreditBatch
-from ledger.domain.errors import LedgerError
+from ledger.domain.errors import BatchNotFoundError, LedgerError, RecordNotFoundError
+from ledger.domain.holding import Holding, holding_id
 from ledger.domain.mandates import MandateScope
+from ledger.domain.serials import SerialOverlapError
 from ledger.repository import ReadSetChanged
 
 __all__ = ["BatchCommands", "batch_command"]
@@ -57,10 +61,27 @@ class BatchCommands(LedgerCore):
         current. Otherwise the command is attempted again on copies brought up to date by
         one query first, which is how every other attempt reads.
         """
+        with self._batch_locks.holding(batch_id), self._reading(batch_id, *participants):
+            yield
+
+    @contextmanager
+    def _commanding_holdings(self, holdings: Sequence[UUID],
+                             *participants: UUID) -> Iterator[None]:
+        """As :meth:`_commanding`, for a command on holdings alone (a transfer, a
+        retirement): it queues on the holdings' in-process locks, not the batch's, so
+        commands on distinct holders of one batch run side by side."""
+        locks = sorted({id(lock): lock for lock in map(self._batch_locks.holding, holdings)}
+                       .items())
+        with ExitStack() as stack:
+            for _, lock in locks:
+                stack.enter_context(lock)
+            with self._reading(*holdings, *participants):
+                yield
+
+    @contextmanager
+    def _reading(self, *aggregates: UUID) -> Iterator[None]:
         checked = first_attempt() and self.repository.checks_read_sets
-        with self._batch_locks.holding(batch_id), \
-                self.repository.fast_forwarded(batch_id, *participants,
-                                               check_at_commit=checked):
+        with self.repository.fast_forwarded(*aggregates, check_at_commit=checked):
             try:
                 yield
             except ReadSetChanged:
@@ -73,14 +94,80 @@ class BatchCommands(LedgerCore):
                 raise
 
     def _on_batch(self, batch_id: UUID, command: Callable[[CreditBatch], R],
-                  *others: Callable[[], Aggregate]) -> R:
+                  *others: Callable[[], Aggregate], split: bool = False) -> R:
         """Load the batch, run one domain command, save it (with ``others``) atomically.
         Called inside :meth:`_commanding` for that batch (which holds its lock), in a
-        :func:`batch_command`, which retries the whole command if this save conflicts."""
+        :func:`batch_command`, which retries the whole command if this save conflicts. With
+        ``split``, a batch never split is split first, in the same save."""
         batch = self.batch(batch_id)
-        result = command(batch)
-        self.save(batch, *(make() for make in others))
+        opened = self._split(batch) if split and not batch.is_split else {}
+        result, holdings = self._run_on_batch(batch, command, opened)
+        self.save(batch, *holdings, *(make() for make in others))
         return result
+
+    def _run_on_batch(self, batch: CreditBatch, command: Callable[[CreditBatch], R],
+                      opened: dict[str, Holding] | None = None) -> tuple[R, list[Holding]]:
+        """Run ``command`` on ``batch``; on a split batch, with the credits it takes from an
+        account moved to the batch from the account's holding first, and what it returns to
+        accounts moved on to their holdings after (see :mod:`ledger.domain.holding`).
+        ``opened``: holdings opened by splitting the batch in this command, by account.
+        Returns the command's result and the holdings to save with the batch."""
+        if not batch.is_split:
+            return command(batch), []
+        holdings: dict[str, Holding] = dict(opened or {})
+
+        def holding(account: str) -> Holding:
+            if account not in holdings:
+                holdings[account] = (self._holding(batch.id, account)
+                                     or Holding.open(batch.id, account, block=batch.block))
+            return holdings[account]
+
+        try:
+            with batch.holdings_source(
+                    lambda account, quantity, who: holding(account).move_to_batch(quantity,
+                                                                                  who)):
+                result = command(batch)
+            for account, ranges in batch.sweep_to_holdings().items():
+                holding(account).move_from_batch(ranges)
+        except SerialOverlapError:  # serials in two places: a copy read was stale
+            raise StaleRead from None
+        return result, list(holdings.values())
+
+    def _holding(self, batch_id: UUID, account: UUID | str) -> Holding | None:
+        """``account``'s holding of the batch, or None if it has none."""
+        try:
+            return self._get(holding_id(batch_id, account), Holding, RecordNotFoundError,
+                             "holding")
+        except RecordNotFoundError:
+            return None
+
+    def _split_once(self, batch_id: UUID) -> None:
+        """Split the batch if it never was (see :mod:`ledger.domain.holding`): its own save,
+        on its lock, outside any command's record (it changes where credits are kept, not
+        whose they are); the first transfer or retirement on a batch never split calls it.
+        A concurrent split makes the save conflict, and the enclosing command retries."""
+        token = _command_context.set(None)
+        try:
+            with self._commanding(batch_id):
+                batch = self.batch(batch_id)
+                if not batch.is_split:
+                    self.save(batch, *self._split(batch).values())
+        finally:
+            _command_context.reset(token)
+
+    def _own_holding(self, batch_id: UUID, account: UUID) -> Holding | None:
+        """``account``'s holding of the batch for a command on holdings alone; None if the
+        batch was never split. Once split, an account with no holding gets an empty one
+        (not saved), so that the command refuses as it would on any holding."""
+        holding = self._holding(batch_id, account)
+        if holding is not None:
+            return holding
+        batch = self._get(batch_id, CreditBatch, BatchNotFoundError, "credit batch",
+                          copy=False)
+        if not batch.is_split:
+            return None
+        return Holding.open(batch_id, account, block=batch.block)
+
 
     def _with_consent(self, batch_id: UUID, *, holder: UUID, agent: UUID,
                       scope: MandateScope, quantity: int, record: UUID,
@@ -99,8 +186,8 @@ class BatchCommands(LedgerCore):
         grantor = self.participant(holder)
         grantor.mandate_for(agent=agent, scope=scope, quantity=quantity, now=now)
         batch = self.batch(batch_id)
-        result = command(batch)
+        result, holdings = self._run_on_batch(batch, command)
         grantor.exercise_mandate(agent=agent, scope=scope, batch=batch_id, record=record,
                                  quantity=quantity, now=now, actor=agent)
-        self.save(batch, grantor, *(make() for make in others))
+        self.save(batch, *holdings, grantor, *(make() for make in others))
         return result

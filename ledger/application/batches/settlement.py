@@ -157,13 +157,13 @@ class SettlementCommands(BatchCommands):
             batch = self.batch(instruction.batch_id)
             if str(trade_id) in batch.trades:  # settled meanwhile by a concurrent request
                 return self._replayed(trade_id, instruction)
-            ranges = batch.settle_trade(
+            ranges, holdings = self._run_on_batch(batch, lambda b: b.settle_trade(
                 trade_id=trade_id, trade_ref=instruction.trade_ref, listing_id=listing_id,
                 seller=instruction.seller, buyer=instruction.buyer,
                 quantity=instruction.quantity, price_per_tonne=instruction.price_per_tonne,
                 currency=instruction.currency, actor=exchange, retirement_id=retirement_id,
                 retirement=instruction.retire_on_delivery,
-            )
+            ))
             trade = Trade.record(trade_id, exchange=exchange, trade_ref=instruction.trade_ref,
                                  terms=instruction.terms(), batch=instruction.batch_id,
                                  ranges=ranges, retirement_id=retirement_id)
@@ -174,7 +174,7 @@ class SettlementCommands(BatchCommands):
                                        quantity=instruction.quantity, actor=exchange)
                 claims.append(claim)
             try:
-                self.save(batch, trade, *claims)
+                self.save(batch, *holdings, trade, *claims)
             except IntegrityError:
                 if self._exists(trade_id):  # settled meanwhile by a concurrent request
                     return self._replayed(trade_id, instruction)

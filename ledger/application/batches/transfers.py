@@ -5,8 +5,10 @@ from __future__ import annotations
 from uuid import UUID
 
 from ledger.application.batches.common import BatchCommands, batch_command
+from ledger.application.retry import StaleRead
+from ledger.domain.holding import Holding, holding_id
 from ledger.domain.participant import Role
-from ledger.domain.serials import Range
+from ledger.domain.serials import Range, SerialOverlapError
 
 
 class TransferCommands(BatchCommands):
@@ -15,9 +17,34 @@ class TransferCommands(BatchCommands):
     @batch_command
     def transfer(self, *, actor: UUID, batch_id: UUID, recipient: UUID,
                  quantity: int) -> list[Range]:
-        with self._commanding(batch_id, actor, recipient):
+        """Move ``quantity`` g of the actor's available credits of the batch to
+        ``recipient``: between their two holdings alone, on their locks (the batch is not
+        read, let alone written). The first transfer of a batch never split splits it."""
+        ranges = self._transfer(actor, batch_id, recipient, quantity)
+        if ranges is None:
+            self._split_once(batch_id)
+            ranges = self._transfer(actor, batch_id, recipient, quantity)
+        if ranges is None:  # pragma: no cover - a split batch stays split
+            raise RuntimeError(f"batch {batch_id} was split but reads as never split")
+        return ranges
+
+    def _transfer(self, actor: UUID, batch_id: UUID, recipient: UUID,
+                  quantity: int) -> list[Range] | None:
+        """The transfer on the two holdings; None if the batch was never split."""
+        with self._commanding_holdings(
+                (holding_id(batch_id, actor), holding_id(batch_id, recipient)),
+                actor, recipient):
             self._actor(actor, Role.HOLDER)
             self._holder(recipient, "recipient")
-            return self._on_batch(batch_id, lambda b: b.transfer(
-                sender=actor, recipient=recipient, quantity=quantity, actor=actor))
-
+            sender = self._own_holding(batch_id, actor)
+            if sender is None:
+                return None
+            ranges = sender.transfer(recipient=recipient, quantity=quantity, actor=actor)
+            target = (self._holding(batch_id, recipient)
+                      or Holding.open(batch_id, recipient, block=sender.block))
+            try:
+                target.receive(sender=actor, ranges=ranges)
+            except SerialOverlapError:  # serials in both: one of the two copies is stale
+                raise StaleRead from None
+            self.save(sender, target)
+            return ranges

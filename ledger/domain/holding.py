@@ -1,0 +1,188 @@
+"""A holding: one account's available credits of one batch, and the retirements it made from
+them, as an aggregate of its own (issue #17).
+
+A batch used to hold every lot of every holder, so every command on it (a transfer between
+two of a million holders) read, copied and conflicted on all of them. Once a batch is
+*split* (:meth:`CreditBatch.split_holdings`, an event appended to the batch's history, never
+a rewrite of it), the ``available/<account>`` lots live here, one aggregate per (batch,
+account) with a deterministic id (:func:`holding_id`):
+
+- a transfer touches the sender's and the recipient's holdings only (``Transferred`` on the
+  sender's, ``Received`` on the recipient's, saved atomically); commands on distinct
+  holders of one batch never conflict;
+- a retirement touches the retiring holder's holding only (``Retired``, with the batch's
+  ``Retired`` event's fields plus ``batch``): its lot ``retired/<retirement>`` stays here;
+- every other command (listing, pledge, tokenisation, export, cancellation, settlement,
+  their returns) is the batch's, as before: the credits it takes from an account are first
+  moved from the holding to the batch (``MovedToBatch`` here, ``MovedFromHolding`` on the
+  batch), and whatever it returns to an account is moved on to that account's holding
+  (``MovedToHolding``, ``MovedFromBatch``), in the same save.
+
+The batch's supply and serial-coverage invariants now hold across the batch and its
+holdings (:class:`ledger.domain.batch_view.BatchView`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from ledger.domain.credit_batch import LotState, lot_key
+from ledger.domain.errors import (
+    DuplicateRecordError,
+    InsufficientBalanceError,
+    PermissionDeniedError,
+    ValidationError,
+)
+from ledger.domain.ids import uuid5
+from ledger.domain.quantities import require_grams
+from ledger.domain.retirement import validate_retirement_details
+from ledger.domain.serials import Range, add_ranges, ranges_total, remove_ranges, take_lowest
+
+__all__ = ["NS_HOLDING", "Holding", "holding_id"]
+
+NS_HOLDING = UUID("9a4e2c71-3b8d-5f06-a1e9-6d2b7c0f4e35")
+"""Namespace of holdings' ids."""
+
+
+def holding_id(batch_id: UUID | str, account: UUID | str) -> UUID:
+    """The id of ``account``'s holding of batch ``batch_id``: derived, so anyone (a command,
+    a verifier) finds it from the two without a lookup."""
+    return uuid5(NS_HOLDING, f"{batch_id}/{account}")
+
+
+class Holding(Aggregate):
+    """An account's available credits of one batch, and the retirements made from them."""
+
+    class Opened(Aggregate.Created):
+        """Opened when the batch was split (with the account's credits at that moment) or
+        when credits first reached the account afterwards (empty)."""
+
+        batch: str
+        account: str
+        block: str
+        ranges: list[Range]
+
+    def __init__(self, batch: str, account: str, block: str, ranges: list[Range]) -> None:
+        self.batch = batch
+        self.account = account
+        self.block = block
+        self.lots: dict[str, list[Range]] = {}
+        if ranges:
+            self.lots[self._available_key] = [list(r) for r in ranges]
+
+    @classmethod
+    def open(cls, batch_id: UUID | str, account: UUID | str, *, block: str,
+             ranges: list[Range] | None = None) -> Holding:
+        return cls._create(cls.Opened, id=holding_id(batch_id, account), batch=str(batch_id),
+                           account=str(account), block=block, ranges=ranges or [])
+
+    # ------------------------------------------------------------------ queries
+
+    @property
+    def _available_key(self) -> str:
+        return lot_key(LotState.AVAILABLE, self.account)
+
+    @property
+    def available(self) -> int:
+        return ranges_total(self.lots.get(self._available_key, []))
+
+    def owner_of_lot(self, key: str) -> str:
+        return self.account
+
+    def _take(self, quantity: int, who: str) -> list[Range]:
+        require_grams(quantity)
+        held = self.lots.get(self._available_key, [])
+        try:
+            return take_lowest(held, quantity)
+        except InsufficientBalanceError as error:
+            raise InsufficientBalanceError(
+                f"{who} holds {ranges_total(held)} g available of batch {self.block}, "
+                f"{quantity} g requested",
+                batch=self.batch,
+                state=LotState.AVAILABLE.value,
+                requested=quantity,
+                available=ranges_total(held),
+            ) from error
+
+    def _remove(self, ranges: list[Range]) -> None:
+        remaining = remove_ranges(self.lots.get(self._available_key, []), ranges)
+        if remaining:
+            self.lots[self._available_key] = remaining
+        else:
+            self.lots.pop(self._available_key, None)
+
+    def _add(self, key: str, ranges: list[Range]) -> None:
+        self.lots[key] = add_ranges(self.lots.get(key, []), ranges)
+
+    # ------------------------------------------------------------------ transfer
+
+    def transfer(self, *, recipient: UUID, quantity: int, actor: UUID) -> list[Range]:
+        """Move available credits to ``recipient`` (whose holding records ``Received``)."""
+        if str(actor) != self.account:
+            raise PermissionDeniedError("only the holder may transfer its credits",
+                                        actor=str(actor))
+        if str(recipient) == self.account:
+            raise ValidationError("sender and recipient are the same account", field="recipient")
+        ranges = self._take(quantity, "sender")
+        self._transferred(batch=self.batch, sender=self.account, recipient=str(recipient),
+                          quantity=quantity, ranges=ranges, actor=str(actor))
+        return ranges
+
+    @event("Transferred")
+    def _transferred(self, batch: str, sender: str, recipient: str, quantity: int,
+                     ranges: list[Range], actor: str) -> None:
+        self._remove(ranges)
+
+    def receive(self, *, sender: UUID | str, ranges: list[Range]) -> None:
+        """The recipient's side of a transfer saved with the sender's ``Transferred``."""
+        self._received(sender=str(sender), quantity=ranges_total(ranges), ranges=ranges)
+
+    @event("Received")
+    def _received(self, sender: str, quantity: int, ranges: list[Range]) -> None:
+        self._add(self._available_key, ranges)
+
+    # ------------------------------------------------------------------ retirement
+
+    def retire(self, *, retirement_id: UUID, quantity: int, details: dict[str, Any],
+               actor: UUID) -> list[Range]:
+        """Retire (注销) credits for a beneficiary and purpose. Permanent."""
+        if str(actor) != self.account:
+            raise PermissionDeniedError("only the holder may retire its credits")
+        if lot_key(LotState.RETIRED, retirement_id) in self.lots:
+            raise DuplicateRecordError(
+                f"retirement {retirement_id} already exists in batch {self.block}",
+                record=str(retirement_id))
+        canonical = validate_retirement_details(**details)
+        ranges = self._take(quantity, "the holder")
+        self._retired(batch=self.batch, retirement_id=str(retirement_id), holder=self.account,
+                      quantity=quantity, ranges=ranges, details=canonical, actor=str(actor))
+        return ranges
+
+    @event("Retired")
+    def _retired(self, batch: str, retirement_id: str, holder: str, quantity: int,
+                 ranges: list[Range], details: dict[str, Any], actor: str) -> None:
+        self._remove(ranges)
+        self._add(lot_key(LotState.RETIRED, retirement_id), ranges)
+
+    # ------------------------------------------------------------------ the batch's commands
+
+    def move_to_batch(self, quantity: int, who: str) -> list[Range]:
+        """Hand ``quantity`` g (lowest serials first) to the batch for one of its commands."""
+        ranges = self._take(quantity, who)
+        self._moved_to_batch(quantity=quantity, ranges=ranges)
+        return ranges
+
+    @event("MovedToBatch")
+    def _moved_to_batch(self, quantity: int, ranges: list[Range]) -> None:
+        self._remove(ranges)
+
+    def move_from_batch(self, ranges: list[Range]) -> None:
+        """Take back what one of the batch's commands returned to this account."""
+        self._moved_from_batch(quantity=ranges_total(ranges), ranges=ranges)
+
+    @event("MovedFromBatch")
+    def _moved_from_batch(self, quantity: int, ranges: list[Range]) -> None:
+        self._add(self._available_key, ranges)
