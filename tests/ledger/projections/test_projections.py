@@ -155,7 +155,6 @@ def test_a_failing_page_leaves_no_partial_rows_and_is_retried(runtime, monkeypat
     projector stops before it naming it, and once it can be applied it is."""
     cast = make_cast(runtime.ledger)
     runtime.sync()
-    position = runtime.projector.position()
     batch = issue_batch(runtime.ledger, cast)
     runtime.sync()
     runtime.ledger.retire(actor=cast.platform, batch_id=batch, quantity=10, **RETIRE)
