@@ -17,6 +17,8 @@ import pytest
 from anchoring.certificate import Verdict, verify_certificate
 from anchoring.trust import TrustAnchors
 from ledger.checks import check_ledger
+from ledger.domain.errors import LedgerError
+from ledger.domain.holding import Holding
 from ledger.runtime import LedgerRuntime, Settings
 
 FIXTURE = Path(__file__).parent / "fixtures" / "v0_1"
@@ -58,6 +60,7 @@ def test_opens_with_its_balances_and_serials(data_dir: Path) -> None:
         people = EXPECTED["participants"]
         assert rt.views.balance(people["bob"], EXPECTED["batch"])["available"] == 288 * T
         assert check_ledger(rt).problems == []
+        assert not rt.ledger.batch(UUID(EXPECTED["batch"])).is_split  # as 0.1 left it
 
 
 def test_rebuilt_read_models_show_the_same_serials(data_dir: Path) -> None:
@@ -105,3 +108,9 @@ def test_new_commands_work_on_it(data_dir: Path) -> None:
         assert rt.views.balance(people["bob"], batch)["available"] == (288 + 2 - 1 + 40) * T
         assert rt.views.balance(people["alice"], batch)["available"] == (261 - 2) * T
         assert check_ledger(rt).problems == []
+        # the first transfer split the batch (#17): events appended, none rewritten
+        assert lg.batch(batch).is_split
+        assert not [k for k in lg.batch(batch).lots if k.startswith("available/")]
+        holders = {lg._get(h, Holding, LedgerError, "holding").account
+                   for h in lg.holdings_by_batch()[batch]}
+        assert {str(people["alice"]), str(people["bob"])} <= holders

@@ -27,10 +27,14 @@ class BatchView:
 
     def __init__(self, batch: CreditBatch, holdings: Iterable[Holding]) -> None:
         self.batch = batch
-        self.holdings = {h.account: h for h in holdings}
+        self.holdings: dict[str, Holding] = {}
         lots: dict[str, list[Range]] = dict(batch.lots.items())
         self._holder_of: dict[str, str] = {}
-        for holding in self.holdings.values():
+        for holding in holdings:
+            if holding.account in self.holdings:
+                raise InvariantViolationError(
+                    f"two holdings of {holding.account} read twice with {batch.block}")
+            self.holdings[holding.account] = holding
             if holding.batch != str(batch.id):
                 raise InvariantViolationError(
                     f"holding {holding.id} of batch {holding.batch} read with {batch.block}")
