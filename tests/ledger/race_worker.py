@@ -5,6 +5,9 @@ Usage: python -m tests.ledger.race_worker MODE JSON_ARGS
   JSON line of outcomes.
 - ``burst``: retire 1 g at a time forever, printing ``ACK <retirement id>`` after each
   command returned (was acknowledged), until killed.
+- ``pairs``: wait until ``start_at``, then transfer ``quantity`` back and forth between the
+  holders ``a`` and ``b`` of one batch ``rounds`` times; print one JSON line with the count
+  of commands and this process's retries.
 """
 
 from __future__ import annotations
@@ -77,5 +80,18 @@ def burst(args: dict[str, Any]) -> None:
             print(f"ACK {retirement}", flush=True)
 
 
+def pairs(args: dict[str, Any]) -> None:
+    with LedgerRuntime(_settings(args)) as runtime:
+        ledger = runtime.ledger
+        batch, a, b = UUID(args["batch"]), UUID(args["a"]), UUID(args["b"])
+        while time.time() < args["start_at"]:
+            time.sleep(0.001)
+        for _ in range(args["rounds"]):
+            ledger.transfer(actor=a, batch_id=batch, recipient=b, quantity=args["quantity"])
+            ledger.transfer(actor=b, batch_id=batch, recipient=a, quantity=args["quantity"])
+        print(json.dumps({"commands": 2 * args["rounds"], **ledger.retries.as_dict()}),
+              flush=True)
+
+
 if __name__ == "__main__":
-    {"race": race, "burst": burst}[sys.argv[1]](json.loads(sys.argv[2]))
+    {"race": race, "burst": burst, "pairs": pairs}[sys.argv[1]](json.loads(sys.argv[2]))
