@@ -251,7 +251,7 @@ class LedgerCore(Application[UUID]):
         for event in processing_event.events:
             aggregate = processing_event.aggregates.get(event.originator_id)
             interval = self.snapshotting_intervals.get(type(aggregate))  # type: ignore[arg-type]
-            if interval is not None and isinstance(aggregate, CreditBatch):
+            if interval is not None and isinstance(aggregate, CreditBatch | Holding):
                 interval = aggregate.snapshot_interval(interval)
             if interval is None or event.originator_version % interval:
                 continue

@@ -96,3 +96,30 @@ class CopyOnWriteMap(MutableMapping[K, V]):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({dict(self.items())!r})"
+
+
+def copy_sharing_tables(aggregate: Any, tables: tuple[str, ...], memo: dict[int, Any]) -> Any:
+    """A copy of ``aggregate`` whose ``tables`` (attribute names) are forked copy-on-write
+    maps and whose other attributes are copied one level deep: what an aggregate's
+    ``__deepcopy__`` returns when its tables grow with its history. The first copy turns the
+    aggregate's own plain tables (read from a snapshot or the events) into such maps."""
+    copied = object.__new__(type(aggregate))
+    memo[id(aggregate)] = copied
+    state = aggregate.__dict__
+    for name in tables:
+        table = state.get(name)
+        if type(table) is dict:
+            state[name] = CopyOnWriteMap(table)
+    copied.__dict__.update({
+        name: (value.fork() if isinstance(value, CopyOnWriteMap)
+               else dict(value) if isinstance(value, dict)
+               else list(value) if isinstance(value, list) else value)
+        for name, value in state.items()})
+    return copied
+
+
+def plain_tables(state: dict[str, Any], tables: tuple[str, ...]) -> None:
+    """A snapshot's ``state`` with its copy-on-write ``tables`` stored as plain dicts."""
+    for name in tables:
+        if isinstance(state.get(name), CopyOnWriteMap):
+            state[name] = dict(state[name].items())

@@ -33,7 +33,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, Snapshot, event
 
-from ledger.domain.cow_map import CopyOnWriteMap
+from ledger.domain.cow_map import copy_sharing_tables, plain_tables
 from ledger.domain.destinations import EXPORT_DESTINATIONS, check_destination
 from ledger.domain.errors import (
     DuplicateRecordError,
@@ -226,10 +226,7 @@ class CreditBatchSnapshot(Snapshot):
     @classmethod
     def take(cls, aggregate: Any) -> Any:
         snapshot = super().take(aggregate)
-        state = snapshot.state
-        for name in _SHARED_TABLES:
-            if isinstance(state.get(name), CopyOnWriteMap):
-                state[name] = dict(state[name].items())
+        plain_tables(snapshot.state, _SHARED_TABLES)
         return snapshot
 
 
@@ -320,19 +317,7 @@ class CreditBatch(Aggregate):
 
         The first copy of a batch read from the store or a snapshot turns its plain tables
         into copy-on-write maps, once."""
-        copied = object.__new__(type(self))
-        memo[id(self)] = copied
-        state = self.__dict__
-        for name in _SHARED_TABLES:
-            table = state.get(name)
-            if type(table) is dict:
-                state[name] = CopyOnWriteMap(table)
-        copied.__dict__.update({
-            name: (value.fork() if isinstance(value, CopyOnWriteMap)
-                   else dict(value) if isinstance(value, dict)
-                   else list(value) if isinstance(value, list) else value)
-            for name, value in state.items()})
-        return copied
+        return copy_sharing_tables(self, _SHARED_TABLES, memo)  # type: ignore[no-any-return]
 
     # ------------------------------------------------------------------ creation
 

@@ -107,3 +107,28 @@ def test_a_batch_snapshotted_by_an_earlier_version_is_read_and_moved(world: Worl
         assert type(next(iter(restarted.snapshots.get(batch_id, desc=True)))) is Snapshot
     finally:
         restarted.close()
+
+
+def test_a_holding_of_many_retirements_is_copied_shared_and_snapshotted_less_often(
+        world: World) -> None:
+    """A holder retiring a gram at a time gathers a lot per retirement: its holding's copies
+    share them (copy-on-write) and its snapshots come at an interval grown with them, each
+    exactly the recorded state."""
+    ledger = world.ledger
+    batch_id = world.project_batch(quantity=TONNE)
+    holding = holding_id(batch_id, world.emitter)
+    base = ledger.snapshotting_intervals[Holding]
+    for _ in range(320):
+        ledger.retire(actor=world.emitter, batch_id=batch_id, quantity=1, beneficiary="B",
+                      purpose="voluntary", jurisdiction="CN", consumption_period="2024")
+    current = ledger.repository.get(holding)
+    assert len(current.lots) == 321
+    assert type(current.lots).__name__ == "CopyOnWriteMap"
+    versions = [s.originator_version for s in ledger.snapshots.get(holding)]
+    assert versions and len(versions) < current.version // base
+    for version in versions:
+        replayed = project_aggregate(None, ledger.events.get(holding, lte=version))
+        assert version % replayed.snapshot_interval(base) == 0
+    last = list(ledger.snapshots.get(holding))[-1]
+    replayed = project_aggregate(None, ledger.events.get(holding, lte=last.originator_version))
+    assert last.state == Holding.Snapshot.take(replayed).state
