@@ -85,9 +85,9 @@ from web3.types import TxReceipt
 from anchoring.chain import ChainError, InProcessChain, JsonRpcChain, _revert_data, decode_revert
 from anchoring.leaf import leaf_of
 from contracts import load_artifact
+from ledger.domain.batch_view import BatchView
 from ledger.domain.credit_batch import (
     UNITS_PER_GRAM,
-    CreditBatch,
     LotState,
     decode_bridge_lock_message,
     grams_to_units,
@@ -663,11 +663,11 @@ class Bridge:
                             burns_in_flight=self._burns_in_flight(batch), pool=pool,
                             other_tokens=other)
 
-    def _burns_in_flight(self, batch: CreditBatch) -> int:
+    def _burns_in_flight(self, batch: BatchView) -> int:
         """Grams of the batch burned on chain and not applied by the ledger: burns in blocks
         the watcher has not processed yet, and burns it processed but the ledger rejected."""
         token_id = self.token_id(batch.id)
-        applied = batch.__dict__.get("burns", {})
+        applied = batch.burns
         pending = 0
         for log in self._logs(self.next_block(), int(self.w3.eth.block_number)):
             if log["event"] != "LockMinted" and int(log["args"]["id"]) == token_id and (

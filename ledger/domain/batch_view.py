@@ -10,7 +10,7 @@ the batch through this view, which answers the batch's own queries over the unio
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 from uuid import UUID
 
@@ -52,6 +52,12 @@ class BatchView:
     @property
     def id(self) -> UUID:
         return self.batch.id
+
+    @property
+    def burns(self) -> Mapping[str, str]:
+        """The batch's register of applied on-chain burns (absent in batches snapshotted
+        before tokenisation)."""
+        return self.batch.__dict__.get("burns", {})  # type: ignore[no-any-return]
 
     @property
     def retirements(self) -> dict[str, str]:

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import delete, select
 
 from api.idempotency import responses
+from ledger.domain.holding import holding_id
 from tests.api.support import EV, World, assert_problem
 
 T = 1_000_000
@@ -114,7 +115,10 @@ def test_the_key_is_recorded_atomically_with_the_events(world: World, batch: UUI
     """The ledger refuses a key it recorded, even when the API asks it to run again."""
     first = _transfer(world, batch, "atomic")
     record = world.runtime.views.command_record(first.headers["x-carbon-command-record"])
-    assert [event_id for event_id, _ in record["events"]] == [str(batch)]
+    # the transfer's events: on the sender's and the recipient's holdings (#17)
+    holdings = {str(holding_id(batch, world.actors[name].id))
+                for name in ("platform", "enterprise")}
+    assert {event_id for event_id, _ in record["events"]} == holdings
     with world.runtime.engine.connect() as conn:
         kept = conn.execute(select(responses.c.record_id).where(
             responses.c.idempotency_key == "atomic")).scalar_one()
