@@ -14,7 +14,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from uuid import UUID
 
-from ledger.domain.credit_batch import CreditBatch, LotState, lot_key, split_lot_key
+from ledger.domain.credit_batch import (
+    CreditBatch,
+    LotState,
+    lot_key,
+    split_lot_key,
+    totals_by_state,
+)
 from ledger.domain.holding import Holding
 from ledger.domain.invariants import InvariantViolationError
 from ledger.domain.serials import Range, ranges_total
@@ -77,10 +83,7 @@ class BatchView:
         return self.held(LotState.AVAILABLE, account)
 
     def totals_by_state(self) -> dict[str, int]:
-        totals = {state.value: 0 for state in LotState}
-        for key, ranges in self.lots.items():
-            totals[split_lot_key(key)[0].value] += ranges_total(ranges)
-        return totals
+        return totals_by_state(self.lots)
 
     def owner_of_lot(self, key: str) -> str:
         holder = self._holder_of.get(key)

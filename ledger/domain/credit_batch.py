@@ -68,10 +68,12 @@ __all__ = [
     "bridge_lock_message",
     "decode_bridge_lock_message",
     "grams_to_units",
+    "grown_interval",
     "lot_key",
     "split_lot_key",
     "token_pool_id",
     "token_retirement_id",
+    "totals_by_state",
     "units_to_grams",
 ]
 
@@ -96,6 +98,23 @@ def lot_key(state: LotState, ref: UUID | str) -> str:
 def split_lot_key(key: str) -> tuple[LotState, str]:
     state, _, ref = key.partition("/")
     return LotState(state), ref
+
+
+def totals_by_state(lots: Mapping[str, list[Range]]) -> dict[str, int]:
+    """Grams by lot state over ``lots`` (a batch's, or a batch's and its holdings')."""
+    totals = {state.value: 0 for state in LotState}
+    for key, ranges in lots.items():
+        totals[split_lot_key(key)[0].value] += ranges_total(ranges)
+    return totals
+
+
+def grown_interval(base: int, lots: int) -> int:
+    """Events between snapshots of an aggregate with ``lots`` lots: ``base``, doubled until
+    it is at least a quarter of them (see :meth:`CreditBatch.snapshot_interval`)."""
+    interval = base
+    while interval * 4 < lots:
+        interval *= 2
+    return interval
 
 
 # ---------------------------------------------------------------------- tokenisation helpers
@@ -381,10 +400,7 @@ class CreditBatch(Aggregate):
         a constant share, and a cold read replays no more events than the snapshot holds
         quarters of lots. A power-of-two multiple of ``base``: as a batch grows its
         snapshots' versions stay multiples of every smaller interval."""
-        interval = base
-        while interval * 4 < len(self.lots):
-            interval *= 2
-        return interval
+        return grown_interval(base, len(self.lots))
 
     @property
     def serial_end(self) -> int:
@@ -397,10 +413,7 @@ class CreditBatch(Aggregate):
         return self.held(LotState.AVAILABLE, account)
 
     def totals_by_state(self) -> dict[str, int]:
-        totals = {state.value: 0 for state in LotState}
-        for key, ranges in self.lots.items():
-            totals[split_lot_key(key)[0].value] += ranges_total(ranges)
-        return totals
+        return totals_by_state(self.lots)
 
     def owner_of_lot(self, key: str) -> str:
         """The account a lot belongs to (the seller for escrow, the pledgor for a pledge)."""

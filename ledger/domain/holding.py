@@ -30,7 +30,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, Snapshot, event
 
 from ledger.domain.cow_map import copy_sharing_tables, plain_tables
-from ledger.domain.credit_batch import LotState, lot_key
+from ledger.domain.credit_batch import LotState, grown_interval, lot_key
 from ledger.domain.errors import (
     DuplicateRecordError,
     InsufficientBalanceError,
@@ -103,10 +103,7 @@ class Holding(Aggregate):
     def snapshot_interval(self, base: int) -> int:
         """As :meth:`CreditBatch.snapshot_interval`: ``base`` doubled until it is at least a
         quarter of the lots."""
-        interval = base
-        while interval * 4 < len(self.lots):
-            interval *= 2
-        return interval
+        return grown_interval(base, len(self.lots))
 
     # ------------------------------------------------------------------ queries
 

@@ -94,27 +94,24 @@ class BatchCommands(LedgerCore):
                 raise
 
     def _on_batch(self, batch_id: UUID, command: Callable[[CreditBatch], R],
-                  *others: Callable[[], Aggregate], split: bool = False) -> R:
+                  *others: Callable[[], Aggregate]) -> R:
         """Load the batch, run one domain command, save it (with ``others``) atomically.
         Called inside :meth:`_commanding` for that batch (which holds its lock), in a
-        :func:`batch_command`, which retries the whole command if this save conflicts. With
-        ``split``, a batch never split is split first, in the same save."""
+        :func:`batch_command`, which retries the whole command if this save conflicts."""
         batch = self.batch(batch_id)
-        opened = self._split(batch) if split and not batch.is_split else {}
-        result, holdings = self._run_on_batch(batch, command, opened)
+        result, holdings = self._run_on_batch(batch, command)
         self.save(batch, *holdings, *(make() for make in others))
         return result
 
-    def _run_on_batch(self, batch: CreditBatch, command: Callable[[CreditBatch], R],
-                      opened: dict[str, Holding] | None = None) -> tuple[R, list[Holding]]:
+    def _run_on_batch(self, batch: CreditBatch,
+                      command: Callable[[CreditBatch], R]) -> tuple[R, list[Holding]]:
         """Run ``command`` on ``batch``; on a split batch, with the credits it takes from an
         account moved to the batch from the account's holding first, and what it returns to
         accounts moved on to their holdings after (see :mod:`ledger.domain.holding`).
-        ``opened``: holdings opened by splitting the batch in this command, by account.
         Returns the command's result and the holdings to save with the batch."""
         if not batch.is_split:
             return command(batch), []
-        holdings: dict[str, Holding] = dict(opened or {})
+        holdings: dict[str, Holding] = {}
 
         def holding(account: str) -> Holding:
             if account not in holdings:
