@@ -53,6 +53,9 @@ from ledger.striped_locks import StripedLocks
 
 A = TypeVar("A", bound=Aggregate)
 HOLDING_OPENED = get_topic(Holding.Opened)
+# Aggregates that commands read again soon after creating them: cached when created (see
+# LedgerRepository.saved). A behaviour or a command record is not.
+READ_AGAIN: tuple[type[Aggregate], ...] = (Holding, Participant, CreditBatch)
 R = TypeVar("R")
 
 
@@ -95,7 +98,7 @@ class LedgerCore(Application[UUID]):
     # Cache aggregates; on each get the cached copy is fast-forwarded with any newer events
     # (written by this or another process), so it is never stale. Copies are handed out.
     env: ClassVar[dict[str, str]] = {
-        "AGGREGATE_CACHE_MAXSIZE": "20000",
+        "AGGREGATE_CACHE_MAXSIZE": "250000",
         "AGGREGATE_CACHE_FASTFORWARD": "y",
         "DEEPCOPY_FROM_AGGREGATE_CACHE": "y",
     }
@@ -199,6 +202,8 @@ class LedgerCore(Application[UUID]):
             self._take_snapshots(processing)
         if self.repository.checks_read_sets:
             self.repository.saved(processing.events)
+        self.repository.cache_created(processing.events, [
+            a for a in processing.aggregates.values() if isinstance(a, READ_AGAIN)])
         self._notify(recordings)
         context = _command_context.get()
         if context is not None and recordings:

@@ -20,12 +20,16 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any, TypeVar
 
-__all__ = ["SHARDS", "CopyOnWriteMap"]
+__all__ = ["SHARDS", "SMALL_TABLE", "CopyOnWriteMap"]
 
 K = TypeVar("K")
 V = TypeVar("V")
 
 SHARDS = 256
+# A table of at most this many keys is copied as a plain dict: quicker than forking, and it
+# spares the map's own size (two lists of SHARDS, then SHARDS dicts: some 20 kB), which
+# would be most of a small holding's, and the aggregate cache keeps one per holder.
+SMALL_TABLE = 64
 
 
 class CopyOnWriteMap(MutableMapping[K, V]):
@@ -101,21 +105,29 @@ class CopyOnWriteMap(MutableMapping[K, V]):
 def copy_sharing_tables(aggregate: Any, tables: tuple[str, ...], memo: dict[int, Any]) -> Any:
     """A copy of ``aggregate`` whose ``tables`` (attribute names) are forked copy-on-write
     maps and whose other attributes are copied one level deep: what an aggregate's
-    ``__deepcopy__`` returns when its tables grow with its history. The first copy turns the
-    aggregate's own plain tables (read from a snapshot or the events) into such maps."""
+    ``__deepcopy__`` returns when its tables grow with its history. The first copy of a
+    table larger than :data:`SMALL_TABLE` turns the aggregate's own plain table (read from a
+    snapshot or the events) into such a map; a smaller one stays a plain dict, copied with
+    each of its values (lists of ranges) copied one level deep."""
     copied = object.__new__(type(aggregate))
     memo[id(aggregate)] = copied
     state = aggregate.__dict__
     for name in tables:
         table = state.get(name)
-        if type(table) is dict:
+        if type(table) is dict and len(table) > SMALL_TABLE:
             state[name] = CopyOnWriteMap(table)
     copied.__dict__.update({
         name: (value.fork() if isinstance(value, CopyOnWriteMap)
-               else dict(value) if isinstance(value, dict)
-               else list(value) if isinstance(value, list) else value)
+               else {key: _one_level(item) for key, item in value.items()}
+               if name in tables and type(value) is dict
+               else _one_level(value))
         for name, value in state.items()})
     return copied
+
+
+def _one_level(value: Any) -> Any:
+    return (dict(value) if isinstance(value, dict)
+            else list(value) if isinstance(value, list) else value)
 
 
 def plain_tables(state: dict[str, Any], tables: tuple[str, ...]) -> None:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from eventsourcing.domain import Aggregate, event
 
 from ledger.application import Ledger
+from ledger.domain.holding import Holding, holding_id
 from tests.ledger.conftest import TONNE, World, sqlite_env
 
 
@@ -157,3 +159,47 @@ def test_a_command_that_read_a_stale_holding_retries_with_fresh_state(
     batch = ledger.batch_view(batch_id)
     assert batch.available(world.organiser) == 7
     assert batch.available(world.emitter) == 10 * TONNE - 7
+
+
+def test_a_new_participant_and_a_new_holding_are_cached_so_their_first_command_reads_nothing(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A holder that first receives credits then transfers them: its participant and its
+    holding were cached when created, so that command asks the store for nothing."""
+    ledger = world.ledger
+    batch_id = world.project_batch(quantity=TONNE)
+    newcomer = ledger.register_participant(kind="enterprise", name="newcomer",
+                                           registered_by=world.operator)
+    ledger.transfer(actor=world.emitter, batch_id=batch_id, recipient=newcomer, quantity=10)
+    holding = holding_id(batch_id, newcomer)
+    assert ledger.repository.cache is not None
+    cached = ledger.repository.cache.get(holding)
+    assert cached.version == 2 and cached.available == 10  # opened, then received
+    reads = count_reads(ledger, monkeypatch)
+
+    ledger.transfer(actor=newcomer, batch_id=batch_id, recipient=world.emitter, quantity=4)
+
+    assert reads == []
+    assert ledger.batch_view(batch_id).available(newcomer) == 6
+
+
+def test_what_is_cached_when_created_is_a_copy_of_what_was_saved(tmp_path: Path) -> None:
+    mine, theirs = two_ledgers(tmp_path)
+    batch_id, account = uuid4(), uuid4()
+    opened = Holding.open(batch_id, account, block="B", ranges=[[0, 10]])
+    mine.save(opened)
+    opened.receive(sender=uuid4(), ranges=[[10, 20]])  # changed after the save, not saved
+    assert mine.repository.cache is not None
+    cached = mine.repository.cache.get(opened.id)
+    assert cached is not opened
+    assert (cached.version, cached.available) == (1, 10)
+    assert mine.repository.get(opened.id).available == 10
+    assert theirs.repository.get(opened.id).available == 10  # as stored
+
+
+def test_aggregates_not_read_again_are_not_cached_when_created(tmp_path: Path) -> None:
+    mine, _ = two_ledgers(tmp_path)
+    counter = Counter()
+    mine.save(counter)
+    assert mine.repository.cache is not None
+    with pytest.raises(KeyError):
+        mine.repository.cache.get(counter.id)

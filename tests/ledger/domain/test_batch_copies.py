@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.domain.cow_map import SHARDS, CopyOnWriteMap
+from ledger.domain.cow_map import SHARDS, SMALL_TABLE, CopyOnWriteMap
 from ledger.domain.credit_batch import CreditBatch
 
 KEYS = st.text(alphabet="abcdefgh", min_size=1, max_size=3)
@@ -83,8 +83,22 @@ def test_a_copy_of_a_batch_shares_its_tables_until_one_side_moves_credits() -> N
     assert copied.totals_by_state() == batch.totals_by_state()  # nothing created or destroyed
 
 
+def test_a_small_table_is_copied_as_a_plain_dict_that_the_copy_owns() -> None:
+    batch = _batch(SMALL_TABLE - 2)  # its holders' lots and the issuer's
+    batch.collect_events()
+    assert len(batch.lots) <= SMALL_TABLE
+    copied = copy.deepcopy(batch)
+    assert type(batch.lots) is dict and type(copied.lots) is dict
+    assert copied.lots is not batch.lots and copied.lots == batch.lots
+    before = dict(batch.lots)
+    holder = next(key.partition("/")[2] for key in copied.lots if key.startswith("available/"))
+    copied.transfer(sender=_uuid(holder), recipient=uuid4(), quantity=1, actor=_uuid(holder))
+    assert batch.lots == before  # the original is untouched by the copy's move
+    assert len(copied.lots) == len(batch.lots) + 1
+
+
 def test_a_snapshot_stores_plain_tables_and_restores_a_batch_equal_to_the_original() -> None:
-    batch = _batch(50)
+    batch = _batch(SMALL_TABLE + 10)
     copied = copy.deepcopy(batch)  # turns the tables into copy-on-write maps
     assert isinstance(batch.lots, CopyOnWriteMap)
     snapshot = CreditBatch.Snapshot.take(copied)
