@@ -87,6 +87,12 @@ class BenchConfig:
         return 1_000 if self.quick else 100_000
 
     @property
+    def one_batch_retired_before(self) -> int:
+        """Retirements (of a gram, by one holder) on the batch before the larger run's
+        measures."""
+        return 1_000 if self.quick else 100_000
+
+    @property
     def one_batch_commands(self) -> int:
         return 200 if self.quick else 2_000
 
@@ -368,13 +374,15 @@ class Suite:
         return project_batch(runtime.ledger, cast, grams, platform or cast.platforms[0])
 
     def one_batch(self, backend: str) -> None:
-        """Transfers and retirements on one batch at 100 holders, then at many (issue #17),
-        with the first as the second's baseline."""
+        """Transfers and retirements on one batch at 100 holders, then at many holders and
+        many retirements (issue #17), with the first as the second's baseline."""
         reference: dict[str, float] = {}
         for holders in (REFERENCE_HOLDERS, self.config.one_batch_holders):
             with self.ledger(backend, f"one-batch-{holders}") as runtime:
-                rows, rates = one_batch_rates(runtime, backend, holders,
-                                              self.config.one_batch_commands, reference or None)
+                rows, rates = one_batch_rates(
+                    runtime, backend, holders, self.config.one_batch_commands,
+                    reference or None,
+                    retired_before=self.config.one_batch_retired_before if reference else 0)
             for row in rows:
                 self.add(row)
             reference = reference or rates

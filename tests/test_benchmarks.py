@@ -40,11 +40,13 @@ def test_quick_benchmarks_run_and_report(tmp_path):
         assert all(r.extra["requests"] > 0 and r.extra["failures"] == 0 for r in loads)
         assert any(r.name.startswith("API report one behaviour") and r.target for r in loads)
     for backend in backends:  # one batch: 100 holders, then more, with the ratio between
-        for kind in ("transfers", "retirements"):
+        assert (backend, "one batch: one holder's 1,000 retirements of 1 g at 1,000 holders") \
+            in names
+        for kind in ("transfers", "retirements", "one holder's retirements"):
             reference = next(r for r in results if (r.backend, r.name)
                              == (backend, f"one batch: {kind} at 100 holders"))
-            many = next(r for r in results if (r.backend, r.name)
-                        == (backend, f"one batch: {kind} at 1,000 holders"))
+            many = next(r for r in results if (r.backend, r.name) == (
+                backend, f"one batch: {kind} at 1,000 holders and 1,000 retirements"))
             assert reference.value > 0 and many.baseline == reference.value
             assert many.ratio is not None and many.met == (many.ratio >= 0.8)
     assert "| sqlite | behaviours ingested" in report.read_text()
