@@ -32,13 +32,20 @@ def platform_batch(world: World) -> UUID:
     return world.project_batch(quantity=TONNE, holder=world.ev_app)
 
 
+def _newcomer_with_10_g(world: World) -> tuple[UUID, UUID]:
+    """A batch, and a new holder whose holding this process cached when it created it."""
+    batch_id = world.project_batch(quantity=TONNE)
+    newcomer = world.ledger.register_participant(kind="enterprise", name="newcomer",
+                                                 registered_by=world.operator)
+    world.ledger.transfer(actor=world.emitter, batch_id=batch_id, recipient=newcomer,
+                          quantity=10)
+    return batch_id, newcomer
+
+
 def test_a_holding_cached_when_created_sees_what_another_process_added(
         world: World, other: Ledger) -> None:
     ledger = world.ledger
-    batch_id = world.project_batch(quantity=TONNE)
-    newcomer = ledger.register_participant(kind="enterprise", name="newcomer",
-                                           registered_by=world.operator)
-    ledger.transfer(actor=world.emitter, batch_id=batch_id, recipient=newcomer, quantity=10)
+    batch_id, newcomer = _newcomer_with_10_g(world)
     other.transfer(actor=world.emitter, batch_id=batch_id, recipient=newcomer, quantity=5)
 
     ledger.transfer(actor=newcomer, batch_id=batch_id, recipient=world.organiser, quantity=15)
@@ -51,10 +58,7 @@ def test_a_holding_cached_when_created_sees_what_another_process_added(
 def test_a_holding_cached_when_created_sees_what_another_process_took(
         world: World, other: Ledger) -> None:
     ledger = world.ledger
-    batch_id = world.project_batch(quantity=TONNE)
-    newcomer = ledger.register_participant(kind="enterprise", name="newcomer",
-                                           registered_by=world.operator)
-    ledger.transfer(actor=world.emitter, batch_id=batch_id, recipient=newcomer, quantity=10)
+    batch_id, newcomer = _newcomer_with_10_g(world)
     other.transfer(actor=newcomer, batch_id=batch_id, recipient=world.organiser, quantity=8)
 
     with pytest.raises(InsufficientBalanceError):  # 2 left, not the 10 cached
