@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from copy import deepcopy
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import Repository
+from eventsourcing.application import LRUCache, Repository
 from eventsourcing.domain import Aggregate, DomainEvent
 
 from ledger.storage import newer_events
@@ -136,6 +136,24 @@ class LedgerRepository(Repository[UUID]):
                 self.cache.get(aggregate.id)
             except KeyError:
                 self.cache.put(aggregate.id, deepcopy(aggregate))
+
+    def release_cache(self) -> None:
+        """Drop every cached aggregate (a ledger being closed). The library's LRU cache keeps
+        them in a circular linked list, which only the cyclic collector frees, and it never
+        visits objects a process froze (``gc.freeze``, :mod:`ledger.gc_tuning`): a process
+        that closes ledgers and starts servers, as the tests do, would keep every closed
+        ledger's cache. Unlinked, they are freed by reference counting."""
+        cache = self.cache
+        if cache is None:
+            return
+        with cache.lock if isinstance(cache, LRUCache) else nullcontext():
+            for entry in cache.cache.values():
+                if type(entry) is list:  # an LRU cache's link: [prev, next, key, value]
+                    entry.clear()
+            cache.cache.clear()
+            if isinstance(cache, LRUCache):
+                cache.clear()  # its root link
+                cache.full = False
 
     def caught_up(self) -> bool:
         """Fast-forward this thread's read set with one query; whether anything in it was

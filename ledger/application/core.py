@@ -133,6 +133,12 @@ class LedgerCore(Application[UUID]):
     def repository(self) -> LedgerRepository:
         return cast(LedgerRepository, self._repository)
 
+    def close(self) -> None:
+        """Close the store's connections and release the cached aggregates (see
+        :meth:`LedgerRepository.release_cache`)."""
+        super().close()
+        self.repository.release_cache()
+
     # ------------------------------------------------------------------ command records
 
     @contextmanager

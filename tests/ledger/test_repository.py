@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -200,6 +202,26 @@ def test_aggregates_not_read_again_are_not_cached_when_created(tmp_path: Path) -
     mine, _ = two_ledgers(tmp_path)
     counter = Counter()
     mine.save(counter)
+    assert mine.repository.cache is not None
+    with pytest.raises(KeyError):
+        mine.repository.cache.get(counter.id)
+
+
+def test_closing_a_ledger_frees_its_cached_aggregates_without_the_cyclic_collector(
+        tmp_path: Path) -> None:
+    """The LRU cache's links form cycles; a process that froze them (gc.freeze, as a server
+    does at start) would never free them. Closing the ledger unlinks them."""
+    mine, theirs = two_ledgers(tmp_path)
+    theirs.close()
+    counter = Counter()
+    mine.save(counter)
+    cached = weakref.ref(mine.repository.get(counter.id, deepcopy_from_cache=False))
+    gc.disable()
+    try:
+        mine.close()
+        assert cached() is None  # freed by reference counting alone
+    finally:
+        gc.enable()
     assert mine.repository.cache is not None
     with pytest.raises(KeyError):
         mine.repository.cache.get(counter.id)
