@@ -120,6 +120,8 @@ def create_app(settings: ApiSettings, runtime: LedgerRuntime | None = None) -> F
             finally:
                 deliverer.stop()
                 services.stop()
+                # a readiness sample still running must not meet the ledger closing under it
+                app.state.operations.probe.settle(settings.ready_timeout_s + 5)
 
     http = HttpMetrics()
     app = FastAPI(title="carbon-ledger", version="0.1.0", description=DESCRIPTION,

@@ -135,6 +135,20 @@ class Probe:
         threading.Thread(target=run, name="readiness-probe", daemon=True).start()
         return future
 
+    def settle(self, timeout_s: float) -> bool:
+        """Wait up to ``timeout_s`` for a sample still running to end; whether none is left.
+        Called before the ledger it samples is closed: a query on a connection closed under
+        it can crash the process (SQLite)."""
+        with self._lock:
+            running = self._running
+        if running is None:
+            return True
+        try:
+            running.exception(timeout=timeout_s)  # waits; a sample's own error is no matter
+        except TimeoutError:
+            return False
+        return True
+
     async def sample(self) -> LedgerSample:
         future = asyncio.wrap_future(self._start())
         try:

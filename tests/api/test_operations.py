@@ -221,8 +221,10 @@ def test_a_hung_database_answers_within_the_timeout_and_holds_one_thread(
         return 0
 
     monkeypatch.setattr(world.runtime.projector, "position", hung)
+    probe: Probe | None = None
     try:
         with app_client(world.runtime, ready_timeout_s=0.2) as client:
+            probe = client.app.state.operations.probe
             for _ in range(3):
                 started = time.monotonic()
                 response = client.get("/readyz")
@@ -233,6 +235,8 @@ def test_a_hung_database_answers_within_the_timeout_and_holds_one_thread(
             assert len(calls) == 1  # the later probes waited on the first, started none
     finally:
         release.set()
+        # the released sample goes on to query the ledger: not while the fixture closes it
+        assert probe is None or probe.settle(5)
 
 
 def test_probe_shares_a_running_sample() -> None:
@@ -637,3 +641,20 @@ def test_serve_logs_json_lines_with_request_ids(tmp_path: Path) -> None:
     assert (access[0]["logger"], access[0]["route"], access[0]["status"]) == (
         ACCESS_LOGGER, "/readyz", 200)
     assert not any(line["logger"] == "uvicorn.access" for line in lines)
+
+
+def test_settle_waits_for_a_running_sample_and_says_whether_it_ended() -> None:
+    gate = threading.Event()
+
+    def slow() -> Any:
+        gate.wait(5)
+        from api.operations import LedgerSample
+        return LedgerSample(head=1, position=1, lag_seconds=0.0)
+
+    probe = Probe(slow, timeout_s=0.05)
+    assert probe.settle(0.01)  # nothing running
+    first = asyncio.run(probe.sample())
+    assert first.error is not None  # timed out, still running
+    assert not probe.settle(0.05)
+    gate.set()
+    assert probe.settle(5)
