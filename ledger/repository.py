@@ -114,24 +114,15 @@ class LedgerRepository(Repository[UUID]):
                 continue
             self._apply(aggregate_id, cached, new)
 
-    def cache_created(self, events: Sequence[DomainEvent],
-                      aggregates: Sequence[Aggregate]) -> None:
-        """A save of ``events`` succeeded. Each of ``aggregates`` (ones that commands read
-        again soon: a recipient's new holding, a new participant) that the save created, and
-        that is exactly as saved, is cached as a copy, so that its first read is not a miss
-        (on PostgreSQL two round trips; the library caches on save only without
-        fast-forwarding). The caller's instance stays its own: it may change it and save
-        again."""
-        if self.cache is None or not aggregates:
+    def cache_created(self, aggregates: Sequence[Aggregate]) -> None:
+        """A save that created ``aggregates`` succeeded, and they are exactly as saved (ones
+        that commands read again soon: a recipient's new holding, a new participant). Each
+        is cached as a copy, so that its first read is not a miss (on PostgreSQL two round
+        trips; the library caches on save only without fast-forwarding). The caller's
+        instance stays its own: it may change it and save again."""
+        if self.cache is None:
             return
-        first: dict[UUID, int] = {}
-        last: dict[UUID, int] = {}
-        for event in events:
-            first.setdefault(event.originator_id, event.originator_version)
-            last[event.originator_id] = event.originator_version
         for aggregate in aggregates:
-            if first.get(aggregate.id) != 1 or aggregate.version != last[aggregate.id]:
-                continue
             try:
                 self.cache.get(aggregate.id)
             except KeyError:

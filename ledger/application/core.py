@@ -54,7 +54,7 @@ from ledger.striped_locks import StripedLocks
 A = TypeVar("A", bound=Aggregate)
 HOLDING_OPENED = get_topic(Holding.Opened)
 # Aggregates that commands read again soon after creating them: cached when created (see
-# LedgerRepository.saved). A behaviour or a command record is not.
+# LedgerRepository.cache_created). A behaviour or a command record is not.
 READ_AGAIN: tuple[type[Aggregate], ...] = (Holding, Participant, CreditBatch)
 R = TypeVar("R")
 
@@ -70,10 +70,17 @@ def _events_of(objs: Sequence[Any]) -> Iterator[DomainEvent]:
 
 
 class _ProcessingEvent(ProcessingEvent[UUID]):
+    def __init__(self) -> None:
+        super().__init__()
+        self.created: list[Aggregate] = []  # aggregates this save creates, as they are saved
+
     def collect_events(self, *objs: Any, **kwargs: Any) -> None:
         for obj in objs:
             if isinstance(obj, Aggregate):  # class checks, not a Protocol's
-                self.events.extend(obj.collect_events())
+                events = obj.collect_events()
+                if events and events[0].originator_version == 1:
+                    self.created.append(obj)
+                self.events.extend(events)
                 self.aggregates[obj.id] = obj
             elif isinstance(obj, DomainEvent):
                 self.events.append(obj)
@@ -208,8 +215,8 @@ class LedgerCore(Application[UUID]):
             self._take_snapshots(processing)
         if self.repository.checks_read_sets:
             self.repository.saved(processing.events)
-        self.repository.cache_created(processing.events, [
-            a for a in processing.aggregates.values() if isinstance(a, READ_AGAIN)])
+        self.repository.cache_created([a for a in processing.created
+                                       if isinstance(a, READ_AGAIN)])
         self._notify(recordings)
         context = _command_context.get()
         if context is not None and recordings:
