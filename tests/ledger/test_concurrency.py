@@ -26,6 +26,16 @@ def worker(mode: str, args: dict) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True)
 
 
+def _reports(processes: list[subprocess.Popen]) -> list:
+    """Each worker's report (its last line of output, JSON), once every worker exited 0."""
+    reports = []
+    for process in processes:
+        out, err = process.communicate(timeout=180)
+        assert process.returncode == 0, err
+        reports.append(json.loads(out.strip().splitlines()[-1]))
+    return reports
+
+
 def settings_args(settings: Settings) -> dict:
     return {"data_dir": str(settings.data_dir), "database_url": settings.database_url,
             "database_schema": settings.database_schema}
@@ -58,11 +68,7 @@ def test_concurrent_processes_spend_each_gram_once_and_settle_a_trade_once(tmp_p
     processes = [worker("race", {**settings_args(settings), "start_at": start_at,
                                  "commands": commands[p % 4:] + commands[:p % 4]})
                  for p in range(PROCESSES)]
-    outcomes = []
-    for process in processes:
-        out, err = process.communicate(timeout=180)
-        assert process.returncode == 0, err
-        outcomes.extend(json.loads(out.strip().splitlines()[-1]))
+    outcomes = [outcome for report in _reports(processes) for outcome in report]
 
     spends = [o for o in outcomes if o["kind"] != "settle"]
     succeeded = [o for o in spends if o["ok"]]
@@ -116,11 +122,7 @@ def test_processes_transferring_between_distinct_holders_of_one_batch_never_conf
                                   "batch": str(batch), "a": str(people[2 * p]),
                                   "b": str(people[2 * p + 1]), "rounds": 25, "quantity": 7})
                  for p in range(PROCESSES)]
-    reports = []
-    for process in processes:
-        out, err = process.communicate(timeout=180)
-        assert process.returncode == 0, err
-        reports.append(json.loads(out.strip().splitlines()[-1]))
+    reports = _reports(processes)
 
     assert [r["commands"] for r in reports] == [50] * PROCESSES
     assert [(r["conflicts"], r["stale_reads"]) for r in reports] == [(0, 0)] * PROCESSES
