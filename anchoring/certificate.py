@@ -81,8 +81,11 @@ ISSUANCE_TOPICS = ("ledger.domain.credit_batch:CreditBatch.Issued",
                    "ledger.domain.credit_batch:CreditBatch.Imported")
 CORRECTED_TOPIC = "ledger.domain.credit_batch:CreditBatch.Corrected"
 PLEDGED_TOPIC = "ledger.domain.credit_batch:CreditBatch.Pledged"
+HOLDING_PLEDGED_TOPIC = "ledger.domain.holding:Holding.Pledged"
 PLEDGE_CLOSED_TOPICS = {"ledger.domain.credit_batch:CreditBatch.PledgeReleased": "released",
-                        "ledger.domain.credit_batch:CreditBatch.PledgeEnforced": "enforced"}
+                        "ledger.domain.credit_batch:CreditBatch.PledgeEnforced": "enforced",
+                        "ledger.domain.holding:Holding.PledgeReleased": "released",
+                        "ledger.domain.holding:Holding.PledgeEnforced": "enforced"}
 HOLDING_RETIRED_TOPIC = "ledger.domain.holding:Holding.Retired"
 RETIRED_TOPICS = ("ledger.domain.credit_batch:CreditBatch.Retired",
                   "ledger.domain.credit_batch:CreditBatch.TradeSettled",
@@ -275,11 +278,12 @@ class _Builder:
             return []
         recorder = self.runtime.ledger.recorder
         start = int(pledge["position"]) + 1
+        originators = {pledge["batch"], str(holding_id(pledge["batch"], pledge["holder"]))}
         while True:
             page = recorder.select_notifications(start=start, limit=_NOTIFICATION_PAGE,
                                                  topics=tuple(PLEDGE_CLOSED_TOPICS))
             for n in page:
-                if (str(n.originator_id) == pledge["batch"]
+                if (str(n.originator_id) in originators
                         and json.loads(n.state).get("pledge_id") == pledge["id"]):
                     return [("pledge_closed", int(n.id))]
             if len(page) < _NOTIFICATION_PAGE:
@@ -515,6 +519,24 @@ def _retired_from(retirement: dict[str, Any], retired: dict[str, Any],
             and retirement["originator_id"] == str(holding_id(batch, holder)))
 
 
+def _aggregate_class(event: dict[str, Any]) -> str:
+    """The name of the aggregate class in an event's topic (``CreditBatch``, ``Holding``)."""
+    return str(event["topic"]).rpartition(":")[2].partition(".")[0]
+
+
+def _pledged_from(pledge: dict[str, Any], pledged: dict[str, Any],
+                  issuance: dict[str, Any]) -> bool:
+    """Whether the pledge event is of the issued batch: an event of the batch itself, or
+    (``Holding.Pledged``, issue #17) of the holding of that batch and the pledgor."""
+    batch = issuance["originator_id"]
+    if pledge["topic"] == PLEDGED_TOPIC:
+        return bool(pledge["originator_id"] == batch)
+    holder = pledged.get("holder")
+    return (pledge["topic"] == HOLDING_PLEDGED_TOPIC and pledged.get("batch") == batch
+            and isinstance(holder, str)
+            and pledge["originator_id"] == str(holding_id(batch, holder)))
+
+
 def _check_retirement(cert: dict[str, Any], facts: _Facts, checks: list[Check]) -> None:
     issuance, retirement = _by_role(cert, "issuance"), _by_role(cert, "retirement")
     if issuance is None or retirement is None:
@@ -568,8 +590,7 @@ def _check_pledge(cert: dict[str, Any], facts: _Facts, checks: list[Check]) -> N
         return
     issued = _bind_issuance(cert, issuance, facts, checks)
     pledged = _event_data(pledge)
-    checks.append(Check("content: pledge", pledge["topic"] == PLEDGED_TOPIC
-                        and pledge["originator_id"] == issuance["originator_id"],
+    checks.append(Check("content: pledge", _pledged_from(pledge, pledged, issuance),
                         f"a pledge of batch {issued.get('block')} (event "
                         f"{pledge['topic'].rsplit('.', 1)[-1]})"))
     source = _source(pledge)
@@ -592,14 +613,17 @@ def _check_pledge(cert: dict[str, Any], facts: _Facts, checks: list[Check]) -> N
     else:
         data = _event_data(closed)
         status = PLEDGE_CLOSED_TOPICS.get(closed["topic"])
+        # closed where it was made: on the batch, or on the pledgor's holding
         checks.append(Check("content: pledge closed", status is not None
-                            and closed["originator_id"] == issuance["originator_id"]
+                            and _aggregate_class(closed) == _aggregate_class(pledge)
+                            and closed["originator_id"] == pledge["originator_id"]
                             and data.get("pledge_id") == pledged.get("pledge_id")
                             and int(closed["position"]) > int(pledge["position"]),
                             f"pledge {status or 'closed'} by event {closed['position']}"))
         facts.bind("status", status, _source(closed))
-        facts.notes.append(f"pledge status: {status} by event {closed['position']}, final "
-                           "(a released or enforced pledge cannot change again)")
+        facts.notes.append(f"pledge status: {status or 'unknown'} by event "
+                           f"{closed['position']}, final (a released or enforced pledge cannot "
+                           "change again)")
     checks.append(Check("content: serials", _within_block(pledged.get("ranges"), issued),
                         "pledged serials lie in the issued block"))
 

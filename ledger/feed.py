@@ -135,12 +135,15 @@ CATALOGUE: dict[type[Any], _Entry] = {
     CreditBatch.Retired: _Entry("credits.retired", None, _retired),
     CreditBatch.TradeSettled: _Entry("trade.settled", _attrs("exchange", "seller", "buyer"),
                                      _trade),
-    CreditBatch.Pledged: _Entry("pledge.registered", _attrs("holder", "bank"),
-                                _moved("pledge_id", "holder", "bank", "loan_reference")),
-    CreditBatch.PledgeReleased: _Entry("pledge.released", _attrs("holder", "actor"),
-                                       _moved("pledge_id", "holder")),
-    CreditBatch.PledgeEnforced: _Entry("pledge.enforced", _attrs("holder", "bank"),
-                                       _moved("pledge_id", "holder", "bank")),
+    **{pledged: _Entry("pledge.registered", _attrs("holder", "bank"),
+                       _moved("pledge_id", "holder", "bank", "loan_reference"))
+       for pledged in (CreditBatch.Pledged, Holding.Pledged)},
+    **{released: _Entry("pledge.released", _attrs("holder", "actor"),
+                        _moved("pledge_id", "holder"))
+       for released in (CreditBatch.PledgeReleased, Holding.PledgeReleased)},
+    **{enforced: _Entry("pledge.enforced", _attrs("holder", "bank"),
+                        _moved("pledge_id", "holder", "bank"))
+       for enforced in (CreditBatch.PledgeEnforced, Holding.PledgeEnforced)},
     CreditBatch.Transferred: _Entry("credits.transferred", _attrs("sender", "recipient"),
                                     _moved("sender", "recipient")),
     Holding.Retired: _Entry("credits.retired", None, _retired),

@@ -1,8 +1,9 @@
 """A batch with its holdings: the whole of its credits, wherever they live (issue #17).
 
-Once split, a batch holds the lots its own commands made (escrow, pledges, token locks,
-exports, cancellations, and retirements made by a settlement or a burn), and each account's
-available credits and own retirements live in the account's
+Once split, a batch holds the lots its own commands made (escrow, token locks, exports,
+cancellations, pledges made before they moved to holdings, and retirements made by a
+settlement or a burn), and each account's available credits, own retirements and pledges
+live in the account's
 :class:`~ledger.domain.holding.Holding`. The supply and serial-coverage invariants
 (:mod:`ledger.domain.invariants`), ``check``, the bridge's conservation and the tests read
 the batch through this view, which answers the batch's own queries over the union.
@@ -74,6 +75,16 @@ class BatchView:
             state, ref = split_lot_key(key)
             if state is LotState.RETIRED:
                 found[ref] = holder
+        return found
+
+    @property
+    def pledges(self) -> dict[str, dict[str, Any]]:
+        """Every pledge of the batch's credits (id -> holder, bank, loan reference, status):
+        those made on the batch (before pledges moved to holdings) and on its holdings."""
+        found = dict(self.batch.pledges.items())
+        for account, holding in self.holdings.items():
+            found.update({pledge_id: {**pledge, "holder": account}
+                          for pledge_id, pledge in holding.pledges.items()})
         return found
 
     def held(self, state: LotState, ref: UUID | str) -> int:

@@ -12,8 +12,13 @@ account) with a deterministic id (:func:`holding_id`):
   holders of one batch never conflict;
 - a retirement touches the retiring holder's holding only (``Retired``, with the batch's
   ``Retired`` event's fields plus ``batch``): its lot ``retired/<retirement>`` stays here;
-- every other command (listing, pledge, tokenisation, export, cancellation, settlement,
-  their returns) is the batch's, as before: the credits it takes from an account are first
+- a pledge touches the pledgor's holding only (``Pledged``, with the batch's ``Pledged``
+  event's fields plus ``batch``): its lot ``pledged/<pledge>`` stays here, and its release
+  (``PledgeReleased``) returns it to the pledgor's available credits; its enforcement
+  (``PledgeEnforced``) hands it to the bank, whose holding records ``Received`` in the same
+  save;
+- every other command (listing, tokenisation, export, cancellation, settlement, their
+  returns) is the batch's, as before: the credits it takes from an account are first
   moved from the holding to the batch (``MovedToBatch`` here, ``MovedFromHolding`` on the
   batch), and whatever it returns to an account is moved on to that account's holding
   (``MovedToHolding``, ``MovedFromBatch``), in the same save.
@@ -34,13 +39,16 @@ from ledger.domain.credit_batch import LotState, grown_interval, lot_key
 from ledger.domain.errors import (
     DuplicateRecordError,
     InsufficientBalanceError,
+    InvalidStateError,
     PermissionDeniedError,
+    RecordNotFoundError,
     ValidationError,
 )
 from ledger.domain.ids import uuid5
 from ledger.domain.quantities import require_grams
 from ledger.domain.retirement import validate_retirement_details
 from ledger.domain.serials import Range, add_ranges, ranges_total, remove_ranges, take_lowest
+from ledger.domain.text import check_text
 
 __all__ = ["NS_HOLDING", "Holding", "holding_id"]
 
@@ -54,13 +62,17 @@ def holding_id(batch_id: UUID | str, account: UUID | str) -> UUID:
     return uuid5(NS_HOLDING, f"{batch_id}/{account}")
 
 
+_TABLES = ("lots", "pledges")
+"""A holding's tables that grow with its history."""
+
+
 class HoldingSnapshot(Snapshot):
     """A holding's snapshot: its lots stored as the plain mapping they are."""
 
     @classmethod
     def take(cls, aggregate: Any) -> Any:
         snapshot = super().take(aggregate)
-        plain_tables(snapshot.state, ("lots",))
+        plain_tables(snapshot.state, _TABLES)
         return snapshot
 
 
@@ -73,6 +85,13 @@ class Holding(Aggregate):
     come at an interval that grows with the lots (:meth:`snapshot_interval`)."""
 
     Snapshot = HoldingSnapshot
+    class_version = 2
+    """Version 2 keeps the holder's pledges (``pledges``), which lived on the batch."""
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """A snapshot of a holding from before pledges lived here: it had none."""
+        state["pledges"] = {}
 
     class Opened(Aggregate.Created):
         """Opened when the batch was split (with the account's credits at that moment) or
@@ -88,6 +107,7 @@ class Holding(Aggregate):
         self.account = account
         self.block = block
         self.lots: dict[str, list[Range]] = {}
+        self.pledges: dict[str, dict[str, str]] = {}
         if ranges:
             self.lots[self._available_key] = [list(r) for r in ranges]
 
@@ -98,7 +118,7 @@ class Holding(Aggregate):
                            account=str(account), block=block, ranges=ranges or [])
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Holding:
-        return copy_sharing_tables(self, ("lots",), memo)  # type: ignore[no-any-return]
+        return copy_sharing_tables(self, _TABLES, memo)  # type: ignore[no-any-return]
 
     def snapshot_interval(self, base: int) -> int:
         """As :meth:`CreditBatch.snapshot_interval`: ``base`` doubled until it is at least a
@@ -133,12 +153,14 @@ class Holding(Aggregate):
                 available=ranges_total(held),
             ) from error
 
-    def _remove(self, ranges: list[Range]) -> None:
-        remaining = remove_ranges(self.lots.get(self._available_key, []), ranges)
+    def _remove(self, ranges: list[Range], key: str | None = None) -> None:
+        """Take ``ranges`` out of lot ``key`` (the available credits by default)."""
+        key = key or self._available_key
+        remaining = remove_ranges(self.lots.get(key, []), ranges)
         if remaining:
-            self.lots[self._available_key] = remaining
+            self.lots[key] = remaining
         else:
-            self.lots.pop(self._available_key, None)
+            self.lots.pop(key, None)
 
     def _add(self, key: str, ranges: list[Range]) -> None:
         self.lots[key] = add_ranges(self.lots.get(key, []), ranges)
@@ -192,6 +214,78 @@ class Holding(Aggregate):
                  ranges: list[Range], details: dict[str, Any], actor: str) -> None:
         self._remove(ranges)
         self._add(lot_key(LotState.RETIRED, retirement_id), ranges)
+
+    # ------------------------------------------------------------------ pledges
+
+    def pledge(self, *, pledge_id: UUID, bank: UUID, loan_reference: str, quantity: int,
+               actor: UUID) -> list[Range]:
+        """Lock credits as collateral (质押) for a loan by ``bank``: as
+        :meth:`CreditBatch.pledge`, the pledgor's consent checked by the application."""
+        if str(actor) not in (self.account, str(bank)):
+            raise PermissionDeniedError("a pledge is registered by the pledgor or the bank")
+        if str(bank) == self.account:
+            raise ValidationError("a holder cannot pledge to itself", field="bank")
+        loan_reference = check_text(loan_reference, "loan_reference")
+        if str(pledge_id) in self.pledges:
+            raise DuplicateRecordError(f"pledge {pledge_id} already exists in batch "
+                                       f"{self.block}", record=str(pledge_id))
+        ranges = self._take(quantity, "the pledgor")
+        self._pledged(batch=self.batch, pledge_id=str(pledge_id), holder=self.account,
+                      bank=str(bank), loan_reference=loan_reference, quantity=quantity,
+                      ranges=ranges, actor=str(actor))
+        return ranges
+
+    @event("Pledged")
+    def _pledged(self, batch: str, pledge_id: str, holder: str, bank: str, loan_reference: str,
+                 quantity: int, ranges: list[Range], actor: str) -> None:
+        self.pledges[pledge_id] = {"bank": bank, "loan_reference": loan_reference,
+                                   "status": "active"}
+        self._remove(ranges)
+        self._add(lot_key(LotState.PLEDGED, pledge_id), ranges)
+
+    def _active_pledge(self, pledge_id: UUID, actor: UUID) -> tuple[dict[str, str], list[Range]]:
+        pledge = self.pledges.get(str(pledge_id))
+        if pledge is None:
+            raise RecordNotFoundError(f"no pledge {pledge_id} in batch {self.block}",
+                                      pledge=str(pledge_id))
+        if pledge["bank"] != str(actor):
+            raise PermissionDeniedError("only the pledgee bank may release or enforce a pledge",
+                                        pledge=str(pledge_id), actor=str(actor))
+        if pledge["status"] != "active":
+            raise InvalidStateError(f"pledge {pledge_id} is already {pledge['status']}",
+                                    pledge=str(pledge_id), status=pledge["status"])
+        return pledge, [list(r) for r in self.lots[lot_key(LotState.PLEDGED, pledge_id)]]
+
+    def release_pledge(self, *, pledge_id: UUID, actor: UUID) -> list[Range]:
+        """The loan was repaid: the credits return to the pledgor's available credits."""
+        _, ranges = self._active_pledge(pledge_id, actor)
+        self._pledge_released(batch=self.batch, pledge_id=str(pledge_id), holder=self.account,
+                              quantity=ranges_total(ranges), ranges=ranges, actor=str(actor))
+        return ranges
+
+    @event("PledgeReleased")
+    def _pledge_released(self, batch: str, pledge_id: str, holder: str, quantity: int,
+                         ranges: list[Range], actor: str) -> None:
+        self._close_pledge(pledge_id, "released", ranges)
+        self._add(self._available_key, ranges)
+
+    def enforce_pledge(self, *, pledge_id: UUID, actor: UUID) -> list[Range]:
+        """The loan defaulted: the credits leave for the bank, whose holding receives them
+        (:meth:`receive`) in the same save."""
+        pledge, ranges = self._active_pledge(pledge_id, actor)
+        self._pledge_enforced(batch=self.batch, pledge_id=str(pledge_id), holder=self.account,
+                              bank=pledge["bank"], quantity=ranges_total(ranges), ranges=ranges,
+                              actor=str(actor))
+        return ranges
+
+    @event("PledgeEnforced")
+    def _pledge_enforced(self, batch: str, pledge_id: str, holder: str, bank: str,
+                         quantity: int, ranges: list[Range], actor: str) -> None:
+        self._close_pledge(pledge_id, "enforced", ranges)
+
+    def _close_pledge(self, pledge_id: str, status: str, ranges: list[Range]) -> None:
+        self.pledges[pledge_id] = {**self.pledges[pledge_id], "status": status}
+        self._remove(ranges, lot_key(LotState.PLEDGED, pledge_id))
 
     # ------------------------------------------------------------------ the batch's commands
 

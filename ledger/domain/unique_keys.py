@@ -7,6 +7,10 @@ aggregates that hold those records (each credit batch) can only check their own,
 is also claimed by a :class:`UniqueKey` whose id derives from the key (``uuid5``): a second
 claim, by any process, is version 1 of an aggregate that exists, refused by the event store
 in the same transaction as the command that needed the key.
+
+A pledge made on a holding (issue #17) claims its id the same way, with the holding as the
+owner: the bank's release or enforcement names only the batch and the pledge, and finds the
+holding through the claim.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ class KeyKind(StrEnum):
     LISTING = "listing"  # key: the listing id (exchange + listing ref)
     BLOCK = "block"  # key: a batch's block label
     RETIREMENT = "retirement"  # key: the id of a retirement made by an on-chain burn
+    PLEDGE = "pledge"  # key: a pledge id; owner: the pledgor's holding, which holds it
 
 
 def unique_key_id(kind: KeyKind, key: str) -> UUID:

@@ -519,9 +519,9 @@ def _trade_settled(conn: Connection, e: Any, position: int) -> None:
     _move(conn, e, position, e.ranges, ("escrowed", e.listing_id, e.seller), target)
 
 
-@handles("CreditBatch.Pledged")
+@handles("CreditBatch.Pledged", "Holding.Pledged")
 def _pledged(conn: Connection, e: Any, position: int) -> None:
-    batch = str(e.originator_id)
+    batch = batch_of(e)
     conn.execute(insert(t.pledges), dict(
         id=e.pledge_id, batch=batch, holder=e.holder, bank=e.bank,
         loan_reference=e.loan_reference, quantity=e.quantity, ranges=_dumps(e.ranges),
@@ -530,7 +530,7 @@ def _pledged(conn: Connection, e: Any, position: int) -> None:
           ("pledged", e.pledge_id, e.holder))
 
 
-@handles("CreditBatch.PledgeReleased")
+@handles("CreditBatch.PledgeReleased", "Holding.PledgeReleased")
 def _pledge_released(conn: Connection, e: Any, position: int) -> None:
     conn.execute(update(t.pledges).where(t.pledges.c.id == e.pledge_id)
                  .values(status="released", closed_at=stamp(e.timestamp)))
@@ -538,7 +538,7 @@ def _pledge_released(conn: Connection, e: Any, position: int) -> None:
           ("available", e.holder, e.holder))
 
 
-@handles("CreditBatch.PledgeEnforced")
+@handles("CreditBatch.PledgeEnforced", "Holding.PledgeEnforced")
 def _pledge_enforced(conn: Connection, e: Any, position: int) -> None:
     conn.execute(update(t.pledges).where(t.pledges.c.id == e.pledge_id)
                  .values(status="enforced", closed_at=stamp(e.timestamp)))

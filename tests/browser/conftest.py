@@ -32,7 +32,8 @@ def _unavailable(reason: str) -> None:
 
 @pytest.fixture(scope="session")
 def ledger_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """A ledger on the embedded chain with an anchored retirement and pledge."""
+    """A ledger on the embedded chain with an anchored retirement, a pledge and an enforced
+    pledge."""
     data_dir = Path(tmp_path_factory.mktemp("browser")) / "ledger"
     with LedgerRuntime(Settings(data_dir=data_dir)) as runtime:
         ledger = runtime.ledger
@@ -42,10 +43,13 @@ def ledger_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
                                    **RETIRE)
         pledge = ledger.pledge(actor=cast.platform, batch_id=batch, holder=cast.platform,
                                bank=cast.bank, loan_reference="GL-1", quantity=50_000)
+        enforced = ledger.pledge(actor=cast.platform, batch_id=batch, holder=cast.platform,
+                                 bank=cast.bank, loan_reference="GL-2", quantity=7_000)
+        ledger.enforce_pledge(actor=cast.bank, batch_id=batch, pledge_id=enforced)
         runtime.sync()
         runtime.anchoring.anchor_now()
         yield {"runtime": runtime, "cast": cast, "batch": batch, "retirement": retirement,
-               "pledge": pledge}
+               "pledge": pledge, "enforced_pledge": enforced}
 
 
 @pytest.fixture(scope="session")

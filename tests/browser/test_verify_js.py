@@ -192,7 +192,8 @@ def _role(cert: dict[str, Any], role: str) -> dict[str, Any]:
     return next(e for e in cert["events"] if e["role"] == role)
 
 
-def _forgeries(retirement: dict[str, Any], pledge: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def _forgeries(retirement: dict[str, Any], pledge: dict[str, Any],
+               enforced: dict[str, Any]) -> dict[str, dict[str, Any]]:
     other_holder = str(uuid.uuid4())
 
     def forged(base: dict[str, Any], change: Any) -> dict[str, Any]:
@@ -245,6 +246,25 @@ def _forgeries(retirement: dict[str, Any], pledge: dict[str, Any]) -> dict[str, 
                                                                 holder="\ud800")),
         "holding event of the batch": forged(retirement, lambda c: _role(c, "retirement").update(
             originator_id=_role(c, "issuance")["originator_id"])),
+        # Holding.Pledged and its closing event: of the holding of this batch and pledgor
+        "enforced pledge": enforced,
+        "pledge of another batch": forged(pledge, lambda c: _state(
+            _role(c, "pledge"), batch=str(uuid.uuid4()))),
+        "pledge of another holder": forged(pledge, lambda c: (
+            _state(_role(c, "pledge"), holder=other_holder),
+            c["record"].update(holder=other_holder))),
+        "pledge holder not a string": forged(pledge, lambda c: _state(_role(c, "pledge"),
+                                                                      holder=["x"])),
+        "pledge event of the batch": forged(pledge, lambda c: _role(c, "pledge").update(
+            originator_id=_role(c, "issuance")["originator_id"])),
+        "pledge as a batch event": forged(pledge, lambda c: _role(c, "pledge").update(
+            topic="ledger.domain.credit_batch:CreditBatch.Pledged")),
+        "closed on another holding": forged(enforced, lambda c: _role(c, "pledge_closed").update(
+            originator_id=str(uuid.uuid4()))),
+        "closed by a batch event": forged(enforced, lambda c: _role(c, "pledge_closed").update(
+            topic="ledger.domain.credit_batch:CreditBatch.PledgeEnforced")),
+        "closed by a prototype key": forged(enforced, lambda c: _role(c, "pledge_closed").update(
+            topic="constructor")),
     }
 
 
@@ -254,11 +274,12 @@ def certificates(ledger_world: dict[str, Any]) -> dict[str, Any]:
     anchoring = runtime.anchoring
     retirement = build_retirement_certificate(runtime, anchoring.merkle_log, anchoring.anchorer,
                                               ledger_world["retirement"])
-    pledge = build_pledge_certificate(runtime, anchoring.merkle_log, anchoring.anchorer,
-                                      ledger_world["pledge"])
+    pledge, enforced = (build_pledge_certificate(runtime, anchoring.merkle_log,
+                                                 anchoring.anchorer, ledger_world[name])
+                        for name in ("pledge", "enforced_pledge"))
     return {"trust": trust_anchors_of(anchoring),
-            "forgeries": _forgeries(json.loads(json.dumps(retirement)),
-                                    json.loads(json.dumps(pledge)))}
+            "forgeries": _forgeries(*(json.loads(json.dumps(cert))
+                                      for cert in (retirement, pledge, enforced)))}
 
 
 def _python(cert: dict[str, Any], trust: Any) -> dict[str, Any]:
@@ -287,10 +308,27 @@ def test_certificates_get_the_same_checks_fields_and_verdicts(certificates) -> N
                  "holding event of the batch"):
         checks = dict(c[:2] for c in answers[list(forgeries).index(name)]["checks"])
         assert checks["content: retirement"] == "FAIL", name
+    # The pledges are their pledgor's holding's (issue #17), closed there too.
+    for name, role in (("pledge", "pledge"), ("enforced pledge", "pledge_closed")):
+        event = _role(forgeries[name], role)
+        assert event["topic"].startswith("ledger.domain.holding:Holding.Pledge"), name
+        assert event["originator_id"] != _role(forgeries[name], "issuance")["originator_id"]
+    assert dict(c[:2] for c in answers[list(forgeries).index("enforced pledge")]["checks"])[
+        "content: pledge closed"] == "PASS"
+    for name, check in (("pledge of another batch", "content: pledge"),
+                        ("pledge of another holder", "content: pledge"),
+                        ("pledge holder not a string", "content: pledge"),
+                        ("pledge event of the batch", "content: pledge"),
+                        ("pledge as a batch event", "content: pledge"),
+                        ("closed on another holding", "content: pledge closed"),
+                        ("closed by a batch event", "content: pledge closed"),
+                        ("closed by a prototype key", "content: pledge closed")):
+        checks = dict(c[:2] for c in answers[list(forgeries).index(name)]["checks"])
+        assert checks[check] == "FAIL", name
     # Offline (no chain given), a genuine certificate is at best not verified against a chain.
-    assert verdicts["retirement"] == verdicts["pledge"] == "not-verified-against-a-chain"
-    assert verdicts["same instant"] == "not-verified-against-a-chain"
-    refused = set(forgeries) - {"retirement", "pledge", "same instant"}
+    genuine = {"retirement", "pledge", "enforced pledge", "same instant"}
+    assert {verdicts[name] for name in genuine} == {"not-verified-against-a-chain"}
+    refused = set(forgeries) - genuine
     assert {verdicts[name] for name in refused} == {"refused"}
 
 

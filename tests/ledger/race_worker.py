@@ -8,6 +8,8 @@ Usage: python -m tests.ledger.race_worker MODE JSON_ARGS
 - ``pairs``: wait until ``start_at``, then transfer ``quantity`` back and forth between the
   holders ``a`` and ``b`` of one batch ``rounds`` times; print one JSON line with the count
   of commands and this process's retries.
+- ``pledgors``: wait until ``start_at``, then pledge ``quantity`` of ``holder``'s credits to
+  ``bank`` and have the bank release it, ``rounds`` times; print the same.
 """
 
 from __future__ import annotations
@@ -93,5 +95,20 @@ def pairs(args: dict[str, Any]) -> None:
               flush=True)
 
 
+def pledgors(args: dict[str, Any]) -> None:
+    with LedgerRuntime(_settings(args)) as runtime:
+        ledger = runtime.ledger
+        batch, holder, bank = UUID(args["batch"]), UUID(args["holder"]), UUID(args["bank"])
+        while time.time() < args["start_at"]:
+            time.sleep(0.001)
+        for i in range(args["rounds"]):
+            pledge = ledger.pledge(actor=holder, batch_id=batch, holder=holder, bank=bank,
+                                   loan_reference=f"L-{holder}-{i}", quantity=args["quantity"])
+            ledger.release_pledge(actor=bank, batch_id=batch, pledge_id=pledge)
+        print(json.dumps({"commands": 2 * args["rounds"], **ledger.retries.as_dict()}),
+              flush=True)
+
+
 if __name__ == "__main__":
-    {"race": race, "burst": burst, "pairs": pairs}[sys.argv[1]](json.loads(sys.argv[2]))
+    {"race": race, "burst": burst, "pairs": pairs, "pledgors": pledgors}[sys.argv[1]](
+        json.loads(sys.argv[2]))

@@ -133,6 +133,39 @@ def test_processes_transferring_between_distinct_holders_of_one_batch_never_conf
         assert check_ledger(runtime).ok
 
 
+def test_processes_pledging_for_distinct_holders_of_one_batch_never_conflict(tmp_path):
+    """Issue #17: a pledge lives on its pledgor's holding, so 4 processes pledging the
+    credits of 4 holders of one batch to one bank, and the bank releasing them, touch
+    distinct aggregates: no process loses a race or reads a stale copy."""
+    settings = Settings(data_dir=tmp_path / "ledger")
+    with LedgerRuntime(settings) as runtime:
+        ledger = runtime.ledger
+        cast = make_cast(ledger)
+        batch = issue_batch(ledger, cast, count=20)
+        holders = [ledger.register_participant(kind="enterprise", name=f"Pledgor {i}",
+                                               registered_by=cast.operator)
+                   for i in range(PROCESSES)]
+        for holder in holders:
+            ledger.transfer(actor=cast.platform, batch_id=batch, recipient=holder,
+                            quantity=10_000)
+    start_at = time.time() + 3
+    processes = [worker("pledgors", {**settings_args(settings), "start_at": start_at,
+                                     "batch": str(batch), "holder": str(holder),
+                                     "bank": str(cast.bank), "rounds": 20, "quantity": 9})
+                 for holder in holders]
+    reports = _reports(processes)
+
+    assert [r["commands"] for r in reports] == [40] * PROCESSES
+    assert [(r["conflicts"], r["stale_reads"]) for r in reports] == [(0, 0)] * PROCESSES
+    with LedgerRuntime(settings) as runtime:
+        view = runtime.ledger.batch_view(batch)
+        assert [view.available(holder) for holder in holders] == [10_000] * PROCESSES
+        runtime.sync()
+        assert [row["status"] for row in runtime.views.pledges(bank=cast.bank)] == (
+            ["released"] * 20 * PROCESSES)
+        assert check_ledger(runtime).ok
+
+
 def test_a_killed_writer_loses_no_acknowledged_write_and_leaves_nothing_half_written(tmp_path):
     settings = Settings(data_dir=tmp_path / "ledger")
     with LedgerRuntime(settings) as runtime:

@@ -243,10 +243,13 @@ const ISSUANCE_TOPICS = ["ledger.domain.credit_batch:CreditBatch.Issued",
                          "ledger.domain.credit_batch:CreditBatch.Imported"];
 const CORRECTED_TOPIC = "ledger.domain.credit_batch:CreditBatch.Corrected";
 const PLEDGED_TOPIC = "ledger.domain.credit_batch:CreditBatch.Pledged";
-const PLEDGE_CLOSED_TOPICS = {
-  "ledger.domain.credit_batch:CreditBatch.PledgeReleased": "released",
-  "ledger.domain.credit_batch:CreditBatch.PledgeEnforced": "enforced",
-};
+const HOLDING_PLEDGED_TOPIC = "ledger.domain.holding:Holding.Pledged";
+const PLEDGE_CLOSED_TOPICS = new Map([
+  ["ledger.domain.credit_batch:CreditBatch.PledgeReleased", "released"],
+  ["ledger.domain.credit_batch:CreditBatch.PledgeEnforced", "enforced"],
+  ["ledger.domain.holding:Holding.PledgeReleased", "released"],
+  ["ledger.domain.holding:Holding.PledgeEnforced", "enforced"],
+]);
 const HOLDING_RETIRED_TOPIC = "ledger.domain.holding:Holding.Retired";
 const RETIRED_TOPICS = ["ledger.domain.credit_batch:CreditBatch.Retired",
                         "ledger.domain.credit_batch:CreditBatch.TradeSettled",
@@ -448,6 +451,22 @@ function checkRetirement(cert, facts, checks) {
                     "retired serials lie in the issued block"));
 }
 
+/** The name of the aggregate class in an event's topic (CreditBatch, Holding). */
+function aggregateClass(event) {
+  const topic = String(event.topic);
+  return topic.slice(topic.lastIndexOf(":") + 1).split(".")[0];
+}
+
+/** Whether the pledge event is of the issued batch: an event of the batch itself, or
+ * (Holding.Pledged, issue #17) of the holding of that batch and the pledgor. */
+function pledgedFrom(pledge, pledged, issuance) {
+  const batch = issuance.originator_id;
+  if (pledge.topic === PLEDGED_TOPIC) return pledge.originator_id === batch;
+  const holder = pledged.holder;
+  return pledge.topic === HOLDING_PLEDGED_TOPIC && pledged.batch === batch
+    && typeof holder === "string" && pledge.originator_id === holdingId(batch, holder);
+}
+
 function checkPledge(cert, facts, checks) {
   const issuance = byRole(cert, "issuance");
   const pledge = byRole(cert, "pledge");
@@ -457,8 +476,7 @@ function checkPledge(cert, facts, checks) {
   }
   const issued = bindIssuance(cert, issuance, facts, checks);
   const pledged = eventData(pledge);
-  checks.push(check("content: pledge", pledge.topic === PLEDGED_TOPIC
-                    && pledge.originator_id === issuance.originator_id,
+  checks.push(check("content: pledge", pledgedFrom(pledge, pledged, issuance),
                     `a pledge of batch ${issued.block} (event ${pledge.topic.split(".").pop()})`));
   const from = source(pledge);
   for (const [name, key] of [["pledge_id", "pledge_id"], ["holder", "holder"], ["bank", "bank"],
@@ -480,15 +498,17 @@ function checkPledge(cert, facts, checks) {
       "certificate, to learn its status now.");
   } else {
     const data = eventData(closed);
-    const status = PLEDGE_CLOSED_TOPICS[closed.topic] ?? null;
+    const status = PLEDGE_CLOSED_TOPICS.get(closed.topic) ?? null;
+    // closed where it was made: on the batch, or on the pledgor's holding
     checks.push(check("content: pledge closed", status !== null
-                      && closed.originator_id === issuance.originator_id
+                      && aggregateClass(closed) === aggregateClass(pledge)
+                      && closed.originator_id === pledge.originator_id
                       && data.pledge_id === pledged.pledge_id
                       && Number(closed.position) > Number(pledge.position),
                       `pledge ${status ?? "closed"} by event ${closed.position}`));
     facts.bind("status", status, source(closed));
-    facts.notes.push(`pledge status: ${status} by event ${closed.position}, final (a released ` +
-                     "or enforced pledge cannot change again)");
+    facts.notes.push(`pledge status: ${status ?? "unknown"} by event ${closed.position}, ` +
+                     "final (a released or enforced pledge cannot change again)");
   }
   checks.push(check("content: serials", withinBlock(pledged.ranges, issued),
                     "pledged serials lie in the issued block"));

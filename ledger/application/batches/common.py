@@ -22,6 +22,7 @@ from ledger.domain.credit_batch import CreditBatch
 from ledger.domain.errors import BatchNotFoundError, LedgerError, RecordNotFoundError
 from ledger.domain.holding import Holding, holding_id
 from ledger.domain.mandates import MandateScope
+from ledger.domain.participant import Participant
 from ledger.domain.serials import SerialOverlapError
 from ledger.repository import ReadSetChanged
 
@@ -152,6 +153,17 @@ class BatchCommands(LedgerCore):
         finally:
             _command_context.reset(token)
 
+    def _once_split(self, batch_id: UUID, attempt: Callable[[], R | None]) -> R:
+        """``attempt()`` (a command on holdings alone, None if the batch was never split);
+        the first such command on a batch never split splits it and attempts again."""
+        result = attempt()
+        if result is None:
+            self._split_once(batch_id)
+            result = attempt()
+        if result is None:  # pragma: no cover - a split batch stays split
+            raise RuntimeError(f"batch {batch_id} was split but reads as never split")
+        return result
+
     def _own_holding(self, batch_id: UUID, account: UUID) -> Holding | None:
         """``account``'s holding of the batch for a command on holdings alone; None if the
         batch was never split. Once split, an account with no holding gets an empty one
@@ -166,25 +178,28 @@ class BatchCommands(LedgerCore):
         return Holding.open(batch_id, account, block=batch.block)
 
 
+    def _consent(self, batch_id: UUID, *, holder: UUID, agent: UUID, scope: MandateScope,
+                 quantity: int, record: UUID) -> list[Participant]:
+        """What ``agent`` acting on ``holder``'s credits must save with its command: nothing
+        for the holder's own request; anyone else needs a mandate of the holder in force for
+        ``scope`` and ``quantity`` (:class:`ConsentRequiredError` otherwise), exercised on the
+        holder's participant read in the same attempt, which is returned to be saved with the
+        command's events, so a revocation saved meanwhile makes this attempt conflict and
+        the enclosing :func:`batch_command` decide again."""
+        if holder == agent:
+            return []
+        grantor = self.participant(holder)
+        grantor.exercise_mandate(agent=agent, scope=scope, batch=batch_id, record=record,
+                                 quantity=quantity, now=clock.now(), actor=agent)
+        return [grantor]
+
     def _with_consent(self, batch_id: UUID, *, holder: UUID, agent: UUID,
                       scope: MandateScope, quantity: int, record: UUID,
                       command: Callable[[CreditBatch], R],
                       others: Sequence[Callable[[], Aggregate]] = ()) -> R:
-        """Run ``command`` on the batch for ``agent`` acting on ``holder``'s credits: the
-        holder's own request needs nothing more; anyone else needs a mandate of the holder in
-        force for ``scope`` and ``quantity``, checked on the holder's participant read in the
-        same attempt and saved with the batch (its ``MandateExercised`` event), so a
-        revocation saved meanwhile makes this attempt conflict and the enclosing
-        :func:`batch_command` decide again."""
-        if holder == agent:
-            return self._on_batch(batch_id, command, *others)
-
-        now = clock.now()
-        grantor = self.participant(holder)
-        grantor.mandate_for(agent=agent, scope=scope, quantity=quantity, now=now)
-        batch = self.batch(batch_id)
-        result, holdings = self._run_on_batch(batch, command)
-        grantor.exercise_mandate(agent=agent, scope=scope, batch=batch_id, record=record,
-                                 quantity=quantity, now=now, actor=agent)
-        self.save(batch, *holdings, grantor, *(make() for make in others))
-        return result
+        """Run ``command`` on the batch for ``agent`` acting on ``holder``'s credits, with
+        the holder's consent (:meth:`_consent`) saved with the batch."""
+        grantors = self._consent(batch_id, holder=holder, agent=agent, scope=scope,
+                                 quantity=quantity, record=record)
+        return self._on_batch(batch_id, command, *[(lambda g=g: g) for g in grantors],
+                              *others)

@@ -1,14 +1,26 @@
-"""Pledges: credits locked as loan collateral, released or enforced by the bank."""
+"""Pledges: credits locked as loan collateral, released or enforced by the bank.
+
+A pledge lives on the pledgor's holding (:class:`~ledger.domain.holding.Holding`, issue
+#17), so pledges of different holders of one batch never conflict; its id is claimed by a
+:class:`~ledger.domain.unique_keys.UniqueKey` owned by that holding, through which the bank's
+release or enforcement finds it. A pledge made on the batch before then (its id claimed by
+no key) is released or enforced on the batch, as it was made.
+"""
 
 from __future__ import annotations
 
 from uuid import UUID, uuid4
 
+from eventsourcing.application import AggregateNotFoundError
+
 from ledger.application.batches.common import BatchCommands, batch_command
-from ledger.domain.errors import PermissionDeniedError
+from ledger.application.retry import StaleRead
+from ledger.domain.errors import PermissionDeniedError, RecordNotFoundError
+from ledger.domain.holding import Holding, holding_id
 from ledger.domain.mandates import MandateScope
 from ledger.domain.participant import Role
-from ledger.domain.serials import Range
+from ledger.domain.serials import Range, SerialOverlapError
+from ledger.domain.unique_keys import KeyKind, UniqueKey, unique_key_id
 
 
 class PledgeCommands(BatchCommands):
@@ -19,33 +31,84 @@ class PledgeCommands(BatchCommands):
                loan_reference: str, quantity: int) -> UUID:
         """Lock credits as loan collateral; registered by the pledgor, or by the bank with a
         ``pledge`` mandate of the pledgor in force (:class:`ConsentRequiredError`
-        otherwise)."""
-        with self._commanding(batch_id, actor, bank, holder):
+        otherwise). On the pledgor's holding alone; the first pledge of a batch never split
+        splits it."""
+        pledge_id = uuid4()
+        return self._once_split(batch_id, lambda: self._pledge(
+            actor, batch_id, holder, bank, loan_reference, quantity, pledge_id))
+
+    def _pledge(self, actor: UUID, batch_id: UUID, holder: UUID, bank: UUID,
+                loan_reference: str, quantity: int, pledge_id: UUID) -> UUID | None:
+        """The pledge on the pledgor's holding; None if the batch was never split."""
+        with self._commanding_holdings((holding_id(batch_id, holder),), actor, bank, holder):
             self._actor(actor, Role.LENDER if actor == bank else Role.HOLDER)
             self._actor(bank, Role.LENDER)
             self._holder(holder, "pledgor")
             if actor not in (holder, bank):
                 raise PermissionDeniedError(
                     "a pledge is registered by the pledgor or the bank", actor=str(actor))
-            pledge_id = uuid4()
-            self._with_consent(
-                batch_id, holder=holder, agent=actor, scope=MandateScope.PLEDGE,
-                quantity=quantity, record=pledge_id, command=lambda b: b.pledge(
-                    pledge_id=pledge_id, holder=holder, bank=bank,
-                    loan_reference=loan_reference, quantity=quantity, actor=actor))
+            holding = self._own_holding(batch_id, holder)
+            if holding is None:
+                return None
+            grantors = self._consent(batch_id, holder=holder, agent=actor,
+                                     scope=MandateScope.PLEDGE, quantity=quantity,
+                                     record=pledge_id)
+            holding.pledge(pledge_id=pledge_id, bank=bank, loan_reference=loan_reference,
+                           quantity=quantity, actor=actor)
+            key = UniqueKey.claim(KeyKind.PLEDGE, str(pledge_id), holding.id)
+            self.save(holding, *grantors, key)
             return pledge_id
 
     @batch_command
     def release_pledge(self, *, actor: UUID, batch_id: UUID, pledge_id: UUID) -> list[Range]:
-        with self._commanding(batch_id, actor):
+        """The loan was repaid: the credits return to the pledgor."""
+        pledgor = self._pledgor_holding(batch_id, pledge_id)
+        if pledgor is None:
+            with self._commanding(batch_id, actor):
+                self._actor(actor, Role.LENDER)
+                return self._on_batch(batch_id, lambda b: b.release_pledge(
+                    pledge_id=pledge_id, actor=actor))
+        with self._commanding_holdings((pledgor,), actor):
             self._actor(actor, Role.LENDER)
-            return self._on_batch(batch_id, lambda b: b.release_pledge(pledge_id=pledge_id,
-                                                                       actor=actor))
+            holding = self._get(pledgor, Holding, RecordNotFoundError, "holding")
+            ranges = holding.release_pledge(pledge_id=pledge_id, actor=actor)
+            self.save(holding)
+            return ranges
 
     @batch_command
     def enforce_pledge(self, *, actor: UUID, batch_id: UUID, pledge_id: UUID) -> list[Range]:
-        with self._commanding(batch_id, actor):
+        """The loan defaulted: the credits move to the bank."""
+        pledgor = self._pledgor_holding(batch_id, pledge_id)
+        if pledgor is None:
+            with self._commanding(batch_id, actor):
+                self._actor(actor, Role.LENDER)
+                return self._on_batch(batch_id, lambda b: b.enforce_pledge(
+                    pledge_id=pledge_id, actor=actor))
+        with self._commanding_holdings((pledgor, holding_id(batch_id, actor)), actor):
             self._actor(actor, Role.LENDER)
-            return self._on_batch(batch_id, lambda b: b.enforce_pledge(pledge_id=pledge_id,
-                                                                       actor=actor))
+            holding = self._get(pledgor, Holding, RecordNotFoundError, "holding")
+            ranges = holding.enforce_pledge(pledge_id=pledge_id, actor=actor)
+            bank = (self._holding(batch_id, actor)
+                    or Holding.open(batch_id, actor, block=holding.block))
+            try:
+                bank.receive(sender=holding.account, ranges=ranges)
+            except SerialOverlapError:  # serials in both: one of the two copies is stale
+                raise StaleRead from None
+            self.save(holding, bank)
+            return ranges
 
+    def _pledgor_holding(self, batch_id: UUID, pledge_id: UUID) -> UUID | None:
+        """The id of the holding of ``batch_id`` that holds pledge ``pledge_id``; None for a
+        pledge unknown to every holding (one made on the batch, or none at all, which the
+        batch refuses). A pledge of another batch's holding is not this batch's."""
+        try:
+            key = self.repository.get(unique_key_id(KeyKind.PLEDGE, str(pledge_id)),
+                                      deepcopy_from_cache=False)
+        except AggregateNotFoundError:
+            return None
+        pledgor = UUID(key.owner)
+        holding = self._get(pledgor, Holding, RecordNotFoundError, "holding", copy=False)
+        if holding.batch != str(batch_id):
+            raise RecordNotFoundError(f"no pledge {pledge_id} in batch {batch_id}",
+                                      pledge=str(pledge_id))
+        return pledgor

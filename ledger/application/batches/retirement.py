@@ -29,21 +29,22 @@ class RetirementCommands(BatchCommands):
         description = {"beneficiary": beneficiary, "purpose": purpose,
                        "jurisdiction": jurisdiction, "consumption_period": consumption_period,
                        "details": details or {}}
-        for attempt in range(2):
-            with self._commanding_holdings((holding_id(batch_id, actor),), actor):
-                self._actor(actor, Role.HOLDER)
-                others = self._counting_claim(details, retirement_id, batch_id, quantity,
-                                              actor)
-                holding = self._own_holding(batch_id, actor)
-                if holding is not None:
-                    holding.retire(retirement_id=retirement_id, quantity=quantity,
-                                   details=description, actor=actor)
-                    self.save(holding, *(make() for make in others))
-                    return retirement_id
-            if attempt:  # pragma: no cover - a split batch stays split
-                break
-            self._split_once(batch_id)
-        raise RuntimeError(f"batch {batch_id} was split but reads as never split")
+        return self._once_split(batch_id, lambda: self._retire(
+            actor, batch_id, retirement_id, quantity, description, details))
+
+    def _retire(self, actor: UUID, batch_id: UUID, retirement_id: UUID, quantity: int,
+                description: dict[str, Any], details: dict[str, Any] | None) -> UUID | None:
+        """The retirement on the holder's holding; None if the batch was never split."""
+        with self._commanding_holdings((holding_id(batch_id, actor),), actor):
+            self._actor(actor, Role.HOLDER)
+            others = self._counting_claim(details, retirement_id, batch_id, quantity, actor)
+            holding = self._own_holding(batch_id, actor)
+            if holding is None:
+                return None
+            holding.retire(retirement_id=retirement_id, quantity=quantity,
+                           details=description, actor=actor)
+            self.save(holding, *(make() for make in others))
+            return retirement_id
 
     def _counting_claim(self, details: dict[str, Any] | None, retirement_id: UUID,
                         batch_id: UUID, quantity: int,

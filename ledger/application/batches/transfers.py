@@ -20,13 +20,8 @@ class TransferCommands(BatchCommands):
         """Move ``quantity`` g of the actor's available credits of the batch to
         ``recipient``: between their two holdings alone, on their locks (the batch is not
         read, let alone written). The first transfer of a batch never split splits it."""
-        ranges = self._transfer(actor, batch_id, recipient, quantity)
-        if ranges is None:
-            self._split_once(batch_id)
-            ranges = self._transfer(actor, batch_id, recipient, quantity)
-        if ranges is None:  # pragma: no cover - a split batch stays split
-            raise RuntimeError(f"batch {batch_id} was split but reads as never split")
-        return ranges
+        return self._once_split(
+            batch_id, lambda: self._transfer(actor, batch_id, recipient, quantity))
 
     def _transfer(self, actor: UUID, batch_id: UUID, recipient: UUID,
                   quantity: int) -> list[Range] | None:

@@ -22,6 +22,7 @@ from ledger.domain.errors import (
     InvalidStateError,
     LedgerError,
     PermissionDeniedError,
+    RecordNotFoundError,
     ValidationError,
 )
 from ledger.domain.holding import Holding, holding_id
@@ -192,6 +193,77 @@ def test_returns_to_an_account_are_swept_to_its_holding() -> None:
         assert _replayed(aggregate).lots == aggregate.lots
 
 
+def test_a_pledge_on_a_holding_locks_its_credits_until_the_bank_closes_it() -> None:
+    batch = _batch()
+    holdings = _split(batch)
+    holder = holdings[str(HOLDERS[0])]
+    pledge = uuid4()
+    ranges = holder.pledge(pledge_id=pledge, bank=BANK, loan_reference="GL-1", quantity=300,
+                           actor=BANK)
+    assert ranges == [[1_000, 1_300]] and holder.available == SUPPLY - 300
+    assert holder.lots[lot_key(LotState.PLEDGED, pledge)] == [[1_000, 1_300]]
+    # pledged credits cannot move: only what is available is transferred or retired
+    with pytest.raises(InsufficientBalanceError):
+        holder.transfer(recipient=HOLDERS[1], quantity=SUPPLY - 299, actor=HOLDERS[0])
+    with pytest.raises(InsufficientBalanceError):
+        holder.retire(retirement_id=uuid4(), quantity=SUPPLY - 299, details=RETIREMENT,
+                      actor=HOLDERS[0])
+    # refusals: someone else, a duplicate id, the pledgor as its own bank, no such pledge,
+    # a release by anyone but the bank
+    for refused, error in [
+            (lambda: holder.pledge(pledge_id=uuid4(), bank=BANK, loan_reference="L",
+                                   quantity=1, actor=HOLDERS[1]), PermissionDeniedError),
+            (lambda: holder.pledge(pledge_id=pledge, bank=BANK, loan_reference="L",
+                                   quantity=1, actor=BANK), DuplicateRecordError),
+            (lambda: holder.pledge(pledge_id=uuid4(), bank=HOLDERS[0], loan_reference="L",
+                                   quantity=1, actor=HOLDERS[0]), ValidationError),
+            (lambda: holder.pledge(pledge_id=uuid4(), bank=BANK, loan_reference="",
+                                   quantity=1, actor=BANK), ValidationError),
+            (lambda: holder.release_pledge(pledge_id=uuid4(), actor=BANK), RecordNotFoundError),
+            (lambda: holder.release_pledge(pledge_id=pledge, actor=HOLDERS[0]),
+             PermissionDeniedError),
+            (lambda: holder.enforce_pledge(pledge_id=pledge, actor=HOLDERS[1]),
+             PermissionDeniedError)]:
+        with pytest.raises(error):
+            refused()
+    assert holder.available == SUPPLY - 300 and len(holder.pledges) == 1
+    # enforced: the bank's holding receives the serials; the pledge cannot close again
+    enforced = holder.enforce_pledge(pledge_id=pledge, actor=BANK)
+    bank = Holding.open(batch.id, BANK, block=batch.block)
+    bank.receive(sender=HOLDERS[0], ranges=enforced)
+    holdings[str(BANK)] = bank
+    assert bank.available == 300 and holder.pledges[str(pledge)]["status"] == "enforced"
+    with pytest.raises(InvalidStateError, match="already enforced"):
+        holder.release_pledge(pledge_id=pledge, actor=BANK)
+    released = uuid4()
+    holder.pledge(pledge_id=released, bank=BANK, loan_reference="GL-2", quantity=50,
+                  actor=HOLDERS[0])
+    holder.release_pledge(pledge_id=released, actor=BANK)
+    assert holder.available == SUPPLY - 300
+    view = BatchView(batch, holdings.values())
+    check_batch_supply(view)
+    check_serial_coverage(view)
+    replayed = _replayed(holder)
+    assert (replayed.lots, replayed.pledges) == (holder.lots, holder.pledges)
+
+
+def test_a_holding_snapshot_taken_before_pledges_lived_there_is_upcast() -> None:
+    """Version 1 of a holding's state had no pledges: its snapshot reads as none."""
+    holding = Holding.open(uuid4(), HOLDERS[0], block="B", ranges=[[0, 10]])
+    snapshot = Holding.Snapshot.take(holding)
+    assert snapshot.state["class_version"] == 2
+    v1 = Holding.Snapshot(originator_id=snapshot.originator_id,
+                          originator_version=snapshot.originator_version,
+                          timestamp=snapshot.timestamp, topic=snapshot.topic,
+                          state={k: v for k, v in snapshot.state.items()
+                                 if k not in ("pledges", "class_version")})
+    restored = v1.mutate(None)
+    assert restored.pledges == {} and restored.lots == holding.lots
+    restored.pledge(pledge_id=uuid4(), bank=BANK, loan_reference="L", quantity=4,
+                    actor=HOLDERS[0])
+    assert restored.available == 6
+
+
 # ---------------------------------------------------------------------------- property
 
 
@@ -209,7 +281,7 @@ class SplitBatchMachine(RuleBasedStateMachine):
         self.model: Counter[tuple[str, str]] = Counter({
             (str(HOLDERS[0]), "available"): SUPPLY - 1_000,
             (str(HOLDERS[1]), "available"): 1_000})
-        self.pledges: list[tuple[UUID, str, int]] = []
+        self.pledges: list[tuple[UUID, str, int, bool]] = []  # (id, holder, g, on holding)
 
     def _attempt(self, command: Callable[[], Any]) -> bool:
         before = self._state()
@@ -260,22 +332,50 @@ class SplitBatchMachine(RuleBasedStateMachine):
 
     @rule(holder=st.sampled_from(HOLDERS), quantity=st.integers(1, 800))
     def pledge(self, holder: UUID, quantity: int) -> None:
+        """A pledge as the application makes it now: on the pledgor's holding."""
+        holding, pledge = self._holding(holder), uuid4()
+
+        def command() -> None:
+            holding.pledge(pledge_id=pledge, bank=BANK, loan_reference="L",
+                           quantity=quantity, actor=BANK)
+            self.holdings[str(holder)] = holding
+
+        if self._attempt(command):
+            self.model[(str(holder), "available")] -= quantity
+            self.model[(str(holder), "pledged")] += quantity
+            self.pledges.append((pledge, str(holder), quantity, True))
+
+    @rule(holder=st.sampled_from(HOLDERS), quantity=st.integers(1, 800))
+    def pledge_on_batch(self, holder: UUID, quantity: int) -> None:
+        """A pledge as a batch's own command (before pledges moved to holdings)."""
         pledge = uuid4()
         if self._attempt(lambda: _on_batch(self.batch, self.holdings, lambda b: b.pledge(
                 pledge_id=pledge, holder=holder, bank=BANK, loan_reference="L",
                 quantity=quantity, actor=BANK))):
             self.model[(str(holder), "available")] -= quantity
             self.model[(str(holder), "pledged")] += quantity
-            self.pledges.append((pledge, str(holder), quantity))
+            self.pledges.append((pledge, str(holder), quantity, False))
 
     @rule(enforce=st.booleans(), data=st.data())
     def close_pledge(self, enforce: bool, data: st.DataObject) -> None:
         if not self.pledges:
             return
-        pledge, holder, quantity = self.pledges.pop(
+        pledge, holder, quantity, on_holding = self.pledges.pop(
             data.draw(st.integers(0, len(self.pledges) - 1)))
-        close = self.batch.enforce_pledge if enforce else self.batch.release_pledge
-        _on_batch(self.batch, self.holdings, lambda b: close(pledge_id=pledge, actor=BANK))
+        if on_holding:
+            holding = self.holdings[holder]
+            if enforce:
+                ranges = holding.enforce_pledge(pledge_id=pledge, actor=BANK)
+                bank = self._holding(BANK)
+                bank.receive(sender=holder, ranges=ranges)
+                self.holdings[str(BANK)] = bank
+            else:
+                holding.release_pledge(pledge_id=pledge, actor=BANK)
+            with pytest.raises(InvalidStateError):  # closed once
+                holding.release_pledge(pledge_id=pledge, actor=BANK)
+        else:
+            close = self.batch.enforce_pledge if enforce else self.batch.release_pledge
+            _on_batch(self.batch, self.holdings, lambda b: close(pledge_id=pledge, actor=BANK))
         self.model[(holder, "pledged")] -= quantity
         self.model[(str(BANK) if enforce else holder, "available")] += quantity
 
