@@ -87,10 +87,14 @@ PLEDGE_CLOSED_TOPICS = {"ledger.domain.credit_batch:CreditBatch.PledgeReleased":
                         "ledger.domain.holding:Holding.PledgeReleased": "released",
                         "ledger.domain.holding:Holding.PledgeEnforced": "enforced"}
 HOLDING_RETIRED_TOPIC = "ledger.domain.holding:Holding.Retired"
+HOLDING_SETTLED_TOPIC = "ledger.domain.holding:Holding.TradeSettled"
 RETIRED_TOPICS = ("ledger.domain.credit_batch:CreditBatch.Retired",
                   "ledger.domain.credit_batch:CreditBatch.TradeSettled",
                   "ledger.domain.credit_batch:CreditBatch.TokensRetired",
-                  HOLDING_RETIRED_TOPIC)
+                  HOLDING_RETIRED_TOPIC, HOLDING_SETTLED_TOPIC)
+_HOLDER_OF = {HOLDING_RETIRED_TOPIC: "holder", HOLDING_SETTLED_TOPIC: "seller"}
+"""The field of a holding's retirement event naming the holding's account: the retiring
+holder, or the seller whose listing was delivered retired."""
 BEHAVIOUR_TOPIC = "ledger.domain.behaviour:Behaviour.Reported"
 _RETIREMENT_TERMS = ("beneficiary", "purpose", "jurisdiction", "consumption_period")
 _TIMES = frozenset({"retired_at", "pledged_at", "occurred_at"})
@@ -509,12 +513,14 @@ def _bind_issuance(cert: dict[str, Any], issuance: dict[str, Any], facts: _Facts
 def _retired_from(retirement: dict[str, Any], retired: dict[str, Any],
                   issuance: dict[str, Any]) -> bool:
     """Whether the retirement event is of the issued batch: an event of the batch itself,
-    or (``Holding.Retired``, issue #17) of the holding of that batch and the retiring holder,
-    whose id is derived from the two (:func:`ledger.domain.holding.holding_id`)."""
+    or (``Holding.Retired`` and ``Holding.TradeSettled``, issue #17) of the holding of that
+    batch and the retiring holder or the seller, whose id is derived from the two
+    (:func:`ledger.domain.holding.holding_id`)."""
     batch = issuance["originator_id"]
-    if retirement["topic"] != HOLDING_RETIRED_TOPIC:
+    account = _HOLDER_OF.get(retirement["topic"])
+    if account is None:
         return bool(retirement["originator_id"] == batch)
-    holder = retired.get("holder")
+    holder = retired.get(account)
     return (retired.get("batch") == batch and isinstance(holder, str)
             and retirement["originator_id"] == str(holding_id(batch, holder)))
 

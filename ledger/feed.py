@@ -133,8 +133,8 @@ CATALOGUE: dict[type[Any], _Entry] = {
         "batch_id": str(e.originator_id), "field": e.field, "previous": e.previous,
         "value": e.value, "reason": e.reason}),
     CreditBatch.Retired: _Entry("credits.retired", None, _retired),
-    CreditBatch.TradeSettled: _Entry("trade.settled", _attrs("exchange", "seller", "buyer"),
-                                     _trade),
+    **{settled: _Entry("trade.settled", _attrs("exchange", "seller", "buyer"), _trade)
+       for settled in (CreditBatch.TradeSettled, Holding.TradeSettled)},
     **{pledged: _Entry("pledge.registered", _attrs("holder", "bank"),
                        _moved("pledge_id", "holder", "bank", "loan_reference"))
        for pledged in (CreditBatch.Pledged, Holding.Pledged)},
@@ -149,10 +149,12 @@ CATALOGUE: dict[type[Any], _Entry] = {
     Holding.Retired: _Entry("credits.retired", None, _retired),
     Holding.Transferred: _Entry("credits.transferred", _attrs("sender", "recipient"),
                                 _moved("sender", "recipient")),
-    CreditBatch.Escrowed: _Entry("listing.opened", _attrs("exchange", "seller"),
-                                 _moved("listing_id", "listing_ref", "exchange", "seller")),
-    CreditBatch.ListingCancelled: _Entry("listing.cancelled", _attrs("actor", "seller"),
-                                         _moved("listing_id", "seller")),
+    **{escrowed: _Entry("listing.opened", _attrs("exchange", "seller"),
+                        _moved("listing_id", "listing_ref", "exchange", "seller"))
+       for escrowed in (CreditBatch.Escrowed, Holding.Escrowed)},
+    **{cancelled: _Entry("listing.cancelled", _attrs("actor", "seller"),
+                         _moved("listing_id", "seller"))
+       for cancelled in (CreditBatch.ListingCancelled, Holding.ListingCancelled)},
     CreditBatch.Exported: _Entry("credits.exported", _attrs("holder"),
                                  _moved("export_id", "holder", "destination")),
     CreditBatch.Cancelled: _Entry("credits.cancelled", _attrs("holder"),

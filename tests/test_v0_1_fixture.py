@@ -16,9 +16,13 @@ import pytest
 
 from anchoring.certificate import Verdict, verify_certificate
 from anchoring.trust import TrustAnchors
+from ledger.application import TradeInstruction
 from ledger.checks import check_ledger
+from ledger.domain import ids
+from ledger.domain.credit_batch import LotState
 from ledger.domain.errors import LedgerError
 from ledger.domain.holding import Holding
+from ledger.domain.serials import ranges_total
 from ledger.runtime import LedgerRuntime, Settings
 
 FIXTURE = Path(__file__).parent / "fixtures" / "v0_1"
@@ -114,3 +118,46 @@ def test_new_commands_work_on_it(data_dir: Path) -> None:
         holders = {lg._get(h, Holding, LedgerError, "holding").account
                    for h in lg.holdings_by_batch()[batch]}
         assert {str(people["alice"]), str(people["bob"])} <= holders
+
+
+def test_its_listing_and_pledge_close_on_the_batch_and_new_ones_live_on_holdings(
+        data_dir: Path) -> None:
+    """Issue #17: the 0.1 listing and pledge were made on the batch and are settled,
+    cancelled and enforced there; a new listing and pledge live on the holdings; both
+    kinds sit side by side and the ledger checks clean."""
+    people = {k: UUID(v) for k, v in EXPECTED["participants"].items()}
+    batch = UUID(EXPECTED["batch"])
+    with LedgerRuntime(Settings.from_env(data_dir)) as rt:
+        lg = rt.ledger
+        exchange, alice, bob = people["exchange"], people["alice"], people["bob"]
+        # L-1 (0.1, on the batch) still holds 20 t in escrow
+        lg.settle_trade(actor=exchange, trade=TradeInstruction(
+            trade_ref="T-3", listing_ref="L-1", batch_id=batch, seller=alice, buyer=bob,
+            quantity=5 * T, price_per_tonne="36", currency="CNY"))
+        returned = lg.cancel_listing(actor=exchange, batch_id=batch, listing_ref="L-1")
+        assert ranges_total(returned) == 15 * T
+        lg.enforce_pledge(actor=people["bank"], batch_id=batch,
+                          pledge_id=UUID(EXPECTED["pledge"]))
+        # new ones, on holdings
+        lg.list_for_sale(actor=exchange, batch_id=batch, seller=alice, listing_ref="L-3",
+                         quantity=10 * T)
+        lg.settle_trade(actor=exchange, trade=TradeInstruction(
+            trade_ref="T-4", listing_ref="L-3", batch_id=batch, seller=alice, buyer=bob,
+            quantity=4 * T, price_per_tonne="36", currency="CNY"))
+        pledge = lg.pledge(actor=bob, batch_id=batch, holder=bob, bank=people["bank"],
+                           loan_reference="GL-9", quantity=3 * T)
+        view = lg.batch_view(batch)
+        assert view.listings[str(ids.listing_id(exchange, "L-1"))]["open"] is False
+        assert str(ids.listing_id(exchange, "L-1")) in view.batch.listings  # on the batch
+        assert str(ids.listing_id(exchange, "L-3")) in view.holdings[str(alice)].listings
+        assert view.pledges[str(pledge)] == {"bank": str(people["bank"]),
+                                            "loan_reference": "GL-9", "status": "active",
+                                            "holder": str(bob)}
+        assert view.pledges[EXPECTED["pledge"]]["status"] == "enforced"
+        assert view.held(LotState.ESCROWED, ids.listing_id(exchange, "L-3")) == 6 * T
+        rt.sync()
+        balances = {name: rt.views.balance(people[name], batch) for name in ("alice", "bob")}
+        assert balances["bob"]["available"] == (288 + 5 + 4 - 3) * T
+        assert balances["bob"]["pledged"] == 3 * T
+        assert balances["alice"]["escrowed"] == 6 * T
+        assert check_ledger(rt).problems == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from datetime import timedelta, tzinfo
 from typing import Any, ClassVar, TypeVar, cast
 from uuid import UUID
@@ -378,8 +378,12 @@ class LedgerCore(Application[UUID]):
         (a concurrent claim makes the save fail, and the command's retry finds it here)."""
         key_id = unique_key_id(kind, key)
         if self._exists(key_id):
-            first = self.repository.get(key_id)
-            raise DuplicateRecordError(f"{refusal} (by {first.owner})", key=key,
-                                       first=first.owner)
+            first = self.repository.get(key_id).owner
+            # a record kept on a holding (issue #17) is named by its batch, as before
+            with suppress(AggregateNotFoundError):
+                owner_now = self.repository.get(UUID(first), deepcopy_from_cache=False)
+                if isinstance(owner_now, Holding):
+                    first = owner_now.batch
+            raise DuplicateRecordError(f"{refusal} (by {first})", key=key, first=first)
         return UniqueKey.claim(kind, key, owner)
 

@@ -1,9 +1,10 @@
 """A batch with its holdings: the whole of its credits, wherever they live (issue #17).
 
-Once split, a batch holds the lots its own commands made (escrow, token locks, exports,
-cancellations, pledges made before they moved to holdings, and retirements made by a
-settlement or a burn), and each account's available credits, own retirements and pledges
-live in the account's
+Once split, a batch holds the lots its own commands made (token locks, exports,
+cancellations, listings and pledges made before they moved to holdings, and retirements
+made by a burn or by a settlement on the batch), and each account's available credits,
+own retirements, pledges and listings (and what it bought retired on delivery) live in
+the account's
 :class:`~ledger.domain.holding.Holding`. The supply and serial-coverage invariants
 (:mod:`ledger.domain.invariants`), ``check``, the bridge's conservation and the tests read
 the batch through this view, which answers the batch's own queries over the union.
@@ -81,10 +82,21 @@ class BatchView:
     def pledges(self) -> dict[str, dict[str, Any]]:
         """Every pledge of the batch's credits (id -> holder, bank, loan reference, status):
         those made on the batch (before pledges moved to holdings) and on its holdings."""
-        found = dict(self.batch.pledges.items())
+        return self._records("pledges", "holder")
+
+    @property
+    def listings(self) -> dict[str, dict[str, Any]]:
+        """Every listing of the batch's credits (id -> exchange, seller, listing ref, open):
+        those made on the batch (before listings moved to holdings) and on its holdings."""
+        return self._records("listings", "seller")
+
+    def _records(self, table: str, party: str) -> dict[str, dict[str, Any]]:
+        """The batch's ``table`` with every holding's, whose records name the holding's
+        account as ``party``."""
+        found = dict(getattr(self.batch, table).items())
         for account, holding in self.holdings.items():
-            found.update({pledge_id: {**pledge, "holder": account}
-                          for pledge_id, pledge in holding.pledges.items()})
+            found.update({ref: {**record, party: account}
+                          for ref, record in getattr(holding, table).items()})
         return found
 
     def held(self, state: LotState, ref: UUID | str) -> int:

@@ -54,6 +54,7 @@ from ledger.domain.limits import (
     bounded_text,
 )
 from ledger.domain.quantities import MAX_GRAMS, require_grams
+from ledger.domain.records import active_pledge, open_listing, retirement_on_delivery
 from ledger.domain.retirement import validate_retirement_details
 from ledger.domain.serials import Range, add_ranges, ranges_total, remove_ranges, take_lowest
 from ledger.domain.text import MAX_PROSE, check_text
@@ -579,22 +580,9 @@ class CreditBatch(Aggregate):
         self._move(lot_key(LotState.AVAILABLE, seller), lot_key(LotState.ESCROWED, listing_id),
                    ranges)
 
-    def _listing(self, listing_id: UUID, exchange: UUID) -> dict[str, Any]:
-        listing = self.listings.get(str(listing_id))
-        if listing is None:
-            raise RecordNotFoundError(f"no listing {listing_id} in batch {self.block}",
-                                      listing=str(listing_id))
-        if listing["exchange"] != str(exchange):
-            raise PermissionDeniedError("the listing belongs to another exchange",
-                                        listing=str(listing_id))
-        if not listing["open"]:
-            raise InvalidStateError(f"listing {listing['listing_ref']} was cancelled",
-                                    listing=str(listing_id))
-        return listing
-
     def cancel_listing(self, *, listing_id: UUID, actor: UUID) -> list[Range]:
         """Return what is left in escrow to the seller."""
-        listing = self._listing(listing_id, actor)
+        listing = open_listing(self.listings, listing_id, actor, self.block)
         ranges = [list(r) for r in self.lots.get(lot_key(LotState.ESCROWED, listing_id), [])]
         self._listing_cancelled(listing_id=str(listing_id), seller=listing["seller"],
                                 quantity=ranges_total(ranges), ranges=ranges, actor=str(actor))
@@ -625,19 +613,15 @@ class CreditBatch(Aggregate):
     ) -> list[Range]:
         """Deliver escrowed credits to the buyer against a recorded price; optionally retire
         them for the buyer on delivery."""
-        listing = self._listing(listing_id, actor)
+        listing = open_listing(self.listings, listing_id, actor, self.block)
         self._require_new(self.trades, trade_id, "trade")
         if listing["seller"] != str(seller):
             raise ValidationError("the seller is not the seller of the listing", field="seller")
         if buyer == seller:
             raise ValidationError("buyer and seller are the same account", field="buyer")
-        details = None
-        if retirement is not None:
-            if retirement_id is None:
-                raise ValidationError("retire-on-delivery needs a retirement id",
-                                      field="retirement_id")
+        details = retirement_on_delivery(retirement_id, retirement)
+        if details is not None:
             self._require_new(self.retirements, retirement_id, "retirement")
-            details = validate_retirement_details(**retirement)
         ranges = self._take(LotState.ESCROWED, listing_id, quantity, "the listing")
         self._trade_settled(
             trade_id=str(trade_id), trade_ref=trade_ref, listing_id=str(listing_id),
@@ -689,17 +673,7 @@ class CreditBatch(Aggregate):
                    ranges)
 
     def _active_pledge(self, pledge_id: UUID, actor: UUID) -> dict[str, Any]:
-        pledge = self.pledges.get(str(pledge_id))
-        if pledge is None:
-            raise RecordNotFoundError(f"no pledge {pledge_id} in batch {self.block}",
-                                      pledge=str(pledge_id))
-        if pledge["bank"] != str(actor):
-            raise PermissionDeniedError("only the pledgee bank may release or enforce a pledge",
-                                        pledge=str(pledge_id), actor=str(actor))
-        if pledge["status"] != "active":
-            raise InvalidStateError(f"pledge {pledge_id} is already {pledge['status']}",
-                                    pledge=str(pledge_id), status=pledge["status"])
-        return pledge
+        return active_pledge(self.pledges, pledge_id, actor, self.block)
 
     def release_pledge(self, *, pledge_id: UUID, actor: UUID) -> list[Range]:
         """The loan was repaid: the credits return to the pledgor."""

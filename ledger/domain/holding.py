@@ -1,5 +1,5 @@
-"""A holding: one account's available credits of one batch, and the retirements it made from
-them, as an aggregate of its own (issue #17).
+"""A holding: one account's available credits of one batch, and the retirements, pledges and
+listings it made from them, as an aggregate of its own (issue #17).
 
 A batch used to hold every lot of every holder, so every command on it (a transfer between
 two of a million holders) read, copied and conflicted on all of them. Once a batch is
@@ -17,11 +17,16 @@ account) with a deterministic id (:func:`holding_id`):
   (``PledgeReleased``) returns it to the pledgor's available credits; its enforcement
   (``PledgeEnforced``) hands it to the bank, whose holding records ``Received`` in the same
   save;
-- every other command (listing, tokenisation, export, cancellation, settlement, their
-  returns) is the batch's, as before: the credits it takes from an account are first
-  moved from the holding to the batch (``MovedToBatch`` here, ``MovedFromHolding`` on the
-  batch), and whatever it returns to an account is moved on to that account's holding
-  (``MovedToHolding``, ``MovedFromBatch``), in the same save.
+- a listing escrows the seller's credits on the seller's holding (``Escrowed``, lot
+  ``escrowed/<listing>``); its cancellation returns them (``ListingCancelled``); a trade's
+  settlement takes them from escrow (``TradeSettled``) to the buyer's holding, saved
+  together: ``Received``, or ``ReceivedRetired`` (lot ``retired/<retirement>``, the buyer's)
+  when retired on delivery;
+- every other command (tokenisation, export, cancellation, and the listings and pledges
+  made on the batch before they moved here) is the batch's, as before: the credits it
+  takes from an account are first moved from the holding to the batch (``MovedToBatch``
+  here, ``MovedFromHolding`` on the batch), and whatever it returns to an account is moved
+  on to that account's holding (``MovedToHolding``, ``MovedFromBatch``), in the same save.
 
 The batch's supply and serial-coverage invariants now hold across the batch and its
 holdings (:class:`ledger.domain.batch_view.BatchView`).
@@ -35,17 +40,16 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, Snapshot, event
 
 from ledger.domain.cow_map import copy_sharing_tables, plain_tables
-from ledger.domain.credit_batch import LotState, grown_interval, lot_key
+from ledger.domain.credit_batch import LotState, grown_interval, lot_key, split_lot_key
 from ledger.domain.errors import (
     DuplicateRecordError,
     InsufficientBalanceError,
-    InvalidStateError,
     PermissionDeniedError,
-    RecordNotFoundError,
     ValidationError,
 )
 from ledger.domain.ids import uuid5
 from ledger.domain.quantities import require_grams
+from ledger.domain.records import active_pledge, open_listing, retirement_on_delivery
 from ledger.domain.retirement import validate_retirement_details
 from ledger.domain.serials import Range, add_ranges, ranges_total, remove_ranges, take_lowest
 from ledger.domain.text import check_text
@@ -62,7 +66,7 @@ def holding_id(batch_id: UUID | str, account: UUID | str) -> UUID:
     return uuid5(NS_HOLDING, f"{batch_id}/{account}")
 
 
-_TABLES = ("lots", "pledges")
+_TABLES = ("lots", "pledges", "listings")
 """A holding's tables that grow with its history."""
 
 
@@ -85,13 +89,19 @@ class Holding(Aggregate):
     come at an interval that grows with the lots (:meth:`snapshot_interval`)."""
 
     Snapshot = HoldingSnapshot
-    class_version = 2
-    """Version 2 keeps the holder's pledges (``pledges``), which lived on the batch."""
+    class_version = 3
+    """Version 2 keeps the holder's pledges (``pledges``), version 3 its listings
+    (``listings``): both lived on the batch."""
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
         """A snapshot of a holding from before pledges lived here: it had none."""
         state["pledges"] = {}
+
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, Any]) -> None:
+        """A snapshot of a holding from before listings lived here: it had none."""
+        state["listings"] = {}
 
     class Opened(Aggregate.Created):
         """Opened when the batch was split (with the account's credits at that moment) or
@@ -108,6 +118,7 @@ class Holding(Aggregate):
         self.block = block
         self.lots: dict[str, list[Range]] = {}
         self.pledges: dict[str, dict[str, str]] = {}
+        self.listings: dict[str, dict[str, Any]] = {}
         if ranges:
             self.lots[self._available_key] = [list(r) for r in ranges]
 
@@ -138,17 +149,20 @@ class Holding(Aggregate):
     def owner_of_lot(self, key: str) -> str:
         return self.account
 
-    def _take(self, quantity: int, who: str) -> list[Range]:
+    def _take(self, quantity: int, who: str, key: str | None = None) -> list[Range]:
+        """The lowest ``quantity`` g of lot ``key`` (the available credits by default)."""
         require_grams(quantity)
-        held = self.lots.get(self._available_key, [])
+        key = key or self._available_key
+        state = split_lot_key(key)[0]
+        held = self.lots.get(key, [])
         try:
             return take_lowest(held, quantity)
         except InsufficientBalanceError as error:
             raise InsufficientBalanceError(
-                f"{who} holds {ranges_total(held)} g available of batch {self.block}, "
+                f"{who} holds {ranges_total(held)} g {state.value} of batch {self.block}, "
                 f"{quantity} g requested",
                 batch=self.batch,
-                state=LotState.AVAILABLE.value,
+                state=state.value,
                 requested=quantity,
                 available=ranges_total(held),
             ) from error
@@ -184,8 +198,14 @@ class Holding(Aggregate):
                      ranges: list[Range], actor: str) -> None:
         self._remove(ranges)
 
-    def receive(self, *, sender: UUID | str, ranges: list[Range]) -> None:
-        """The recipient's side of a transfer saved with the sender's ``Transferred``."""
+    def receive(self, *, sender: UUID | str, ranges: list[Range],
+                retirement_id: UUID | str | None = None) -> None:
+        """The recipient's side of a move saved with the sender's event (``Transferred``,
+        ``PledgeEnforced``, ``TradeSettled``); with ``retirement_id``, the buyer's side of a
+        trade retired on delivery (:meth:`_receive_retired`)."""
+        if retirement_id is not None:
+            self._receive_retired(sender=sender, retirement_id=retirement_id, ranges=ranges)
+            return
         self._received(sender=str(sender), quantity=ranges_total(ranges), ranges=ranges)
 
     @event("Received")
@@ -244,16 +264,7 @@ class Holding(Aggregate):
         self._add(lot_key(LotState.PLEDGED, pledge_id), ranges)
 
     def _active_pledge(self, pledge_id: UUID, actor: UUID) -> tuple[dict[str, str], list[Range]]:
-        pledge = self.pledges.get(str(pledge_id))
-        if pledge is None:
-            raise RecordNotFoundError(f"no pledge {pledge_id} in batch {self.block}",
-                                      pledge=str(pledge_id))
-        if pledge["bank"] != str(actor):
-            raise PermissionDeniedError("only the pledgee bank may release or enforce a pledge",
-                                        pledge=str(pledge_id), actor=str(actor))
-        if pledge["status"] != "active":
-            raise InvalidStateError(f"pledge {pledge_id} is already {pledge['status']}",
-                                    pledge=str(pledge_id), status=pledge["status"])
+        pledge = active_pledge(self.pledges, pledge_id, actor, self.block)
         return pledge, [list(r) for r in self.lots[lot_key(LotState.PLEDGED, pledge_id)]]
 
     def release_pledge(self, *, pledge_id: UUID, actor: UUID) -> list[Range]:
@@ -286,6 +297,110 @@ class Holding(Aggregate):
     def _close_pledge(self, pledge_id: str, status: str, ranges: list[Range]) -> None:
         self.pledges[pledge_id] = {**self.pledges[pledge_id], "status": status}
         self._remove(ranges, lot_key(LotState.PLEDGED, pledge_id))
+
+    # ------------------------------------------------------------------ listings
+
+    def escrow(self, *, listing_id: UUID, listing_ref: str, exchange: UUID, quantity: int,
+               actor: UUID) -> list[Range]:
+        """An exchange lists the holder's credits: held in escrow (``escrowed/<listing>``)
+        until sold or the listing is cancelled; as :meth:`CreditBatch.escrow`, the seller's
+        consent checked by the application."""
+        if str(actor) != str(exchange):
+            raise PermissionDeniedError("only the exchange may escrow for its listing")
+        if str(listing_id) in self.listings:
+            raise DuplicateRecordError(f"listing {listing_id} already exists in batch "
+                                       f"{self.block}", record=str(listing_id))
+        check_text(listing_ref, "listing_ref")
+        ranges = self._take(quantity, "seller")
+        self._escrowed(batch=self.batch, listing_id=str(listing_id), listing_ref=listing_ref,
+                       exchange=str(exchange), seller=self.account, quantity=quantity,
+                       ranges=ranges, actor=str(actor))
+        return ranges
+
+    @event("Escrowed")
+    def _escrowed(self, batch: str, listing_id: str, listing_ref: str, exchange: str,
+                  seller: str, quantity: int, ranges: list[Range], actor: str) -> None:
+        self.listings[listing_id] = {"exchange": exchange, "listing_ref": listing_ref,
+                                     "open": True}
+        self._remove(ranges)
+        self._add(lot_key(LotState.ESCROWED, listing_id), ranges)
+
+    def cancel_listing(self, *, listing_id: UUID, actor: UUID) -> list[Range]:
+        """Return what is left in escrow to the holder's available credits."""
+        open_listing(self.listings, listing_id, actor, self.block)
+        ranges = [list(r) for r in self.lots.get(lot_key(LotState.ESCROWED, listing_id), [])]
+        self._listing_cancelled(batch=self.batch, listing_id=str(listing_id),
+                                seller=self.account, quantity=ranges_total(ranges),
+                                ranges=ranges, actor=str(actor))
+        return ranges
+
+    @event("ListingCancelled")
+    def _listing_cancelled(self, batch: str, listing_id: str, seller: str, quantity: int,
+                           ranges: list[Range], actor: str) -> None:
+        self.listings[listing_id] = {**self.listings[listing_id], "open": False}
+        if ranges:
+            self._remove(ranges, lot_key(LotState.ESCROWED, listing_id))
+            self._add(self._available_key, ranges)
+
+    def settle_trade(
+        self,
+        *,
+        trade_id: UUID,
+        trade_ref: str,
+        listing_id: UUID,
+        seller: UUID,
+        buyer: UUID,
+        quantity: int,
+        price_per_tonne: str,
+        currency: str,
+        actor: UUID,
+        retirement_id: UUID | None = None,
+        retirement: dict[str, Any] | None = None,
+    ) -> list[Range]:
+        """Deliver escrowed credits to the buyer (whose holding records ``Received``, or
+        ``ReceivedRetired`` when they are retired for the buyer on delivery) against a
+        recorded price. A trade id is settled once: the application saves its
+        :class:`~ledger.domain.trade.Trade`, whose id derives from it, in the same save."""
+        open_listing(self.listings, listing_id, actor, self.block)
+        if str(seller) != self.account:
+            raise ValidationError("the seller is not the seller of the listing", field="seller")
+        if str(buyer) == self.account:
+            raise ValidationError("buyer and seller are the same account", field="buyer")
+        details = retirement_on_delivery(retirement_id, retirement)
+        ranges = self._take(quantity, "the listing", lot_key(LotState.ESCROWED, listing_id))
+        self._trade_settled(
+            batch=self.batch, trade_id=str(trade_id), trade_ref=trade_ref,
+            listing_id=str(listing_id), exchange=str(actor), seller=self.account,
+            buyer=str(buyer), quantity=quantity, price_per_tonne=price_per_tonne,
+            currency=currency, ranges=ranges,
+            retirement_id=str(retirement_id) if details is not None else None,
+            retirement=details, actor=str(actor))
+        return ranges
+
+    @event("TradeSettled")
+    def _trade_settled(self, batch: str, trade_id: str, trade_ref: str, listing_id: str,
+                       exchange: str, seller: str, buyer: str, quantity: int,
+                       price_per_tonne: str, currency: str, ranges: list[Range],
+                       retirement_id: str | None, retirement: dict[str, Any] | None,
+                       actor: str) -> None:
+        self._remove(ranges, lot_key(LotState.ESCROWED, listing_id))
+
+    def _receive_retired(self, *, sender: UUID | str, retirement_id: UUID | str,
+                         ranges: list[Range]) -> None:
+        """The buyer's side of a trade retired on delivery, saved with the seller's
+        ``TradeSettled``: the retired lot is the buyer's."""
+        key = lot_key(LotState.RETIRED, retirement_id)
+        if key in self.lots:
+            raise DuplicateRecordError(
+                f"retirement {retirement_id} already exists in batch {self.block}",
+                record=str(retirement_id))
+        self._received_retired(sender=str(sender), retirement_id=str(retirement_id),
+                               quantity=ranges_total(ranges), ranges=ranges)
+
+    @event("ReceivedRetired")
+    def _received_retired(self, sender: str, retirement_id: str, quantity: int,
+                          ranges: list[Range]) -> None:
+        self._add(lot_key(LotState.RETIRED, retirement_id), ranges)
 
     # ------------------------------------------------------------------ the batch's commands
 

@@ -478,9 +478,9 @@ def _transferred(conn: Connection, e: Any, position: int) -> None:
           ("available", e.recipient, e.recipient))
 
 
-@handles("CreditBatch.Escrowed")
+@handles("CreditBatch.Escrowed", "Holding.Escrowed")
 def _escrowed(conn: Connection, e: Any, position: int) -> None:
-    batch = str(e.originator_id)
+    batch = batch_of(e)
     conn.execute(insert(t.listings), dict(
         id=e.listing_id, batch=batch, exchange=e.exchange, listing_ref=e.listing_ref,
         seller=e.seller, listed=e.quantity, sold=0, status="open"))
@@ -488,20 +488,19 @@ def _escrowed(conn: Connection, e: Any, position: int) -> None:
           ("escrowed", e.listing_id, e.seller))
 
 
-@handles("CreditBatch.ListingCancelled")
+@handles("CreditBatch.ListingCancelled", "Holding.ListingCancelled")
 def _listing_cancelled(conn: Connection, e: Any, position: int) -> None:
     lc = t.listings.c
-    conn.execute(update(t.listings).where(lc.id == e.listing_id,
-                                          lc.batch == str(e.originator_id))
+    conn.execute(update(t.listings).where(lc.id == e.listing_id, lc.batch == batch_of(e))
                  .values(status="cancelled"))
     if e.ranges:
         _move(conn, e, position, e.ranges, ("escrowed", e.listing_id, e.seller),
               ("available", e.seller, e.seller))
 
 
-@handles("CreditBatch.TradeSettled")
+@handles("CreditBatch.TradeSettled", "Holding.TradeSettled")
 def _trade_settled(conn: Connection, e: Any, position: int) -> None:
-    batch = str(e.originator_id)
+    batch = batch_of(e)
     conn.execute(insert(t.trades), dict(
         id=e.trade_id, exchange=e.exchange, trade_ref=e.trade_ref, batch=batch,
         listing=e.listing_id, seller=e.seller, buyer=e.buyer, quantity=e.quantity,
@@ -653,6 +652,7 @@ def _cancelled(conn: Connection, e: Any, position: int) -> None:
 
 @handles("CreditBatch.HoldingsSplit", "CreditBatch.MovedFromHolding",
          "CreditBatch.MovedToHolding", "Holding.Opened", "Holding.Received",
+         "Holding.ReceivedRetired",
          "Holding.MovedToBatch", "Holding.MovedFromBatch")
 def _between_batch_and_holdings(conn: Connection, e: Any, position: int) -> None:
     """Credits moved between a batch and its holdings (issue #17) stay where the read models

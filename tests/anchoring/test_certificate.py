@@ -18,7 +18,9 @@ from anchoring.certificate import (
 from anchoring.leaf import encode_leaf
 from anchoring.merkle import leaf_hash
 from anchoring.trust import trust_anchors_of
+from ledger.application import TradeInstruction
 from ledger.cli import main
+from ledger.domain.holding import holding_id
 from ledger.runtime import LedgerRuntime, Settings
 from tests.anchoring.conftest import ANVIL_PRIVATE_KEY, CHAIN_KINDS, mine_blocks
 from tests.ledger.projections.scenario import issue_batch, make_cast
@@ -104,6 +106,38 @@ def test_pledge_certificate_verifies(world):
     cert = build(world, "pledge", world["pledge"])
     assert failed(verify(world, cert)) == []
     assert cert["record"]["bank"] == str(world["cast"].bank)
+
+
+def test_holding_events_prove_a_closed_pledge_and_a_retirement_on_delivery(world):
+    """Issue #17: pledges and listings live on holdings; an enforced pledge and a trade
+    retired on delivery are proven by their holdings' events, against the chain."""
+    runtime, cast, batch = world["runtime"], world["cast"], world["batch"]
+    ledger = runtime.ledger
+    ledger.enforce_pledge(actor=cast.bank, batch_id=batch, pledge_id=world["pledge"])
+    ledger.grant_mandate(actor=cast.platform, agent=cast.exchange, scope="listing")
+    ledger.list_for_sale(actor=cast.exchange, batch_id=batch, seller=cast.platform,
+                         listing_ref="L-1", quantity=9_000)
+    delivered = ledger.settle_trade(actor=cast.exchange, trade=TradeInstruction(
+        trade_ref="T-1", listing_ref="L-1", batch_id=batch, seller=cast.platform,
+        buyer=cast.holders[0], quantity=8_000, price_per_tonne="40", currency="CNY",
+        retire_on_delivery=RETIRE)).retirement_id
+    runtime.sync()
+    runtime.anchoring.anchor_now()
+
+    pledge = build(world, "pledge", world["pledge"])
+    assert [(e["role"], e["topic"].rpartition(".")[2]) for e in pledge["events"]] == [
+        ("issuance", "Issued"), ("pledge", "Pledged"), ("pledge_closed", "PledgeEnforced")]
+    assert {e["originator_id"] for e in pledge["events"][1:]} == {
+        str(holding_id(batch, cast.platform))}
+    assert pledge["record"]["status"] == "enforced"
+    assert failed(verify(world, pledge)) == []
+    retirement = build(world, "retirement", delivered)
+    event = next(e for e in retirement["events"] if e["role"] == "retirement")
+    assert event["topic"] == "ledger.domain.holding:Holding.TradeSettled"
+    assert retirement["record"]["holder"] == str(cast.holders[0])
+    assert retirement["record"]["trade_ref"] == "T-1"
+    checks = verify(world, retirement)
+    assert failed(checks) == [] and checks.verdict == "verified"
 
 
 def test_behaviour_certificate_proves_the_behaviour_is_in_its_batch(world):

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from ledger.application import TradeInstruction
 from ledger.runtime import LedgerRuntime, Settings
 from tests.browser.live import CHROMIUM, CHROMIUM_ARGS, serve
 from tests.ledger.projections.scenario import issue_batch, make_cast
@@ -32,8 +33,8 @@ def _unavailable(reason: str) -> None:
 
 @pytest.fixture(scope="session")
 def ledger_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """A ledger on the embedded chain with an anchored retirement, a pledge and an enforced
-    pledge."""
+    """A ledger on the embedded chain with an anchored retirement, a pledge, an enforced
+    pledge and a trade retired on delivery."""
     data_dir = Path(tmp_path_factory.mktemp("browser")) / "ledger"
     with LedgerRuntime(Settings(data_dir=data_dir)) as runtime:
         ledger = runtime.ledger
@@ -46,10 +47,18 @@ def ledger_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
         enforced = ledger.pledge(actor=cast.platform, batch_id=batch, holder=cast.platform,
                                  bank=cast.bank, loan_reference="GL-2", quantity=7_000)
         ledger.enforce_pledge(actor=cast.bank, batch_id=batch, pledge_id=enforced)
+        ledger.grant_mandate(actor=cast.platform, agent=cast.exchange, scope="listing")
+        ledger.list_for_sale(actor=cast.exchange, batch_id=batch, seller=cast.platform,
+                             listing_ref="L-1", quantity=9_000)
+        delivered = ledger.settle_trade(actor=cast.exchange, trade=TradeInstruction(
+            trade_ref="T-1", listing_ref="L-1", batch_id=batch, seller=cast.platform,
+            buyer=cast.holders[0], quantity=8_000, price_per_tonne="40", currency="CNY",
+            retire_on_delivery=RETIRE)).retirement_id
         runtime.sync()
         runtime.anchoring.anchor_now()
         yield {"runtime": runtime, "cast": cast, "batch": batch, "retirement": retirement,
-               "pledge": pledge, "enforced_pledge": enforced}
+               "pledge": pledge, "enforced_pledge": enforced,
+               "retired_on_delivery": delivered}
 
 
 @pytest.fixture(scope="session")

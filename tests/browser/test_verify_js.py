@@ -192,8 +192,8 @@ def _role(cert: dict[str, Any], role: str) -> dict[str, Any]:
     return next(e for e in cert["events"] if e["role"] == role)
 
 
-def _forgeries(retirement: dict[str, Any], pledge: dict[str, Any],
-               enforced: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def _forgeries(retirement: dict[str, Any], pledge: dict[str, Any], enforced: dict[str, Any],
+               delivered: dict[str, Any]) -> dict[str, dict[str, Any]]:
     other_holder = str(uuid.uuid4())
 
     def forged(base: dict[str, Any], change: Any) -> dict[str, Any]:
@@ -265,6 +265,17 @@ def _forgeries(retirement: dict[str, Any], pledge: dict[str, Any],
             topic="ledger.domain.credit_batch:CreditBatch.PledgeEnforced")),
         "closed by a prototype key": forged(enforced, lambda c: _role(c, "pledge_closed").update(
             topic="constructor")),
+        # Holding.TradeSettled retired on delivery: of the holding of this batch and seller
+        "retired on delivery": delivered,
+        "delivered from another batch": forged(delivered, lambda c: _state(
+            _role(c, "retirement"), batch=str(uuid.uuid4()))),
+        "delivered by another seller": forged(delivered, lambda c: _state(
+            _role(c, "retirement"), seller=other_holder)),
+        "delivered by the buyer's holding": forged(delivered, lambda c: _state(
+            _role(c, "retirement"), seller=json.loads(base64.b64decode(
+                _role(c, "retirement")["state_base64"]))["buyer"])),
+        "delivered as a batch event": forged(delivered, lambda c: _role(c, "retirement").update(
+            topic="ledger.domain.credit_batch:CreditBatch.TradeSettled")),
     }
 
 
@@ -277,9 +288,11 @@ def certificates(ledger_world: dict[str, Any]) -> dict[str, Any]:
     pledge, enforced = (build_pledge_certificate(runtime, anchoring.merkle_log,
                                                  anchoring.anchorer, ledger_world[name])
                         for name in ("pledge", "enforced_pledge"))
+    delivered = build_retirement_certificate(runtime, anchoring.merkle_log, anchoring.anchorer,
+                                             ledger_world["retired_on_delivery"])
     return {"trust": trust_anchors_of(anchoring),
             "forgeries": _forgeries(*(json.loads(json.dumps(cert))
-                                      for cert in (retirement, pledge, enforced)))}
+                                      for cert in (retirement, pledge, enforced, delivered)))}
 
 
 def _python(cert: dict[str, Any], trust: Any) -> dict[str, Any]:
@@ -322,11 +335,17 @@ def test_certificates_get_the_same_checks_fields_and_verdicts(certificates) -> N
                         ("pledge as a batch event", "content: pledge"),
                         ("closed on another holding", "content: pledge closed"),
                         ("closed by a batch event", "content: pledge closed"),
-                        ("closed by a prototype key", "content: pledge closed")):
+                        ("closed by a prototype key", "content: pledge closed"),
+                        ("delivered from another batch", "content: retirement"),
+                        ("delivered by another seller", "content: retirement"),
+                        ("delivered by the buyer's holding", "content: retirement"),
+                        ("delivered as a batch event", "content: retirement")):
         checks = dict(c[:2] for c in answers[list(forgeries).index(name)]["checks"])
         assert checks[check] == "FAIL", name
     # Offline (no chain given), a genuine certificate is at best not verified against a chain.
-    genuine = {"retirement", "pledge", "enforced pledge", "same instant"}
+    delivery = _role(forgeries["retired on delivery"], "retirement")
+    assert delivery["topic"] == "ledger.domain.holding:Holding.TradeSettled"
+    genuine = {"retirement", "pledge", "enforced pledge", "retired on delivery", "same instant"}
     assert {verdicts[name] for name in genuine} == {"not-verified-against-a-chain"}
     refused = set(forgeries) - genuine
     assert {verdicts[name] for name in refused} == {"refused"}

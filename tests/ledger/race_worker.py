@@ -10,6 +10,9 @@ Usage: python -m tests.ledger.race_worker MODE JSON_ARGS
   of commands and this process's retries.
 - ``pledgors``: wait until ``start_at``, then pledge ``quantity`` of ``holder``'s credits to
   ``bank`` and have the bank release it, ``rounds`` times; print the same.
+- ``sellers``: wait until ``start_at``; then ``exchange`` lists ``seller``'s credits and
+  settles ``rounds`` trades of them to ``buyer``, every other one retired on delivery;
+  print the same.
 """
 
 from __future__ import annotations
@@ -109,6 +112,26 @@ def pledgors(args: dict[str, Any]) -> None:
               flush=True)
 
 
+def sellers(args: dict[str, Any]) -> None:
+    with LedgerRuntime(_settings(args)) as runtime:
+        ledger = runtime.ledger
+        batch, exchange = UUID(args["batch"]), UUID(args["exchange"])
+        seller, buyer = UUID(args["seller"]), UUID(args["buyer"])
+        rounds, quantity = args["rounds"], args["quantity"]
+        while time.time() < args["start_at"]:
+            time.sleep(0.001)
+        listing_ref = f"L-{seller}"
+        ledger.list_for_sale(actor=exchange, batch_id=batch, seller=seller,
+                             listing_ref=listing_ref, quantity=rounds * quantity + 1)
+        for i in range(rounds):
+            ledger.settle_trade(actor=exchange, trade=TradeInstruction(
+                trade_ref=f"T-{seller}-{i}", listing_ref=listing_ref, batch_id=batch,
+                seller=seller, buyer=buyer, quantity=quantity, price_per_tonne="40",
+                currency="CNY", retire_on_delivery=RETIRE if i % 2 else None))
+        print(json.dumps({"commands": rounds + 1, **ledger.retries.as_dict()}), flush=True)
+
+
 if __name__ == "__main__":
-    {"race": race, "burst": burst, "pairs": pairs, "pledgors": pledgors}[sys.argv[1]](
-        json.loads(sys.argv[2]))
+    modes = {"race": race, "burst": burst, "pairs": pairs, "pledgors": pledgors,
+             "sellers": sellers}
+    modes[sys.argv[1]](json.loads(sys.argv[2]))

@@ -12,6 +12,7 @@ from pathlib import Path
 from uuid import UUID
 
 from ledger.checks import check_ledger
+from ledger.domain import ids
 from ledger.projections.queries import dump_tables
 from ledger.runtime import LedgerRuntime, Settings
 from tests.ledger.projections.scenario import issue_batch, make_cast
@@ -83,7 +84,8 @@ def test_concurrent_processes_spend_each_gram_once_and_settle_a_trade_once(tmp_p
     with LedgerRuntime(settings) as runtime:
         aggregate = runtime.ledger.batch_view(batch)
         assert aggregate.available(holder) == 0
-        assert len(aggregate.trades) == 1
+        trade = runtime.ledger.trade(ids.trade_id(cast.exchange, "T-SAME"))
+        assert trade.ranges and trade.terms["seller"] == str(cast.platform)
         runtime.sync()
         assert check_ledger(runtime).ok
         trades = [t for t in runtime.views.trades() if t["trade_ref"] == "T-SAME"]
@@ -163,6 +165,47 @@ def test_processes_pledging_for_distinct_holders_of_one_batch_never_conflict(tmp
         runtime.sync()
         assert [row["status"] for row in runtime.views.pledges(bank=cast.bank)] == (
             ["released"] * 20 * PROCESSES)
+        assert check_ledger(runtime).ok
+
+
+def test_processes_settling_listings_of_distinct_sellers_of_one_batch_never_conflict(
+        tmp_path):
+    """Issue #17: a listing lives on its seller's holding and a settlement moves credits
+    from it to the buyer's, so 4 processes of one exchange listing the credits of 4 sellers
+    of one batch and settling trades of them to 4 buyers (some retired on delivery) touch
+    distinct aggregates: no process loses a race or reads a stale copy."""
+    settings = Settings(data_dir=tmp_path / "ledger")
+    with LedgerRuntime(settings) as runtime:
+        ledger = runtime.ledger
+        cast = make_cast(ledger)
+        batch = issue_batch(ledger, cast, count=20)
+        people = [ledger.register_participant(kind="enterprise", name=f"Trader {i}",
+                                              registered_by=cast.operator)
+                  for i in range(2 * PROCESSES)]
+        sellers, buyers = people[:PROCESSES], people[PROCESSES:]
+        for seller in sellers:
+            ledger.transfer(actor=cast.platform, batch_id=batch, recipient=seller,
+                            quantity=10_000)
+            ledger.grant_mandate(actor=seller, agent=cast.exchange, scope="listing")
+    start_at = time.time() + 3
+    processes = [worker("sellers", {**settings_args(settings), "start_at": start_at,
+                                    "batch": str(batch), "exchange": str(cast.exchange),
+                                    "seller": str(seller), "buyer": str(buyer),
+                                    "rounds": 10, "quantity": 11})
+                 for seller, buyer in zip(sellers, buyers, strict=True)]
+    reports = _reports(processes)
+
+    assert [r["commands"] for r in reports] == [11] * PROCESSES
+    assert [(r["conflicts"], r["stale_reads"]) for r in reports] == [(0, 0)] * PROCESSES
+    with LedgerRuntime(settings) as runtime:
+        view = runtime.ledger.batch_view(batch)
+        # listed 10 x 11 g + 1 g, of which 1 g is still in escrow
+        assert [view.available(s) for s in sellers] == [10_000 - 10 * 11 - 1] * PROCESSES
+        assert view.totals_by_state()["escrowed"] == PROCESSES
+        assert [view.available(b) for b in buyers] == [5 * 11] * PROCESSES
+        assert len(view.retirements) == 5 * PROCESSES
+        runtime.sync()
+        assert len(runtime.views.trades()) == 10 * PROCESSES
         assert check_ledger(runtime).ok
 
 

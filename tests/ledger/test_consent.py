@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger.application import Ledger, TradeInstruction, clock
-from ledger.domain.credit_batch import CreditBatch, LotState
+from ledger.domain.credit_batch import LotState
 from ledger.domain.errors import (
     ConsentRequiredError,
     LedgerError,
@@ -21,6 +21,7 @@ from ledger.domain.errors import (
     RecordNotFoundError,
     ValidationError,
 )
+from ledger.domain.holding import Holding
 from tests.ledger.conftest import TONNE, World, sqlite_env
 
 
@@ -203,16 +204,16 @@ def test_a_revocation_racing_a_listing_is_ordered_never_lost(world: World,
                                          scope="listing")
     listing(world, batch, "L-0")  # everything the next listing reads is cached
     holder_process = Ledger(env=sqlite_env(world.db))
-    escrow = CreditBatch.escrow
+    escrow = Holding.escrow
     revoked: list[bool] = []
 
-    def revoke_first(self: CreditBatch, **kwargs):  # while the listing is being decided
+    def revoke_first(self: Holding, **kwargs):  # while the listing is being decided
         if not revoked:
             holder_process.revoke_mandate(actor=world.emitter, mandate_id=mandate)
             revoked.append(True)
         return escrow(self, **kwargs)
 
-    monkeypatch.setattr(CreditBatch, "escrow", revoke_first)
+    monkeypatch.setattr(Holding, "escrow", revoke_first)
     with pytest.raises(ConsentRequiredError) as raised:
         listing(world, batch, "L-1")
     assert raised.value.details["reason"] == "revoked"

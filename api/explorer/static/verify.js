@@ -251,10 +251,13 @@ const PLEDGE_CLOSED_TOPICS = new Map([
   ["ledger.domain.holding:Holding.PledgeEnforced", "enforced"],
 ]);
 const HOLDING_RETIRED_TOPIC = "ledger.domain.holding:Holding.Retired";
+const HOLDING_SETTLED_TOPIC = "ledger.domain.holding:Holding.TradeSettled";
 const RETIRED_TOPICS = ["ledger.domain.credit_batch:CreditBatch.Retired",
                         "ledger.domain.credit_batch:CreditBatch.TradeSettled",
                         "ledger.domain.credit_batch:CreditBatch.TokensRetired",
-                        HOLDING_RETIRED_TOPIC];
+                        HOLDING_RETIRED_TOPIC, HOLDING_SETTLED_TOPIC];
+// The field of a holding's retirement event naming the holding's account.
+const HOLDER_OF = new Map([[HOLDING_RETIRED_TOPIC, "holder"], [HOLDING_SETTLED_TOPIC, "seller"]]);
 const RETIREMENT_TERMS = ["beneficiary", "purpose", "jurisdiction", "consumption_period"];
 const TIMES = new Set(["retired_at", "pledged_at", "occurred_at"]);
 const SINGLE_ROLES = new Set(["issuance", "retirement", "pledge", "pledge_closed", "behaviour"]);
@@ -395,12 +398,13 @@ function bindIssuance(cert, issuance, facts, checks) {
 }
 
 /** anchoring.certificate._retired_from: whether the retirement event is of the issued batch, an
- * event of the batch itself or (Holding.Retired) of the holding of that batch and the retiring
- * holder, whose id is derived from the two (holdingId). */
+ * event of the batch itself or (Holding.Retired, Holding.TradeSettled) of the holding of that
+ * batch and the retiring holder or the seller, whose id is derived from the two (holdingId). */
 function retiredFrom(retirement, retired, issuance) {
   const batch = issuance.originator_id;
-  if (retirement.topic !== HOLDING_RETIRED_TOPIC) return retirement.originator_id === batch;
-  const holder = retired.holder;
+  const account = HOLDER_OF.get(retirement.topic);
+  if (account === undefined) return retirement.originator_id === batch;
+  const holder = retired[account];
   return retired.batch === batch && typeof holder === "string"
     && retirement.originator_id === holdingId(batch, holder);
 }

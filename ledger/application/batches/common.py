@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from functools import wraps
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 from uuid import UUID
 
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
 from ledger.application import clock
@@ -22,8 +23,9 @@ from ledger.domain.credit_batch import CreditBatch
 from ledger.domain.errors import BatchNotFoundError, LedgerError, RecordNotFoundError
 from ledger.domain.holding import Holding, holding_id
 from ledger.domain.mandates import MandateScope
-from ledger.domain.participant import Participant
+from ledger.domain.participant import Participant, Role
 from ledger.domain.serials import SerialOverlapError
+from ledger.domain.unique_keys import KeyKind, unique_key_id
 from ledger.repository import ReadSetChanged
 
 __all__ = ["BatchCommands", "batch_command"]
@@ -139,6 +141,20 @@ class BatchCommands(LedgerCore):
         except RecordNotFoundError:
             return None
 
+    def _receiving(self, batch_id: UUID, account: UUID, block: str,
+                   receive: Callable[[Holding], None]) -> Holding:
+        """``account``'s holding of the batch (opened, empty, if it has none) after
+        ``receive`` on it: the receiving side of a move between two holdings (a transfer,
+        an enforced pledge, a delivery). If it already holds the serials it receives, one of
+        the two copies read is stale: :class:`StaleRead`."""
+        holding = self._holding(batch_id, account) or Holding.open(batch_id, account,
+                                                                   block=block)
+        try:
+            receive(holding)
+        except SerialOverlapError:
+            raise StaleRead from None
+        return holding
+
     def _split_once(self, batch_id: UUID) -> None:
         """Split the batch if it never was (see :mod:`ledger.domain.holding`): its own save,
         on its lock, outside any command's record (it changes where credits are kept, not
@@ -177,6 +193,43 @@ class BatchCommands(LedgerCore):
             return None
         return Holding.open(batch_id, account, block=batch.block)
 
+
+    def _keyed_holding(self, kind: KeyKind, key: UUID, batch_id: UUID) -> UUID | None:
+        """The id of the holding of ``batch_id`` that holds the record (a pledge, a listing)
+        whose id ``key`` it claimed (:class:`~ledger.domain.unique_keys.UniqueKey`); None
+        for a record no holding of the batch holds: one made on the batch before such
+        records moved to holdings, or none at all (the batch's own command then finds it or
+        refuses)."""
+        try:
+            claim = self.repository.get(unique_key_id(kind, str(key)),
+                                        deepcopy_from_cache=False)
+        except AggregateNotFoundError:
+            return None
+        owner = UUID(claim.owner)
+        if owner == batch_id:
+            return None
+        try:
+            holding = self._get(owner, Holding, RecordNotFoundError, "holding", copy=False)
+        except RecordNotFoundError:  # claimed by another batch
+            return None
+        return owner if holding.batch == str(batch_id) else None
+
+    def _on_record(self, kind: KeyKind, key: UUID, batch_id: UUID, actor: UUID, role: Role,
+                   command: Callable[[Any], R]) -> R:
+        """Run ``command`` (a method both a batch and a holding have, closing a pledge or a
+        listing) on the holding that holds record ``key`` (:meth:`_keyed_holding`), on its
+        lock alone; or on the batch, for a record made there."""
+        owner = self._keyed_holding(kind, key, batch_id)
+        if owner is None:
+            with self._commanding(batch_id, actor):
+                self._actor(actor, role)
+                return self._on_batch(batch_id, command)
+        with self._commanding_holdings((owner,), actor):
+            self._actor(actor, role)
+            holding = self._get(owner, Holding, RecordNotFoundError, "holding")
+            result = command(holding)
+            self.save(holding)
+            return result
 
     def _consent(self, batch_id: UUID, *, holder: UUID, agent: UUID, scope: MandateScope,
                  quantity: int, record: UUID) -> list[Participant]:

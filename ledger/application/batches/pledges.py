@@ -11,16 +11,13 @@ from __future__ import annotations
 
 from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError
-
 from ledger.application.batches.common import BatchCommands, batch_command
-from ledger.application.retry import StaleRead
 from ledger.domain.errors import PermissionDeniedError, RecordNotFoundError
 from ledger.domain.holding import Holding, holding_id
 from ledger.domain.mandates import MandateScope
 from ledger.domain.participant import Role
-from ledger.domain.serials import Range, SerialOverlapError
-from ledger.domain.unique_keys import KeyKind, UniqueKey, unique_key_id
+from ledger.domain.serials import Range
+from ledger.domain.unique_keys import KeyKind, UniqueKey
 
 
 class PledgeCommands(BatchCommands):
@@ -62,23 +59,13 @@ class PledgeCommands(BatchCommands):
     @batch_command
     def release_pledge(self, *, actor: UUID, batch_id: UUID, pledge_id: UUID) -> list[Range]:
         """The loan was repaid: the credits return to the pledgor."""
-        pledgor = self._pledgor_holding(batch_id, pledge_id)
-        if pledgor is None:
-            with self._commanding(batch_id, actor):
-                self._actor(actor, Role.LENDER)
-                return self._on_batch(batch_id, lambda b: b.release_pledge(
-                    pledge_id=pledge_id, actor=actor))
-        with self._commanding_holdings((pledgor,), actor):
-            self._actor(actor, Role.LENDER)
-            holding = self._get(pledgor, Holding, RecordNotFoundError, "holding")
-            ranges = holding.release_pledge(pledge_id=pledge_id, actor=actor)
-            self.save(holding)
-            return ranges
+        return self._on_record(KeyKind.PLEDGE, pledge_id, batch_id, actor, Role.LENDER,
+                               lambda a: a.release_pledge(pledge_id=pledge_id, actor=actor))
 
     @batch_command
     def enforce_pledge(self, *, actor: UUID, batch_id: UUID, pledge_id: UUID) -> list[Range]:
         """The loan defaulted: the credits move to the bank."""
-        pledgor = self._pledgor_holding(batch_id, pledge_id)
+        pledgor = self._keyed_holding(KeyKind.PLEDGE, pledge_id, batch_id)
         if pledgor is None:
             with self._commanding(batch_id, actor):
                 self._actor(actor, Role.LENDER)
@@ -88,27 +75,7 @@ class PledgeCommands(BatchCommands):
             self._actor(actor, Role.LENDER)
             holding = self._get(pledgor, Holding, RecordNotFoundError, "holding")
             ranges = holding.enforce_pledge(pledge_id=pledge_id, actor=actor)
-            bank = (self._holding(batch_id, actor)
-                    or Holding.open(batch_id, actor, block=holding.block))
-            try:
-                bank.receive(sender=holding.account, ranges=ranges)
-            except SerialOverlapError:  # serials in both: one of the two copies is stale
-                raise StaleRead from None
+            bank = self._receiving(batch_id, actor, holding.block, lambda h: h.receive(
+                sender=holding.account, ranges=ranges))
             self.save(holding, bank)
             return ranges
-
-    def _pledgor_holding(self, batch_id: UUID, pledge_id: UUID) -> UUID | None:
-        """The id of the holding of ``batch_id`` that holds pledge ``pledge_id``; None for a
-        pledge unknown to every holding (one made on the batch, or none at all, which the
-        batch refuses). A pledge of another batch's holding is not this batch's."""
-        try:
-            key = self.repository.get(unique_key_id(KeyKind.PLEDGE, str(pledge_id)),
-                                      deepcopy_from_cache=False)
-        except AggregateNotFoundError:
-            return None
-        pledgor = UUID(key.owner)
-        holding = self._get(pledgor, Holding, RecordNotFoundError, "holding", copy=False)
-        if holding.batch != str(batch_id):
-            raise RecordNotFoundError(f"no pledge {pledge_id} in batch {batch_id}",
-                                      pledge=str(pledge_id))
-        return pledgor

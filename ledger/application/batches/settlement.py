@@ -1,5 +1,13 @@
 """Listings and settlement: an exchange escrows credits for a listing and settles matched
-trades."""
+trades.
+
+A listing lives on the seller's holding (:class:`~ledger.domain.holding.Holding`, issue
+#17): its id is claimed by a :class:`~ledger.domain.unique_keys.UniqueKey` owned by that
+holding, through which cancellation and settlement find it; a settlement moves the credits
+from the seller's holding to the buyer's, so listings and trades of different sellers of one
+batch never conflict. A listing made on the batch before then (its key owned by the batch,
+or no key) is cancelled and settled on the batch, as it was made.
+"""
 
 from __future__ import annotations
 
@@ -18,9 +26,11 @@ from ledger.domain import ids
 from ledger.domain.currencies import check_currency
 from ledger.domain.errors import (
     LedgerError,
+    RecordNotFoundError,
     TradeConflictError,
     ValidationError,
 )
+from ledger.domain.holding import Holding, holding_id
 from ledger.domain.mandates import MandateScope
 from ledger.domain.methodology import PLAIN_DECIMAL
 from ledger.domain.participant import Role
@@ -65,6 +75,27 @@ class TradeResult:
     error: LedgerError | None = None
 
 
+@dataclass(frozen=True)
+class _Settlement:
+    """One trade being settled: the instruction and what the ledger decided for it."""
+
+    exchange: UUID
+    trade_id: UUID
+    instruction: TradeInstruction
+    listing_id: UUID
+    retirement_id: UUID | None
+    claim_id: UUID | None
+
+    def terms(self) -> dict[str, Any]:
+        """The arguments of the domain's ``settle_trade`` (a batch's or a holding's)."""
+        i = self.instruction
+        return dict(trade_id=self.trade_id, trade_ref=i.trade_ref, listing_id=self.listing_id,
+                    seller=i.seller, buyer=i.buyer, quantity=i.quantity,
+                    price_per_tonne=i.price_per_tonne, currency=i.currency,
+                    actor=self.exchange, retirement_id=self.retirement_id,
+                    retirement=i.retire_on_delivery)
+
+
 class SettlementCommands(BatchCommands):
     """Listings and trade settlement."""
 
@@ -73,32 +104,39 @@ class SettlementCommands(BatchCommands):
                       quantity: int) -> UUID:
         """The exchange escrows a seller's credits for a listing; returns the listing id.
         Unless the exchange sells its own credits, the seller must have granted it a
-        ``listing`` mandate in force (:class:`ConsentRequiredError` otherwise)."""
-        with self._commanding(batch_id, actor, seller):
-            self._actor(actor, Role.SETTLER)
+        ``listing`` mandate in force (:class:`ConsentRequiredError` otherwise). On the
+        seller's holding alone; the first listing of a batch never split splits it."""
+        listing_id = ids.listing_id(actor, listing_ref)
+        return self._once_split(batch_id, lambda: self._list(
+            actor, batch_id, seller, listing_ref, quantity, listing_id))
+
+    def _list(self, exchange: UUID, batch_id: UUID, seller: UUID, listing_ref: str,
+              quantity: int, listing_id: UUID) -> UUID | None:
+        """The listing on the seller's holding; None if the batch was never split."""
+        with self._commanding_holdings((holding_id(batch_id, seller),), exchange, seller):
+            self._actor(exchange, Role.SETTLER)
             self._holder(seller, "seller")
-            listing_id = ids.listing_id(actor, listing_ref)
-
-            def claimed_ref() -> Aggregate:
-                """An exchange's listing ref names one listing, whatever its batch."""
-                return self._claim_key(KeyKind.LISTING, str(listing_id), batch_id, (
-                    f"listing ref {listing_ref!r} of this exchange is already used"))
-
-            self._with_consent(
-                batch_id, holder=seller, agent=actor, scope=MandateScope.LISTING,
-                quantity=quantity, record=listing_id, command=lambda b: b.escrow(
-                    listing_id=listing_id, listing_ref=listing_ref, exchange=actor,
-                    seller=seller, quantity=quantity, actor=actor),
-                others=(claimed_ref,))
+            holding = self._own_holding(batch_id, seller)
+            if holding is None:
+                return None
+            grantors = self._consent(batch_id, holder=seller, agent=exchange,
+                                     scope=MandateScope.LISTING, quantity=quantity,
+                                     record=listing_id)
+            holding.escrow(listing_id=listing_id, listing_ref=listing_ref, exchange=exchange,
+                           quantity=quantity, actor=exchange)
+            # an exchange's listing ref names one listing, whatever its batch; the claim's
+            # owner is the holding, where cancellation and settlement find the listing
+            claimed = self._claim_key(KeyKind.LISTING, str(listing_id), holding.id, (
+                f"listing ref {listing_ref!r} of this exchange is already used"))
+            self.save(holding, *grantors, claimed)
             return listing_id
 
     @batch_command
     def cancel_listing(self, *, actor: UUID, batch_id: UUID, listing_ref: str) -> list[Range]:
-        with self._commanding(batch_id, actor):
-            self._actor(actor, Role.SETTLER)
-            listing_id = ids.listing_id(actor, listing_ref)
-            return self._on_batch(batch_id, lambda b: b.cancel_listing(listing_id=listing_id,
-                                                                       actor=actor))
+        """What is left in escrow returns to the seller."""
+        listing_id = ids.listing_id(actor, listing_ref)
+        return self._on_record(KeyKind.LISTING, listing_id, batch_id, actor, Role.SETTLER,
+                               lambda a: a.cancel_listing(listing_id=listing_id, actor=actor))
 
     def settle_trades(self, *, actor: UUID,
                       trades: Sequence[TradeInstruction]) -> list[TradeResult]:
@@ -146,43 +184,64 @@ class SettlementCommands(BatchCommands):
         retirement_id = uuid4() if instruction.retire_on_delivery is not None else None
         listing_id = ids.listing_id(exchange, instruction.listing_ref)
         claim_id = self._claim_of(instruction.retire_on_delivery)
+        seller = self._keyed_holding(KeyKind.LISTING, listing_id, instruction.batch_id)
+        settlement = _Settlement(exchange, trade_id, instruction, listing_id, retirement_id,
+                                 claim_id)
+        if seller is not None:
+            return self._retrying(lambda: self._settle_on_holdings(settlement, seller),
+                                  what="the settlement")
         with self._batch_locks.holding(instruction.batch_id):
-            return self._settle_on_batch(exchange, trade_id, instruction, retirement_id,
-                                         listing_id, claim_id)
+            return self._retrying(lambda: self._settle_on_batch(settlement),
+                                  what="the settlement")
 
-    def _settle_on_batch(self, exchange: UUID, trade_id: UUID, instruction: TradeInstruction,
-                         retirement_id: UUID | None, listing_id: UUID,
-                         claim_id: UUID | None) -> TradeResult:
-        def attempt() -> TradeResult:
-            batch = self.batch(instruction.batch_id)
-            if str(trade_id) in batch.trades:  # settled meanwhile by a concurrent request
-                return self._replayed(trade_id, instruction)
-            ranges, holdings = self._run_on_batch(batch, lambda b: b.settle_trade(
-                trade_id=trade_id, trade_ref=instruction.trade_ref, listing_id=listing_id,
-                seller=instruction.seller, buyer=instruction.buyer,
-                quantity=instruction.quantity, price_per_tonne=instruction.price_per_tonne,
-                currency=instruction.currency, actor=exchange, retirement_id=retirement_id,
-                retirement=instruction.retire_on_delivery,
-            ))
-            trade = Trade.record(trade_id, exchange=exchange, trade_ref=instruction.trade_ref,
-                                 terms=instruction.terms(), batch=instruction.batch_id,
-                                 ranges=ranges, retirement_id=retirement_id)
-            claims = []
-            if claim_id is not None and retirement_id is not None:
-                claim = self.claim(claim_id)  # retired on delivery for a neutrality claim
-                claim.count_retirement(retirement_id=retirement_id, batch=instruction.batch_id,
-                                       quantity=instruction.quantity, actor=exchange)
-                claims.append(claim)
-            try:
-                self.save(batch, *holdings, trade, *claims)
-            except IntegrityError:
-                if self._exists(trade_id):  # settled meanwhile by a concurrent request
-                    return self._replayed(trade_id, instruction)
-                raise  # another conflict: the trade is attempted again
-            return TradeResult(trade_ref=instruction.trade_ref, trade_id=trade_id, settled=True,
-                               ranges=ranges, retirement_id=retirement_id)
+    def _settle_on_holdings(self, s: _Settlement, seller_id: UUID) -> TradeResult:
+        """One attempt at a settlement of a listing on the seller's holding: the escrowed
+        credits leave it (``TradeSettled``) for the buyer's holding (``Received``, or
+        ``ReceivedRetired`` when retired on delivery), saved together; the batch is not
+        read."""
+        batch_id, buyer_id = s.instruction.batch_id, s.instruction.buyer
+        with self._commanding_holdings((seller_id, holding_id(batch_id, buyer_id)),
+                                       s.exchange):
+            if self._exists(s.trade_id):  # settled meanwhile by a concurrent request
+                return self._replayed(s.trade_id, s.instruction)
+            seller = self._get(seller_id, Holding, RecordNotFoundError, "holding")
+            ranges = seller.settle_trade(**s.terms())
+            buyer = self._receiving(batch_id, buyer_id, seller.block, lambda h: h.receive(
+                sender=seller.account, ranges=ranges, retirement_id=s.retirement_id))
+            return self._settled(s, ranges, seller, buyer)
 
-        return self._retrying(attempt, what="the settlement")
+    def _settle_on_batch(self, s: _Settlement) -> TradeResult:
+        """One attempt at a settlement of a listing made on the batch (before listings moved
+        to holdings)."""
+        batch = self.batch(s.instruction.batch_id)
+        if str(s.trade_id) in batch.trades:  # settled meanwhile by a concurrent request
+            return self._replayed(s.trade_id, s.instruction)
+        ranges, holdings = self._run_on_batch(batch, lambda b: b.settle_trade(**s.terms()))
+        return self._settled(s, ranges, batch, *holdings)
+
+    def _settled(self, s: _Settlement, ranges: list[Range],
+                 *aggregates: Aggregate) -> TradeResult:
+        """Save the settlement's ``aggregates`` with its :class:`Trade` record (whose id
+        derives from the trade id: a concurrent settlement of the same trade collides) and
+        the neutrality claim a retirement on delivery counts toward."""
+        instruction = s.instruction
+        trade = Trade.record(s.trade_id, exchange=s.exchange, trade_ref=instruction.trade_ref,
+                             terms=instruction.terms(), batch=instruction.batch_id,
+                             ranges=ranges, retirement_id=s.retirement_id)
+        claims = []
+        if s.claim_id is not None and s.retirement_id is not None:
+            claim = self.claim(s.claim_id)  # retired on delivery for a neutrality claim
+            claim.count_retirement(retirement_id=s.retirement_id, batch=instruction.batch_id,
+                                   quantity=instruction.quantity, actor=s.exchange)
+            claims.append(claim)
+        try:
+            self.save(*aggregates, trade, *claims)
+        except IntegrityError:
+            if self._exists(s.trade_id):  # settled meanwhile by a concurrent request
+                return self._replayed(s.trade_id, instruction)
+            raise  # another conflict: the trade is attempted again
+        return TradeResult(trade_ref=instruction.trade_ref, trade_id=s.trade_id, settled=True,
+                           ranges=ranges, retirement_id=s.retirement_id)
 
     def _claim_of(self, retirement: dict[str, Any] | None) -> UUID | None:
         """The neutrality claim a retire-on-delivery counts toward, if it names one."""

@@ -5,10 +5,9 @@ from __future__ import annotations
 from uuid import UUID
 
 from ledger.application.batches.common import BatchCommands, batch_command
-from ledger.application.retry import StaleRead
-from ledger.domain.holding import Holding, holding_id
+from ledger.domain.holding import holding_id
 from ledger.domain.participant import Role
-from ledger.domain.serials import Range, SerialOverlapError
+from ledger.domain.serials import Range
 
 
 class TransferCommands(BatchCommands):
@@ -35,11 +34,7 @@ class TransferCommands(BatchCommands):
             if sender is None:
                 return None
             ranges = sender.transfer(recipient=recipient, quantity=quantity, actor=actor)
-            target = (self._holding(batch_id, recipient)
-                      or Holding.open(batch_id, recipient, block=sender.block))
-            try:
-                target.receive(sender=actor, ranges=ranges)
-            except SerialOverlapError:  # serials in both: one of the two copies is stale
-                raise StaleRead from None
+            target = self._receiving(batch_id, recipient, sender.block, lambda h: h.receive(
+                sender=actor, ranges=ranges))
             self.save(sender, target)
             return ranges

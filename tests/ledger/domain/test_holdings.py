@@ -35,6 +35,7 @@ from ledger.domain.invariants import (
 OPERATOR = UUID("10000000-0000-4000-8000-000000000000")
 HOLDERS = [UUID(f"20000000-0000-4000-8000-00000000000{i}") for i in range(5)]
 BANK = UUID("30000000-0000-4000-8000-000000000000")
+EXCHANGE = UUID("40000000-0000-4000-8000-000000000000")
 SUPPLY = 5_000
 RETIREMENT = {"beneficiary": "Hubei emitter", "purpose": "voluntary", "jurisdiction": "CN",
               "consumption_period": "2024", "details": {}}
@@ -247,18 +248,75 @@ def test_a_pledge_on_a_holding_locks_its_credits_until_the_bank_closes_it() -> N
     assert (replayed.lots, replayed.pledges) == (holder.lots, holder.pledges)
 
 
+def test_a_listing_on_a_holding_escrows_until_sold_or_cancelled() -> None:
+    batch = _batch()
+    holdings = _split(batch)
+    seller = holdings[str(HOLDERS[0])]
+    listing = uuid4()
+    seller.escrow(listing_id=listing, listing_ref="L-1", exchange=EXCHANGE, quantity=500,
+                  actor=EXCHANGE)
+    assert seller.available == SUPPLY - 500
+    buyer = Holding.open(batch.id, HOLDERS[1], block=batch.block)
+
+    def settle(**changes: Any) -> list[list[int]]:
+        terms: dict[str, Any] = dict(
+            trade_id=uuid4(), trade_ref="T", listing_id=listing, seller=HOLDERS[0],
+            buyer=HOLDERS[1], quantity=100, price_per_tonne="40", currency="CNY",
+            actor=EXCHANGE)
+        return seller.settle_trade(**{**terms, **changes})  # type: ignore[no-any-return]
+
+    for refused, error in [
+            (lambda: seller.escrow(listing_id=uuid4(), listing_ref="L-2", exchange=EXCHANGE,
+                                   quantity=1, actor=HOLDERS[0]), PermissionDeniedError),
+            (lambda: seller.escrow(listing_id=listing, listing_ref="L-1", exchange=EXCHANGE,
+                                   quantity=1, actor=EXCHANGE), DuplicateRecordError),
+            (lambda: settle(actor=BANK), PermissionDeniedError),
+            (lambda: settle(listing_id=uuid4()), RecordNotFoundError),
+            (lambda: settle(seller=HOLDERS[1]), ValidationError),
+            (lambda: settle(buyer=HOLDERS[0]), ValidationError),
+            (lambda: settle(quantity=501), InsufficientBalanceError),
+            (lambda: settle(retirement=RETIREMENT), ValidationError),  # no retirement id
+            (lambda: seller.cancel_listing(listing_id=listing, actor=BANK),
+             PermissionDeniedError)]:
+        with pytest.raises(error):
+            refused()
+    assert seller.lots[lot_key(LotState.ESCROWED, listing)] == [[1_000, 1_500]]
+    buyer.receive(sender=HOLDERS[0], ranges=settle())
+    retirement = uuid4()
+    buyer.receive(sender=HOLDERS[0], retirement_id=retirement,
+                  ranges=settle(retirement_id=retirement, retirement=RETIREMENT))
+    with pytest.raises(DuplicateRecordError):
+        buyer.receive(sender=HOLDERS[0], retirement_id=retirement, ranges=[[0, 1]])
+    assert buyer.available == 100
+    assert buyer.lots[lot_key(LotState.RETIRED, retirement)] == [[1_100, 1_200]]
+    assert seller.cancel_listing(listing_id=listing, actor=EXCHANGE) == [[1_200, 1_500]]
+    with pytest.raises(InvalidStateError, match="was cancelled"):
+        settle()
+    holdings[str(HOLDERS[1])] = buyer
+    view = BatchView(batch, holdings.values())
+    check_batch_supply(view)
+    check_serial_coverage(view)
+    assert view.retirements == {str(retirement): str(HOLDERS[1])}
+    assert view.listings[str(listing)]["seller"] == str(HOLDERS[0])
+    for holding in (seller, buyer):
+        replayed = _replayed(holding)
+        assert (replayed.lots, replayed.listings) == (holding.lots, holding.listings)
+
+
 def test_a_holding_snapshot_taken_before_pledges_lived_there_is_upcast() -> None:
-    """Version 1 of a holding's state had no pledges: its snapshot reads as none."""
+    """Version 1 of a holding's state had no pledges, version 2 no listings: a version 1
+    snapshot reads as having none of either."""
     holding = Holding.open(uuid4(), HOLDERS[0], block="B", ranges=[[0, 10]])
     snapshot = Holding.Snapshot.take(holding)
-    assert snapshot.state["class_version"] == 2
+    assert snapshot.state["class_version"] == 3
     v1 = Holding.Snapshot(originator_id=snapshot.originator_id,
                           originator_version=snapshot.originator_version,
                           timestamp=snapshot.timestamp, topic=snapshot.topic,
                           state={k: v for k, v in snapshot.state.items()
-                                 if k not in ("pledges", "class_version")})
+                                 if k not in ("pledges", "listings", "class_version")})
     restored = v1.mutate(None)
-    assert restored.pledges == {} and restored.lots == holding.lots
+    assert restored.pledges == {} and restored.listings == {}
+    assert restored.lots == holding.lots
     restored.pledge(pledge_id=uuid4(), bank=BANK, loan_reference="L", quantity=4,
                     actor=HOLDERS[0])
     assert restored.available == 6
@@ -282,6 +340,7 @@ class SplitBatchMachine(RuleBasedStateMachine):
             (str(HOLDERS[0]), "available"): SUPPLY - 1_000,
             (str(HOLDERS[1]), "available"): 1_000})
         self.pledges: list[tuple[UUID, str, int, bool]] = []  # (id, holder, g, on holding)
+        self.listings: list[tuple[UUID, str]] = []  # open listings: (id, seller)
 
     def _attempt(self, command: Callable[[], Any]) -> bool:
         before = self._state()
@@ -378,6 +437,53 @@ class SplitBatchMachine(RuleBasedStateMachine):
             _on_batch(self.batch, self.holdings, lambda b: close(pledge_id=pledge, actor=BANK))
         self.model[(holder, "pledged")] -= quantity
         self.model[(str(BANK) if enforce else holder, "available")] += quantity
+
+    @rule(seller=st.sampled_from(HOLDERS), quantity=st.integers(1, 800))
+    def list_for_sale(self, seller: UUID, quantity: int) -> None:
+        holding, listing = self._holding(seller), uuid4()
+
+        def command() -> None:
+            holding.escrow(listing_id=listing, listing_ref=f"L-{listing}", exchange=EXCHANGE,
+                           quantity=quantity, actor=EXCHANGE)
+            self.holdings[str(seller)] = holding
+
+        if self._attempt(command):
+            self.model[(str(seller), "available")] -= quantity
+            self.model[(str(seller), "escrowed")] += quantity
+            self.listings.append((listing, str(seller)))
+
+    @rule(buyer=st.sampled_from(HOLDERS), quantity=st.integers(1, 500), retire=st.booleans(),
+          data=st.data())
+    def settle(self, buyer: UUID, quantity: int, retire: bool, data: st.DataObject) -> None:
+        if not self.listings:
+            return
+        listing, seller = data.draw(st.sampled_from(self.listings))
+        holding, target = self.holdings[seller], self._holding(buyer)
+        retirement = uuid4() if retire else None
+
+        def command() -> None:
+            ranges = holding.settle_trade(
+                trade_id=uuid4(), trade_ref="T", listing_id=listing, seller=UUID(seller),
+                buyer=buyer, quantity=quantity, price_per_tonne="40", currency="CNY",
+                actor=EXCHANGE, retirement_id=retirement,
+                retirement=RETIREMENT if retire else None)
+            target.receive(sender=seller, ranges=ranges, retirement_id=retirement)
+            self.holdings[str(buyer)] = target
+
+        if self._attempt(command):
+            self.model[(seller, "escrowed")] -= quantity
+            self.model[(str(buyer), "retired" if retire else "available")] += quantity
+
+    @rule(data=st.data())
+    def cancel_listing(self, data: st.DataObject) -> None:
+        if not self.listings:
+            return
+        listing, seller = self.listings.pop(data.draw(st.integers(0, len(self.listings) - 1)))
+        left = self.holdings[seller].cancel_listing(listing_id=listing, actor=EXCHANGE)
+        self.model[(seller, "escrowed")] -= sum(e - s for s, e in left)
+        self.model[(seller, "available")] += sum(e - s for s, e in left)
+        with pytest.raises(InvalidStateError):  # cancelled once
+            self.holdings[seller].cancel_listing(listing_id=listing, actor=EXCHANGE)
 
     @rule(holder=st.sampled_from(HOLDERS), quantity=st.integers(1, 800))
     def export(self, holder: UUID, quantity: int) -> None:
