@@ -5,7 +5,9 @@ transfer command each: the setup is timed and reported too). In the larger run t
 then retires a gram at a time, ``retired_before`` times (a gram per cup of coffee: the
 batch's history, and this holder's, grow by that many retirements; timed and reported as
 well). Then, measured: transfers of 1 kg between random holders, retirements of 1 kg by
-random holders, and retirements of 1 kg by the platform, one command each. Run at 100
+random holders, retirements of 1 kg by the platform, pledges of 1 kg by random holders
+each released by the bank, and trades of 1 kg from an exchange's listing settled to random
+holders, one command each. Run at 100
 holders with no retirements (the reference) and at a larger count; the larger run's rows
 carry the reference's rate as their baseline, so the ratio column is the figure the issue's
 target (>= 0.8) speaks of.
@@ -18,6 +20,7 @@ from uuid import UUID
 
 from benchmarks.data import make_cast, project_batch
 from benchmarks.measure import Result, timed
+from ledger.application import TradeInstruction
 from ledger.runtime import LedgerRuntime
 
 __all__ = ["REFERENCE_HOLDERS", "one_batch_rates"]
@@ -67,6 +70,37 @@ def _retirements(runtime: LedgerRuntime, batch: UUID, accounts: list[UUID], coun
     return count / t.seconds
 
 
+def _pledges(runtime: LedgerRuntime, batch: UUID, accounts: list[UUID], bank: UUID,
+             count: int, rng: random.Random) -> float:
+    """``count`` pledges of 1 kg by random holders to ``bank``, each released by the bank;
+    commands (pledges and releases) per second."""
+    ledger = runtime.ledger
+    with timed() as t:
+        for i in range(count):
+            holder = rng.choice(accounts)
+            pledge = ledger.pledge(actor=holder, batch_id=batch, holder=holder, bank=bank,
+                                   loan_reference=f"loan {i}", quantity=MOVED_G)
+            ledger.release_pledge(actor=bank, batch_id=batch, pledge_id=pledge)
+    return 2 * count / t.seconds
+
+
+def _settlements(runtime: LedgerRuntime, batch: UUID, accounts: list[UUID], exchange: UUID,
+                 count: int, rng: random.Random) -> float:
+    """``count`` trades of 1 kg from one listing of the exchange's own credits, each to a
+    random holder; settlements per second."""
+    ledger = runtime.ledger
+    listing_ref = f"bench-{batch}"
+    ledger.list_for_sale(actor=exchange, batch_id=batch, seller=exchange,
+                         listing_ref=listing_ref, quantity=count * MOVED_G)
+    with timed() as t:
+        for i in range(count):
+            ledger.settle_trade(actor=exchange, trade=TradeInstruction(
+                trade_ref=f"T-{i}", listing_ref=listing_ref, batch_id=batch, seller=exchange,
+                buyer=rng.choice(accounts), quantity=MOVED_G, price_per_tonne="40",
+                currency="CNY"))
+    return count / t.seconds
+
+
 def one_batch_rates(runtime: LedgerRuntime, backend: str, holders: int, count: int,
                     reference: dict[str, float] | None = None, retired_before: int = 0,
                     ) -> tuple[list[Result], dict[str, float]]:
@@ -83,9 +117,18 @@ def one_batch_rates(runtime: LedgerRuntime, backend: str, holders: int, count: i
         rate = _retirements(runtime, batch, [platform], retired_before, rng, quantity=1)
         rows.append(Result(f"one batch: one holder's {retired_before:,} retirements of 1 g "
                            f"at {holders:,} holders", backend, rate, "commands/s"))
+    ledger = runtime.ledger
+    operator = UUID(ledger.participant(platform).registered_by)
+    bank = ledger.register_participant(kind="bank", name="Bench bank", registered_by=operator)
+    exchange = ledger.register_participant(kind="exchange", name="Bench exchange",
+                                           registered_by=operator)
+    ledger.transfer(actor=platform, batch_id=batch, recipient=exchange,
+                    quantity=count * MOVED_G)
     rates = {"transfers": _transfers(runtime, batch, accounts, count, rng),
              "retirements": _retirements(runtime, batch, accounts, count, rng),
-             "one holder's retirements": _retirements(runtime, batch, [platform], count, rng)}
+             "one holder's retirements": _retirements(runtime, batch, [platform], count, rng),
+             "pledges and releases": _pledges(runtime, batch, accounts, bank, count, rng),
+             "settlements": _settlements(runtime, batch, accounts, exchange, count, rng)}
     for kind, rate in rates.items():
         baseline = reference.get(kind) if reference else None
         rows.append(Result(

@@ -181,6 +181,17 @@ class LedgerRepository(Repository[UUID]):
         finally:
             self._disuse_fastforward_lock(aggregate_id)
 
+    def cached_or_read(self, aggregate_id: UUID) -> Any:
+        """The cached instance as it is, not brought up to date, or the aggregate read as
+        usual: for a caller that reads only what never changes once written (a unique key's
+        owner, a holding's batch), which must not change it."""
+        if self.cache is not None:
+            try:
+                return self.cache.get(aggregate_id)
+            except KeyError:
+                pass
+        return super().get(aggregate_id, deepcopy_from_cache=False)
+
     def get(self, aggregate_id: UUID, **kwargs: Any) -> Any:
         if (kwargs.get("version") is None and self.cache is not None
                 and aggregate_id in getattr(self._current, "ids", ())):

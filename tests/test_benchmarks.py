@@ -42,7 +42,8 @@ def test_quick_benchmarks_run_and_report(tmp_path):
     for backend in backends:  # one batch: 100 holders, then more, with the ratio between
         assert (backend, "one batch: one holder's 1,000 retirements of 1 g at 1,000 holders") \
             in names
-        for kind in ("transfers", "retirements", "one holder's retirements"):
+        for kind in ("transfers", "retirements", "one holder's retirements",
+                     "pledges and releases", "settlements"):
             reference = next(r for r in results if (r.backend, r.name)
                              == (backend, f"one batch: {kind} at 100 holders"))
             many = next(r for r in results if (r.backend, r.name) == (

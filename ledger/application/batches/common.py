@@ -200,17 +200,14 @@ class BatchCommands(LedgerCore):
         for a record no holding of the batch holds: one made on the batch before such
         records moved to holdings, or none at all (the batch's own command then finds it or
         refuses)."""
-        try:
-            claim = self.repository.get(unique_key_id(kind, str(key)),
-                                        deepcopy_from_cache=False)
+        try:  # a key's owner and a holding's batch never change: no need to catch up
+            owner = UUID(self.repository.cached_or_read(unique_key_id(kind, str(key))).owner)
+            if owner == batch_id:
+                return None
+            holding = self.repository.cached_or_read(owner)
         except AggregateNotFoundError:
             return None
-        owner = UUID(claim.owner)
-        if owner == batch_id:
-            return None
-        try:
-            holding = self._get(owner, Holding, RecordNotFoundError, "holding", copy=False)
-        except RecordNotFoundError:  # claimed by another batch
+        if not isinstance(holding, Holding):  # claimed by another batch
             return None
         return owner if holding.batch == str(batch_id) else None
 

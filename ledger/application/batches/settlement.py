@@ -22,6 +22,7 @@ from eventsourcing.persistence import IntegrityError
 
 from ledger.application.batches.common import BatchCommands, batch_command
 from ledger.application.context import DuplicateRequestError
+from ledger.application.retry import first_attempt
 from ledger.domain import ids
 from ledger.domain.currencies import check_currency
 from ledger.domain.errors import (
@@ -202,7 +203,9 @@ class SettlementCommands(BatchCommands):
         batch_id, buyer_id = s.instruction.batch_id, s.instruction.buyer
         with self._commanding_holdings((seller_id, holding_id(batch_id, buyer_id)),
                                        s.exchange):
-            if self._exists(s.trade_id):  # settled meanwhile by a concurrent request
+            # settled meanwhile by a concurrent request (a first attempt's save would
+            # collide with its Trade record: see _settled)
+            if not first_attempt() and self._exists(s.trade_id):
                 return self._replayed(s.trade_id, s.instruction)
             seller = self._get(seller_id, Holding, RecordNotFoundError, "holding")
             ranges = seller.settle_trade(**s.terms())
