@@ -54,8 +54,9 @@ from ledger.striped_locks import StripedLocks
 A = TypeVar("A", bound=Aggregate)
 HOLDING_OPENED = get_topic(Holding.Opened)
 # Aggregates that commands read again soon after creating them: cached when created (see
-# LedgerRepository.cache_created). A behaviour or a command record is not.
-READ_AGAIN: tuple[type[Aggregate], ...] = (Holding, Participant, CreditBatch)
+# LedgerRepository.cache_created): a unique key is read again to find the holding of a
+# pledge or listing it names. A behaviour or a command record is not.
+READ_AGAIN: tuple[type[Aggregate], ...] = (Holding, Participant, CreditBatch, UniqueKey)
 R = TypeVar("R")
 
 

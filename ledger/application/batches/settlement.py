@@ -175,8 +175,22 @@ class SettlementCommands(BatchCommands):
 
     def _settle(self, exchange: UUID, trade_id: UUID,
                 instruction: TradeInstruction) -> TradeResult:
-        if self._exists(trade_id):
-            return self._replayed(trade_id, instruction)
+        """Settle one trade; a trade settled before is replayed, whatever settling it again
+        would decide now. Whether it was is asked only when this settlement is refused (a
+        new trade's id is absent from the store, and on SQLite reading an absent aggregate
+        costs a snapshot lookup of about a millisecond once snapshots are large) or when its
+        save collides with the first one's :class:`Trade` record (:meth:`_settled`)."""
+        try:
+            return self._settle_new(exchange, trade_id, instruction)
+        except DuplicateRequestError:
+            raise  # the whole request was applied before: its own answer
+        except LedgerError:
+            if self._exists(trade_id):
+                return self._replayed(trade_id, instruction)
+            raise
+
+    def _settle_new(self, exchange: UUID, trade_id: UUID,
+                    instruction: TradeInstruction) -> TradeResult:
         check_text(instruction.trade_ref, "trade_ref")
         check_text(instruction.listing_ref, "listing_ref")
         require_grams(instruction.quantity)
