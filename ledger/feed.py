@@ -179,7 +179,7 @@ def view(item: FeedItem, event: Any, viewer: Viewer) -> FeedItem | None:
         return item
     if item.type == "trade.settled" and event.retirement is not None:
         # retire-on-delivery: the retirement is on the public register, the trade is not
-        payload = {"retirement_id": event.retirement_id, "batch_id": str(event.originator_id),
+        payload = {"retirement_id": event.retirement_id, "batch_id": batch_of(event),
                    "holder": event.buyer, "quantity_g": event.quantity,
                    "serials": _serials(event), "details": dict(event.retirement)}
         return FeedItem(position=item.position, type="credits.retired",
