@@ -3,12 +3,15 @@ asking the store first, and the store refuses its save if any of them was stale.
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import pytest
 from eventsourcing.persistence import StoredEvent
 
 from ledger import repository as repository_module
-from ledger.application import Ledger
-from ledger.domain.errors import PermissionDeniedError
+from ledger.application import Ledger, TradeInstruction
+from ledger.domain import ids
+from ledger.domain.errors import PermissionDeniedError, RecordNotFoundError
 from ledger.repository import ReadSetChanged
 from tests.ledger.conftest import TONNE, World, count_calls, sqlite_env
 
@@ -53,6 +56,65 @@ def test_a_recipient_suspended_by_another_process_is_refused_though_cached_as_ac
                         quantity=1)
 
     assert ledger.batch_view(batch_id).available(world.organiser) == 1
+
+
+def _listed(world: World, quantity: int) -> tuple[Ledger, UUID]:
+    """A batch of which the exchange lists ``quantity`` of its own credits as "L-1"."""
+    ledger = world.ledger
+    batch_id = world.project_batch(quantity=10 * TONNE)
+    ledger.transfer(actor=world.emitter, batch_id=batch_id, recipient=world.exchange,
+                    quantity=quantity)
+    ledger.list_for_sale(actor=world.exchange, batch_id=batch_id, seller=world.exchange,
+                         listing_ref="L-1", quantity=quantity)
+    return ledger, batch_id
+
+
+def _trade(world: World, batch_id: UUID, ref: str, buyer: UUID) -> TradeInstruction:
+    return TradeInstruction(trade_ref=ref, listing_ref="L-1", batch_id=batch_id,
+                            seller=world.exchange, buyer=buyer, quantity=TONNE,
+                            price_per_tonne="40", currency="CNY")
+
+
+def test_settlements_on_current_cached_copies_ask_the_store_once_a_request(
+        checked: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The buyer is read with the holdings, not on its own: a request of three trades asks
+    the store once (the exchange's role, for the whole request) and inserts three times."""
+    world = checked
+    ledger, batch_id = _listed(world, 5 * TONNE)
+    ledger.settle_trade(actor=world.exchange, trade=_trade(world, batch_id, "T-1",
+                                                          world.organiser))
+    reads = count_calls(monkeypatch, ledger.recorder, "select_events")
+    queries = count_calls(monkeypatch, repository_module, "newer_events")
+    inserts = count_calls(monkeypatch, ledger.recorder, "insert_events")
+
+    results = ledger.settle_trades(actor=world.exchange, trades=[
+        _trade(world, batch_id, f"T-{i}", world.organiser) for i in (2, 3, 4)])
+
+    assert [r.error for r in results] == [None, None, None]
+    assert len(reads) == 1
+    assert queries == []
+    assert len(inserts) == 3
+    assert ledger.batch_view(batch_id).available(world.organiser) == 4 * TONNE
+
+
+def test_a_buyer_suspended_by_another_process_is_refused_though_cached_as_active(
+        checked: World) -> None:
+    world = checked
+    ledger, batch_id = _listed(world, 5 * TONNE)
+    ledger.settle_trade(actor=world.exchange, trade=_trade(world, batch_id, "T-1",
+                                                          world.organiser))
+    other = Ledger(env=sqlite_env(world.db))
+    other.suspend_participant(actor=world.operator, participant_id=world.organiser,
+                              reason="licence withdrawn")
+
+    with pytest.raises(PermissionDeniedError, match="suspended"):
+        ledger.settle_trade(actor=world.exchange, trade=_trade(world, batch_id, "T-2",
+                                                              world.organiser))
+
+    view = ledger.batch_view(batch_id)
+    assert view.available(world.organiser) == TONNE
+    with pytest.raises(RecordNotFoundError):  # nothing of the refused trade was written
+        ledger.trade(ids.trade_id(world.exchange, "T-2"))
 
 
 def test_a_refusal_decided_on_a_stale_batch_is_decided_again_on_the_current_one(

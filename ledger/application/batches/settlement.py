@@ -195,7 +195,6 @@ class SettlementCommands(BatchCommands):
         check_text(instruction.listing_ref, "listing_ref")
         require_grams(instruction.quantity)
         self._validate_price(instruction.price_per_tonne, instruction.currency)
-        self._holder(instruction.buyer, "buyer")
         retirement_id = uuid4() if instruction.retire_on_delivery is not None else None
         listing_id = ids.listing_id(exchange, instruction.listing_ref)
         claim_id = self._claim_of(instruction.retire_on_delivery)
@@ -205,6 +204,7 @@ class SettlementCommands(BatchCommands):
         if seller is not None:
             return self._retrying(lambda: self._settle_on_holdings(settlement, seller),
                                   what="the settlement")
+        self._holder(instruction.buyer, "buyer")
         with self._batch_locks.holding(instruction.batch_id):
             return self._retrying(lambda: self._settle_on_batch(settlement),
                                   what="the settlement")
@@ -213,10 +213,12 @@ class SettlementCommands(BatchCommands):
         """One attempt at a settlement of a listing on the seller's holding: the escrowed
         credits leave it (``TradeSettled``) for the buyer's holding (``Received``, or
         ``ReceivedRetired`` when retired on delivery), saved together; the batch is not
-        read."""
+        read. The buyer is read with the holdings (no query of its own in a first attempt
+        where the store checks read sets)."""
         batch_id, buyer_id = s.instruction.batch_id, s.instruction.buyer
         with self._commanding_holdings((seller_id, holding_id(batch_id, buyer_id)),
-                                       s.exchange):
+                                       s.exchange, buyer_id):
+            self._holder(buyer_id, "buyer")
             # settled meanwhile by a concurrent request (a first attempt's save would
             # collide with its Trade record: see _settled)
             if not first_attempt() and self._exists(s.trade_id):
