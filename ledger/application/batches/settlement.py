@@ -204,7 +204,6 @@ class SettlementCommands(BatchCommands):
         if seller is not None:
             return self._retrying(lambda: self._settle_on_holdings(settlement, seller),
                                   what="the settlement")
-        self._holder(instruction.buyer, "buyer")
         with self._batch_locks.holding(instruction.batch_id):
             return self._retrying(lambda: self._settle_on_batch(settlement),
                                   what="the settlement")
@@ -232,6 +231,7 @@ class SettlementCommands(BatchCommands):
     def _settle_on_batch(self, s: _Settlement) -> TradeResult:
         """One attempt at a settlement of a listing made on the batch (before listings moved
         to holdings)."""
+        self._holder(s.instruction.buyer, "buyer")
         batch = self.batch(s.instruction.batch_id)
         if str(s.trade_id) in batch.trades:  # settled meanwhile by a concurrent request
             return self._replayed(s.trade_id, s.instruction)
