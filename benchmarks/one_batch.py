@@ -23,14 +23,14 @@ from benchmarks.measure import Result, timed
 from ledger.application import TradeInstruction
 from ledger.runtime import LedgerRuntime
 
-__all__ = ["REFERENCE_HOLDERS", "one_batch_rates"]
+__all__ = ["MOVED_G", "REFERENCE_HOLDERS", "hand_out", "one_batch_rates"]
 
 REFERENCE_HOLDERS = 100
 SHARE_G = 1_000_000  # each holder's share of the batch: 1 t, a thousand moves
 MOVED_G = 1_000
 
 
-def _hand_out(runtime: LedgerRuntime, holders: int) -> tuple[UUID, UUID, list[UUID], float]:
+def hand_out(runtime: LedgerRuntime, holders: int) -> tuple[UUID, UUID, list[UUID], float]:
     """A batch held by ``holders`` enterprises and by the platform that handed it out (half
     of it); the setup's transfers per second."""
     ledger = runtime.ledger
@@ -109,7 +109,7 @@ def one_batch_rates(runtime: LedgerRuntime, backend: str, holders: int, count: i
     batch out; ``reference`` (the rates at :data:`REFERENCE_HOLDERS`) becomes their
     baseline. Returns the rows and the rates of the measured commands."""
     rng = random.Random(17)
-    batch, platform, accounts, setup = _hand_out(runtime, holders)
+    batch, platform, accounts, setup = hand_out(runtime, holders)
     rows = [Result(f"one batch: hand-out transfers to {holders:,} holders", backend, setup,
                    "commands/s")]
     history = f" and {retired_before:,} retirements" if retired_before else ""

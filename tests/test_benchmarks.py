@@ -52,3 +52,17 @@ def test_quick_benchmarks_run_and_report(tmp_path):
             assert many.ratio is not None and many.met == (many.ratio >= 0.8)
     assert "| sqlite | behaviours ingested" in report.read_text()
     assert (tmp_path / "benchmarks-throughput.svg").read_text().startswith("<svg")
+
+
+def test_the_settlement_probe_counts_one_insert_and_one_read_a_settlement(tmp_path):
+    """``python -m benchmarks.focus settlements``: the exchange's role is the one read of a
+    settlement (its buyer is read with its holdings), and the probe reports it."""
+    from benchmarks.focus import settlement_rate
+    from benchmarks.suite import BenchConfig, Suite
+
+    suite = Suite(BenchConfig(quick=True, backends=["sqlite"], work_dir=tmp_path,
+                              progress=False))
+    with suite.ledger("sqlite", "probe") as runtime:
+        rate, calls = settlement_rate(runtime, 20)
+    assert rate > 0
+    assert calls == {"insert_events": 1.0, "select_events": 1.0}
